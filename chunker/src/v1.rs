@@ -228,6 +228,7 @@ impl Chunker {
             reader,
             buf: Vec::new(),
             start: 0,
+            end: 0,
             offset: 0,
             eof: false,
         }
@@ -275,9 +276,11 @@ pub struct Chunk {
 pub struct ReadChunks<R> {
     chunker: Chunker,
     reader: R,
-    /// Pending input is `buf[start..]`; capacity stays at `2 * max`.
+    /// Pending input is `buf[start..end]`. Allocated zeroed once, at
+    /// `2 * max` bytes (the OS hands out zero pages lazily).
     buf: Vec<u8>,
     start: usize,
+    end: usize,
     offset: u64,
     eof: bool,
 }
@@ -286,30 +289,21 @@ impl<R: Read> ReadChunks<R> {
     /// Reads until `max` bytes are pending or the input ends.
     fn fill(&mut self) -> io::Result<()> {
         let max = self.chunker.params.max;
-        let cap = 2 * max;
-        if self.buf.capacity() < cap {
-            self.buf.reserve_exact(cap - self.buf.len());
+        if self.buf.is_empty() {
+            self.buf = vec![0; 2 * max];
         }
-        while !self.eof && self.buf.len() - self.start < max {
-            if self.buf.len() == cap {
+        while !self.eof && self.end - self.start < max {
+            if self.end == self.buf.len() {
                 // Compact: moves under `max` bytes, at most once per `max` consumed.
-                self.buf.copy_within(self.start.., 0);
-                self.buf.truncate(self.buf.len() - self.start);
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
                 self.start = 0;
             }
-            let filled = self.buf.len();
-            self.buf.resize(cap, 0);
-            match self.reader.read(&mut self.buf[filled..]) {
-                Ok(0) => {
-                    self.buf.truncate(filled);
-                    self.eof = true;
-                }
-                Ok(n) => self.buf.truncate(filled + n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => self.buf.truncate(filled),
-                Err(e) => {
-                    self.buf.truncate(filled);
-                    return Err(e);
-                }
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -323,12 +317,15 @@ impl<R: Read> Iterator for ReadChunks<R> {
         if let Err(e) = self.fill() {
             return Some(Err(e));
         }
-        let pending = &self.buf[self.start..];
+        let pending = &self.buf[self.start..self.end];
         if pending.is_empty() {
             return None;
         }
         // `fill` offers `max` bytes or all that is left, so `cut` decides.
-        let len = self.chunker.cut(pending, self.eof).unwrap_or(pending.len());
+        let len = self
+            .chunker
+            .cut(pending, self.eof)
+            .unwrap_or(pending.len());
         let chunk = Chunk {
             offset: self.offset,
             data: pending[..len].to_vec(),
