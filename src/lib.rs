@@ -1,1 +1,20 @@
-pub fn f() {}
+//! strata: deduplicating backups whose snapshots are directories.
+//!
+//! Modules depend downward only: commands → backup/restore/vfs → reader →
+//! repo → format/store/crypto. See DESIGN.md for the architecture.
+
+pub mod backup;
+pub mod cli;
+pub mod crypto;
+pub mod error;
+pub mod format;
+pub mod fuse;
+pub mod reader;
+pub mod repo;
+pub mod restore;
+pub mod store;
+pub mod sys;
+pub mod timespec;
+pub mod vfs;
+
+pub use error::{Error, Result};

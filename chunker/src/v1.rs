@@ -322,10 +322,7 @@ impl<R: Read> Iterator for ReadChunks<R> {
             return None;
         }
         // `fill` offers `max` bytes or all that is left, so `cut` decides.
-        let len = self
-            .chunker
-            .cut(pending, self.eof)
-            .unwrap_or(pending.len());
+        let len = self.chunker.cut(pending, self.eof).unwrap_or(pending.len());
         let chunk = Chunk {
             offset: self.offset,
             data: pending[..len].to_vec(),

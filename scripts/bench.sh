@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Runs the same workloads through strata and, where installed, restic and
+# borg, in one run, and prints times, peak memory, repository sizes and the
+# ratios strata/peer. Quote ratios, not absolute times: machines are noisy.
+#
+#   scripts/bench.sh [--quick] [--no-mount]
+#
+# Corpus: /usr/share plus /usr/lib/x86_64-linux-gnu, copied once to
+# $BENCH_DIR/corpus (override with BENCH_CORPUS=DIR). --quick uses
+# /usr/share/doc only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null 2>&1 || true; }
+. scripts/env.sh
+cargo build --release -q -p strata -p strata-chunker --examples --bins
+
+quick=0; mount=1
+for a in "$@"; do
+  case $a in --quick) quick=1 ;; --no-mount) mount=0 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
+done
+BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
+mkdir -p "$BENCH_DIR"
+corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$([ $quick = 1 ] && echo -quick)}
+if [ ! -d "$corpus" ]; then
+  echo "copying the corpus to $corpus (once)"
+  mkdir -p "$corpus"
+  if [ $quick = 1 ]; then cp -a /usr/share/doc "$corpus/"; else
+    cp -a /usr/share "$corpus/share"; cp -a /usr/lib/x86_64-linux-gnu "$corpus/lib"; fi
+fi
+bigfile=$BENCH_DIR/bigfile
+[ -f "$bigfile" ] || head -c $((512 << 20)) /dev/urandom > "$bigfile.src"
+[ -f "$bigfile.src" ] && mv "$bigfile.src" "$bigfile"
+
+export STRATA_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
+export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+tools=(strata)
+command -v restic >/dev/null && tools+=(restic)
+command -v borg >/dev/null && tools+=(borg)
+declare -A T M S
+
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+# measure KEY CMD...: wall seconds into T[KEY], peak RSS (KiB) into M[KEY].
+measure() {
+  local key=$1; shift
+  local out; out=$(mktemp)
+  /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/null 2>"$out.err" || { echo "FAILED: $*" >&2; cat "$out.err" >&2; rm -f "$out" "$out.err"; return 1; }
+  read -r T[$key] M[$key] < "$out"
+  rm -f "$out" "$out.err"
+}
+
+repo() { echo "$BENCH_DIR/repo-$1"; }
+
+init() {
+  rm -rf "$(repo "$1")"
+  case $1 in
+    strata) "$STRATA" -r "$(repo strata)" init >/dev/null ;;
+    restic) restic init -q --repo "$(repo restic)" >/dev/null ;;
+    borg) borg init -e repokey-blake2 "$(repo borg)" >/dev/null ;;
+  esac
+}
+
+backup() { # tool key source...
+  local t=$1 k=$2; shift 2
+  case $t in
+    strata) measure "$t.$k" "$STRATA" -r "$(repo strata)" backup "$@" ;;
+    restic) measure "$t.$k" restic -q --repo "$(repo restic)" backup "$@" ;;
+    borg) measure "$t.$k" borg create --compression zstd,3 "$(repo borg)::$k-$(date +%s%N)" "$@" ;;
+  esac
+}
+
+restore() { # tool source target
+  local t=$1 src=$2 dst=$3
+  rm -rf "$dst"; mkdir -p "$dst"
+  case $t in
+    strata) measure "$t.restore" "$STRATA" -r "$(repo strata)" restore "latest:$src" "$dst" ;;
+    restic) measure "$t.restore" restic -q --repo "$(repo restic)" restore latest --target "$dst" --include "$src" ;;
+    borg) (cd "$dst" && measure "$t.restore" borg extract "$(repo borg)::$(borg list --last 1 --short "$(repo borg)")" "${src#/}") ;;
+  esac
+}
+
+mount_tool() { # tool mountpoint; sets MOUNTED_ROOT to the corpus inside it
+  local t=$1 m=$2
+  mkdir -p "$m"
+  case $t in
+    strata) "$STRATA" -r "$(repo strata)" mount --daemon "$m"; MOUNTED_ROOT="$m/latest$corpus" ;;
+    restic) (restic --repo "$(repo restic)" mount "$m" >/dev/null 2>&1 &) ; MOUNTED_ROOT="$m/snapshots/latest$corpus" ;;
+    borg) borg mount "$(repo borg)" "$m"; MOUNTED_ROOT="$m/$(borg list --last 1 --short "$(repo borg)")$corpus" ;;
+  esac
+  for _ in $(seq 300); do [ -d "$MOUNTED_ROOT" ] && return 0; sleep 0.1; done
+  echo "mount of $t did not come up" >&2; return 1
+}
+
+unmount_tool() { fusermount3 -u "$1" 2>/dev/null || umount "$1" 2>/dev/null || true; sleep 0.5; }
+
+echo "corpus: $corpus ($(du -sh "$corpus" | cut -f1), $(find "$corpus" | wc -l) entries); tools: ${tools[*]}"
+echo "chunker: $("$CARGO_TARGET_DIR/release/examples/throughput" 256)"
+
+for t in "${tools[@]}"; do
+  echo "== $t"
+  init "$t"
+  drop_caches; backup "$t" first "$corpus"
+  backup "$t" second "$corpus"
+  S[$t.repo]=$(du -sb "$(repo "$t")" | cut -f1)
+  drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
+  rm -rf "$BENCH_DIR/restore-$t"
+  # A large file, then the same file after small edits in 10 places.
+  init "$t"
+  cp "$bigfile" "$BENCH_DIR/edit-$t"
+  backup "$t" big1 "$BENCH_DIR/edit-$t"
+  before=$(du -sb "$(repo "$t")" | cut -f1)
+  for i in $(seq 10); do
+    printf 'edit %d' "$i" | dd of="$BENCH_DIR/edit-$t" bs=1 seek=$((i * 47 << 20)) conv=notrunc status=none
+  done
+  backup "$t" big2 "$BENCH_DIR/edit-$t"
+  S[$t.edit]=$(( $(du -sb "$(repo "$t")" | cut -f1) - before ))
+  rm -f "$BENCH_DIR/edit-$t"
+  if [ $mount = 1 ]; then
+    init "$t"; backup "$t" mnt "$corpus" >/dev/null
+    m=$BENCH_DIR/mnt-$t
+    drop_caches
+    mount_tool "$t" "$m"
+    measure "$t.find" sh -c "find '$MOUNTED_ROOT' | wc -l"
+    measure "$t.tar1" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
+    measure "$t.tar2" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
+    unmount_tool "$m"
+  fi
+  rm -rf "$(repo "$t")"
+done
+if [ $mount = 1 ]; then
+  measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"
+fi
+
+row() { # label key [unit]
+  local label=$1 key=$2
+  printf '%-30s' "$label"
+  for t in "${tools[@]}"; do printf '%14s' "${T[$t.$key]:--}"; done
+  for t in "${tools[@]:1}"; do
+    if [ -n "${T[strata.$key]:-}" ] && [ -n "${T[$t.$key]:-}" ]; then
+      printf '%16s' "$(awk -v a="${T[strata.$key]}" -v b="${T[$t.$key]}" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }')"
+    fi
+  done
+  echo
+}
+echo
+printf '%-30s' "seconds"; for t in "${tools[@]}"; do printf '%14s' "$t"; done
+for t in "${tools[@]:1}"; do printf '%16s' "strata/$t"; done; echo
+row "first backup" first
+row "second backup (unchanged)" second
+row "restore" restore
+row "large file, first" big1
+row "large file after 10 edits" big2
+if [ $mount = 1 ]; then
+  row "mount: find | wc -l" find
+  row "mount: tar (cold)" tar1
+  row "mount: tar (warm)" tar2
+  echo "tar of the source directory itself: ${T[source.tar]}s"
+  echo "strata mount read / strata restore: $(awk -v a="${T[strata.tar1]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
+  echo "strata warm mount read / source tar: $(awk -v a="${T[strata.tar2]}" -v b="${T[source.tar]}" 'BEGIN { printf "%.2fx", a / b }')"
+fi
+echo
+for t in "${tools[@]}"; do
+  printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS of first backup %5d MiB\n' \
+    "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10))
+done

@@ -1,0 +1,218 @@
+//! `backup`: walk the source paths, store what changed since the parent
+//! snapshot, and commit a new snapshot.
+//!
+//! A snapshot's root tree mirrors the absolute source paths: backing up
+//! `/home/ann/src` gives a root with `home/ann/src`, the ancestors carrying
+//! their real metadata, so every path in a snapshot is the path it had.
+
+mod exclude;
+mod pipeline;
+mod walk;
+
+pub use exclude::Excludes;
+pub use pipeline::Progress;
+
+use crate::crypto::Id;
+use crate::error::{Error, Result};
+use crate::format::snapshot::Snapshot;
+use crate::format::tree::{Entry, Kind, Tree};
+use crate::format::Time;
+use crate::repo::Repo;
+use crate::sys;
+use pipeline::Pipeline;
+use std::collections::{BTreeMap, HashMap};
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use walk::{Pending, Walker};
+
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub host: String,
+    pub tags: Vec<String>,
+    pub description: String,
+    /// The snapshot to compare against; `None` picks the newest one with the
+    /// same host and paths.
+    pub parent: Option<Id>,
+    pub excludes: Excludes,
+    pub warn: Box<dyn Fn(&str) + Sync + Send>,
+}
+
+/// Makes a source path absolute and clean without following its last
+/// component (a symlink given as a source is stored as a symlink).
+pub fn absolute(p: &Path) -> Result<PathBuf> {
+    let abs = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(".", e))?
+            .join(p)
+    };
+    let mut out = PathBuf::from("/");
+    for c in abs.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    let parent = out
+        .parent()
+        .map(|d| d.canonicalize().map_err(|e| Error::io(d, e)))
+        .transpose()?;
+    Ok(match (parent, out.file_name()) {
+        (Some(d), Some(n)) => d.join(n),
+        _ => out,
+    })
+}
+
+/// Source paths as a tree of components; `true` marks a source itself.
+#[derive(Default)]
+struct Node {
+    source: bool,
+    children: BTreeMap<Vec<u8>, Node>,
+}
+
+pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, Snapshot)> {
+    let started = std::time::Instant::now();
+    let time = Time::now();
+    let mut paths = Vec::new();
+    for p in &opts.paths {
+        let abs = absolute(p)?;
+        std::fs::symlink_metadata(&abs).map_err(|e| Error::io(&abs, e))?;
+        paths.push(abs);
+    }
+    paths.sort();
+    paths.dedup();
+    let path_bytes: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| p.as_os_str().as_bytes().to_vec())
+        .collect();
+
+    let all = repo.snapshots()?;
+    let parent = match opts.parent {
+        Some(id) => Some(
+            all.iter()
+                .find(|(i, _)| *i == id)
+                .cloned()
+                .ok_or_else(|| Error::NoSuchSnapshot(id.to_hex()))?,
+        ),
+        None => all
+            .iter()
+            .rev()
+            .find(|(_, s)| s.host == opts.host && s.paths == path_bytes)
+            .cloned(),
+    };
+    let parent_root = match &parent {
+        Some((_, s)) => Some(repo.tree(&s.tree)?),
+        None => None,
+    };
+
+    let mut root = Node::default();
+    for p in &paths {
+        let mut node = &mut root;
+        for c in p.components() {
+            if let Component::Normal(n) = c {
+                node = node.children.entry(n.as_bytes().to_vec()).or_default();
+            }
+        }
+        node.source = true;
+    }
+
+    let pipeline = Pipeline::start(
+        repo.keys().clone(),
+        repo.store().clone(),
+        repo.config().compression,
+        progress.clone(),
+    );
+    let mut walker = Walker {
+        repo,
+        pipeline: &pipeline,
+        excludes: &opts.excludes,
+        progress: &progress,
+        warn: &*opts.warn,
+        chunker: repo.config().chunker()?,
+        counters: Default::default(),
+        failed: Vec::new(),
+        links: HashMap::new(),
+        users: HashMap::new(),
+        groups: HashMap::new(),
+        root_dev: 0,
+    };
+    let tree = if root.source {
+        // Backing up "/" itself.
+        let fd = sys::open_dir(Path::new("/")).map_err(|e| Error::io("/", e))?;
+        walker.root_dev = sys::fstat(fd.as_raw_fd())
+            .map_err(|e| Error::io("/", e))?
+            .st_dev;
+        let prev = parent.as_ref().map(|(_, s)| Entry {
+            subtree: Some(s.tree),
+            ..Entry::new(Vec::new(), Kind::Dir)
+        });
+        walker.walk_dir(fd, Path::new("/"), prev.as_ref())?
+    } else {
+        virtual_dir(&mut walker, Path::new("/"), &root, parent_root.as_ref())?
+    };
+    drop(walker.links.drain());
+    let counters_walk = std::mem::take(&mut walker.counters);
+    let failed = std::mem::take(&mut walker.failed);
+    pipeline.finish()?;
+
+    let mut counters = counters_walk;
+    counters.bytes_read = progress
+        .bytes_read
+        .load(std::sync::atomic::Ordering::Relaxed);
+    counters.bytes_added = progress
+        .bytes_added
+        .load(std::sync::atomic::Ordering::Relaxed);
+    counters.chunks_added = progress
+        .chunks_added
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let snapshot = Snapshot {
+        time,
+        host: opts.host,
+        user: sys::current_user(),
+        paths: path_bytes,
+        tags: opts.tags,
+        description: opts.description,
+        parent: parent.map(|(id, _)| id),
+        tree,
+        counters,
+        failed,
+        duration_ms: started.elapsed().as_millis() as u64,
+    };
+    let id = repo.commit(&snapshot)?;
+    Ok((id, snapshot))
+}
+
+/// Stores the tree of an ancestor directory of the sources: only the
+/// children on the way to a source, each with its real metadata.
+fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) -> Result<Id> {
+    let fd = sys::open_dir(path).map_err(|e| Error::io(path, e))?;
+    let mut pending = Vec::new();
+    for (name, child) in &node.children {
+        let child_path = path.join(sys::os(name));
+        let prev = parent.and_then(|t| t.find(name));
+        if child.source {
+            w.root_dev = sys::fstatat(fd.as_raw_fd(), name)
+                .map_err(|e| Error::io(&child_path, e))?
+                .st_dev;
+            if let Some(p) = w.entry(fd.as_raw_fd(), name, &child_path, prev)? {
+                pending.push(p);
+            }
+            continue;
+        }
+        let st = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?;
+        let mut entry = w.base_entry(fd.as_raw_fd(), name, &st, Kind::Dir, &child_path);
+        let prev_tree = match prev.and_then(|p| p.subtree) {
+            Some(id) => Some(w.repo.tree(&id)?),
+            None => None,
+        };
+        entry.subtree = Some(virtual_dir(w, &child_path, child, prev_tree.as_ref())?);
+        pending.push(Pending::Ready(entry));
+    }
+    w.finish_dir(pending)
+}

@@ -1,0 +1,382 @@
+//! The backup's chunk pipeline. The walker reads and chunks files and hands
+//! each chunk to a pool sized to the cores, which hashes it, checks whether
+//! the repository has it, and compresses and seals the new ones; a writer
+//! thread batches the records into the store. Queues are bounded, so memory
+//! is bounded by them, not by file or tree sizes.
+//!
+//! Each file being read has a `FileSlot` that the pool fills piece by piece;
+//! the walker waits on a directory's slots before it encodes that directory.
+
+use crate::crypto::{Id, Keys};
+use crate::error::{Error, Result};
+use crate::format::record;
+use crate::format::tree::Piece;
+use crate::store::{Batch, Cf, Durability, Store};
+use crossbeam_channel::{bounded, Receiver, Sender};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+
+/// Live counters, read by the progress display.
+#[derive(Default)]
+pub struct Progress {
+    pub files: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub bytes_added: AtomicU64,
+    pub chunks_added: AtomicU64,
+    pub errors: AtomicU64,
+    pub current: Mutex<String>,
+}
+
+/// The content of one file as the pool completes it.
+pub struct FileSlot {
+    state: Mutex<SlotState>,
+    done: Condvar,
+}
+
+struct SlotState {
+    pieces: Vec<Option<Piece>>,
+    outstanding: usize,
+    sealed: bool,
+    error: Option<String>,
+}
+
+impl FileSlot {
+    pub fn new() -> Arc<FileSlot> {
+        Arc::new(FileSlot {
+            state: Mutex::new(SlotState {
+                pieces: Vec::new(),
+                outstanding: 0,
+                sealed: false,
+                error: None,
+            }),
+            done: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves the next piece position; returns its index.
+    fn reserve(&self) -> usize {
+        let mut s = self.lock();
+        s.pieces.push(None);
+        s.outstanding += 1;
+        s.pieces.len() - 1
+    }
+
+    pub fn push_ready(&self, piece: Piece) {
+        self.lock().pieces.push(Some(piece));
+    }
+
+    fn complete(&self, index: usize, piece: Piece) {
+        let mut s = self.lock();
+        s.pieces[index] = Some(piece);
+        s.outstanding -= 1;
+        if s.sealed && s.outstanding == 0 {
+            self.done.notify_all();
+        }
+    }
+
+    pub fn fail(&self, why: String) {
+        self.lock().error.get_or_insert(why);
+    }
+
+    /// No more pieces will be added.
+    pub fn seal(&self) {
+        let mut s = self.lock();
+        s.sealed = true;
+        if s.outstanding == 0 {
+            self.done.notify_all();
+        }
+    }
+
+    /// Waits for every piece; `Err` carries the first failure.
+    pub fn wait(&self) -> std::result::Result<Vec<Piece>, String> {
+        let mut s = self.lock();
+        while !(s.sealed && s.outstanding == 0) {
+            s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        if let Some(e) = &s.error {
+            return Err(e.clone());
+        }
+        Ok(s.pieces
+            .iter()
+            .map(|p| p.expect("every reserved piece is completed"))
+            .collect())
+    }
+}
+
+struct Job {
+    data: Vec<u8>,
+    slot: Arc<FileSlot>,
+    index: usize,
+}
+
+enum Write {
+    Chunk { id: Id, record: Vec<u8> },
+    Object { cf: Cf, id: Id, record: Vec<u8> },
+}
+
+struct Shared {
+    keys: Keys,
+    store: Arc<dyn Store>,
+    level: i32,
+    /// Chunks sealed but not yet in the store; see `is_new`.
+    inflight: Mutex<HashSet<Id>>,
+    fatal: Mutex<Option<Error>>,
+    progress: Arc<Progress>,
+}
+
+impl Shared {
+    /// Whether this chunk must be stored. Checking the in-flight set before
+    /// the store, and the writer clearing ids only after writing them, means
+    /// a chunk is never stored twice by racing workers.
+    fn is_new(&self, id: &Id) -> Result<bool> {
+        if self
+            .inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
+        {
+            return Ok(false);
+        }
+        if self.store.contains(Cf::ChunkIndex, &id.0)? {
+            return Ok(false);
+        }
+        Ok(self
+            .inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(*id))
+    }
+
+    fn set_fatal(&self, e: Error) {
+        self.fatal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(e);
+    }
+}
+
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    jobs: Option<Sender<Job>>,
+    writes: Option<Sender<Write>>,
+    workers: Vec<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+/// Writes go out in batches of about this many bytes.
+const BATCH_BYTES: usize = 32 << 20;
+
+impl Pipeline {
+    pub fn start(
+        keys: Keys,
+        store: Arc<dyn Store>,
+        level: i32,
+        progress: Arc<Progress>,
+    ) -> Pipeline {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let shared = Arc::new(Shared {
+            keys,
+            store,
+            level,
+            inflight: Mutex::new(HashSet::new()),
+            fatal: Mutex::new(None),
+            progress,
+        });
+        let (jobs_tx, jobs_rx) = bounded::<Job>(2 * cores);
+        let (writes_tx, writes_rx) = bounded::<Write>(4 * cores);
+        let workers = (0..cores)
+            .map(|i| {
+                let (rx, tx, sh) = (jobs_rx.clone(), writes_tx.clone(), shared.clone());
+                std::thread::Builder::new()
+                    .name(format!("strata-seal-{i}"))
+                    .spawn(move || worker(rx, tx, sh))
+                    .expect("spawning a thread")
+            })
+            .collect();
+        let sh = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("strata-writer".into())
+            .spawn(move || writer(writes_rx, sh))
+            .expect("spawning a thread");
+        Pipeline {
+            shared,
+            jobs: Some(jobs_tx),
+            writes: Some(writes_tx),
+            workers,
+            writer: Some(writer),
+        }
+    }
+
+    /// Queues a chunk of `slot`'s file; blocks while the pool is busy.
+    pub fn submit(&self, slot: &Arc<FileSlot>, data: Vec<u8>) -> Result<()> {
+        self.check()?;
+        let index = slot.reserve();
+        let job = Job {
+            data,
+            slot: slot.clone(),
+            index,
+        };
+        if let Err(e) = self.jobs.as_ref().expect("pipeline running").send(job) {
+            // The pool is gone; unblock the slot's waiter.
+            e.0.slot.complete(e.0.index, Piece::Hole { len: 0 });
+            e.0.slot.fail("backup pipeline stopped".into());
+        }
+        self.check()
+    }
+
+    /// Seals and queues a tree or chunk-list object unless already stored.
+    pub fn put_object(&self, cf: Cf, plaintext: &[u8]) -> Result<Id> {
+        let sh = &self.shared;
+        let id = sh.keys.id(plaintext);
+        if !sh.store.contains(cf, &id.0)? {
+            let record = record::seal(&sh.keys, &id, plaintext, sh.level);
+            let _ = self
+                .writes
+                .as_ref()
+                .expect("pipeline running")
+                .send(Write::Object { cf, id, record });
+        }
+        self.check()?;
+        Ok(id)
+    }
+
+    fn check(&self) -> Result<()> {
+        match self
+            .shared
+            .fatal
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Drains the queues and stops the threads.
+    pub fn finish(mut self) -> Result<()> {
+        self.stop();
+        self.check()
+    }
+
+    fn stop(&mut self) {
+        self.jobs.take();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        self.writes.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
+    for job in jobs {
+        let len = job.data.len() as u32;
+        let id = sh.keys.id(&job.data);
+        match sh.is_new(&id) {
+            Ok(true) => {
+                let record = record::seal(&sh.keys, &id, &job.data, sh.level);
+                if writes.send(Write::Chunk { id, record }).is_err() {
+                    job.slot.fail("backup pipeline stopped".into());
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                job.slot.fail(e.to_string());
+                sh.set_fatal(e);
+            }
+        }
+        job.slot.complete(job.index, Piece::Data { id, len });
+    }
+}
+
+fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
+    let mut batch = Batch::default();
+    let mut ids = Vec::new();
+    let flush = |batch: &mut Batch, ids: &mut Vec<Id>| {
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = sh.store.write(std::mem::take(batch), Durability::Deferred) {
+            sh.set_fatal(e);
+        }
+        let mut inflight = sh.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        for id in ids.drain(..) {
+            inflight.remove(&id);
+        }
+    };
+    for w in writes {
+        match w {
+            Write::Chunk { id, record } => {
+                sh.progress
+                    .bytes_added
+                    .fetch_add(record.len() as u64, Ordering::Relaxed);
+                sh.progress.chunks_added.fetch_add(1, Ordering::Relaxed);
+                batch.put(
+                    Cf::ChunkIndex,
+                    id.0.to_vec(),
+                    (record.len() as u32).to_le_bytes().to_vec(),
+                );
+                batch.put(Cf::Chunks, id.0.to_vec(), record);
+                ids.push(id);
+            }
+            Write::Object { cf, id, record } => {
+                sh.progress
+                    .bytes_added
+                    .fetch_add(record.len() as u64, Ordering::Relaxed);
+                batch.put(cf, id.0.to_vec(), record);
+            }
+        }
+        if batch.bytes() >= BATCH_BYTES {
+            flush(&mut batch, &mut ids);
+        }
+    }
+    flush(&mut batch, &mut ids);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn duplicate_chunks_are_stored_once_and_pieces_keep_order() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let keys = Keys::new([1; 32], Some([2; 32]));
+        let progress = Arc::new(Progress::default());
+        let p = Pipeline::start(keys.clone(), store.clone(), 3, progress.clone());
+        let slot = FileSlot::new();
+        for i in 0..40u8 {
+            p.submit(&slot, vec![i % 4; 1000]).unwrap();
+        }
+        slot.seal();
+        let pieces = slot.wait().unwrap();
+        p.finish().unwrap();
+        assert_eq!(pieces.len(), 40);
+        for (i, piece) in pieces.iter().enumerate() {
+            assert_eq!(
+                *piece,
+                Piece::Data {
+                    id: keys.id(&[(i % 4) as u8; 1000]),
+                    len: 1000
+                }
+            );
+        }
+        assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 4);
+        assert_eq!(store.range(Cf::Chunks, b"", None).unwrap().len(), 4);
+    }
+}

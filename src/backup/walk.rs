@@ -1,0 +1,457 @@
+//! The backup walker: visits the source tree through directory fds (so paths
+//! longer than PATH_MAX work), builds each directory's tree bottom-up, reuses
+//! unchanged files' content from the parent snapshot without reading them,
+//! and feeds the rest to the pipeline.
+
+use super::exclude::{Excludes, CACHEDIR_SIGNATURE};
+use super::pipeline::{FileSlot, Pipeline, Progress};
+use crate::crypto::Id;
+use crate::error::{Error, Result};
+use crate::format::snapshot::Counters;
+use crate::format::tree::{
+    encode_chunk_list, Content, Entry, Kind, Piece, Tree, INLINE_PIECES_MAX,
+};
+use crate::format::Time;
+use crate::repo::Repo;
+use crate::store::Cf;
+use crate::sys;
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub(super) enum Pending {
+    Ready(Entry),
+    File(Entry, Arc<FileSlot>, PathBuf),
+}
+
+pub(super) struct Walker<'a> {
+    pub repo: &'a Repo,
+    pub pipeline: &'a Pipeline,
+    pub excludes: &'a Excludes,
+    pub progress: &'a Progress,
+    pub warn: &'a (dyn Fn(&str) + Sync),
+    pub chunker: strata_chunker::Chunker,
+    pub counters: Counters,
+    pub failed: Vec<(Vec<u8>, String)>,
+    /// Hardlinked files already read in this backup, by (dev, ino).
+    pub links: HashMap<(u64, u64), Arc<FileSlot>>,
+    pub users: HashMap<u32, String>,
+    pub groups: HashMap<u32, String>,
+    /// Device of the source path being walked, for --one-file-system.
+    pub root_dev: u64,
+}
+
+fn kind_of(mode: u32) -> Option<Kind> {
+    Some(match mode & libc::S_IFMT {
+        libc::S_IFREG => Kind::File,
+        libc::S_IFDIR => Kind::Dir,
+        libc::S_IFLNK => Kind::Symlink,
+        libc::S_IFIFO => Kind::Fifo,
+        libc::S_IFCHR => Kind::CharDev,
+        libc::S_IFBLK => Kind::BlockDev,
+        _ => return None,
+    })
+}
+
+fn mtime(st: &libc::stat) -> Time {
+    Time {
+        secs: st.st_mtime,
+        nanos: st.st_mtime_nsec as u32,
+    }
+}
+
+fn ctime(st: &libc::stat) -> Time {
+    Time {
+        secs: st.st_ctime,
+        nanos: st.st_ctime_nsec as u32,
+    }
+}
+
+fn path_bytes(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    p.as_os_str().as_bytes().to_vec()
+}
+
+/// Reads `[pos, end)` of a file with pread.
+struct ExtentReader {
+    fd: RawFd,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for ExtentReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min((self.end - self.pos) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = sys::pread_exact(self.fd, &mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Walker<'_> {
+    fn record(&mut self, path: &Path, why: impl std::fmt::Display) {
+        let msg = format!("{}: {why}", path.display());
+        (self.warn)(&msg);
+        self.counters.errors += 1;
+        self.progress.errors.fetch_add(1, Ordering::Relaxed);
+        self.failed.push((path_bytes(path), why.to_string()));
+    }
+
+    /// The entry for a stat result, with owner names and xattrs.
+    pub fn base_entry(
+        &mut self,
+        dir: RawFd,
+        name: &[u8],
+        st: &libc::stat,
+        kind: Kind,
+        path: &Path,
+    ) -> Entry {
+        let user = self
+            .users
+            .entry(st.st_uid)
+            .or_insert_with(|| sys::user_name(st.st_uid).unwrap_or_default())
+            .clone();
+        let group = self
+            .groups
+            .entry(st.st_gid)
+            .or_insert_with(|| sys::group_name(st.st_gid).unwrap_or_default())
+            .clone();
+        let xattrs = match sys::xattrs_at(dir, name) {
+            Ok(x) => x,
+            Err(e) => {
+                self.record(path, format!("reading extended attributes: {e}"));
+                Vec::new()
+            }
+        };
+        Entry {
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            user,
+            group,
+            mtime: mtime(st),
+            ctime: ctime(st),
+            size: if kind == Kind::File {
+                st.st_size as u64
+            } else {
+                0
+            },
+            dev: st.st_dev,
+            ino: st.st_ino,
+            nlink: st.st_nlink,
+            rdev: if matches!(kind, Kind::CharDev | Kind::BlockDev) {
+                st.st_rdev
+            } else {
+                0
+            },
+            xattrs,
+            ..Entry::new(name.to_vec(), kind)
+        }
+    }
+
+    /// Builds the entry for `name` in `dir`; `None` when it is skipped.
+    pub fn entry(
+        &mut self,
+        dir: RawFd,
+        name: &[u8],
+        path: &Path,
+        parent: Option<&Entry>,
+    ) -> Result<Option<Pending>> {
+        if self.excludes.matches(path, name) {
+            return Ok(None);
+        }
+        let st = match sys::fstatat(dir, name) {
+            Ok(st) => st,
+            Err(e) => {
+                let why = if e.kind() == io::ErrorKind::NotFound {
+                    "vanished before it was read".to_string()
+                } else {
+                    e.to_string()
+                };
+                self.record(path, why);
+                return Ok(None);
+            }
+        };
+        let Some(kind) = kind_of(st.st_mode) else {
+            (self.warn)(&format!("{}: socket skipped", path.display()));
+            return Ok(None);
+        };
+        let mut entry = self.base_entry(dir, name, &st, kind, path);
+        self.progress
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone_from(&path.display().to_string());
+        match kind {
+            Kind::Symlink => match sys::readlinkat(dir, name) {
+                Ok(t) => entry.target = t,
+                Err(e) => {
+                    self.record(path, format!("reading symlink: {e}"));
+                    return Ok(None);
+                }
+            },
+            Kind::Dir => {
+                let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
+                let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
+                    self.put_tree(Tree::default())?
+                } else {
+                    let fd = match sys::openat(
+                        dir,
+                        name,
+                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                        0,
+                    ) {
+                        Ok(fd) => fd,
+                        Err(e) => {
+                            self.record(path, format!("opening directory: {e}"));
+                            return Ok(None);
+                        }
+                    };
+                    if self.excludes.caches && is_cache_dir(fd.as_raw_fd()) {
+                        return Ok(None);
+                    }
+                    self.walk_dir(fd, path, parent_dir)?
+                };
+                entry.subtree = Some(subtree);
+                self.counters.dirs += 1;
+            }
+            Kind::File => {
+                self.counters.files += 1;
+                self.counters.bytes += entry.size;
+                self.progress.files.fetch_add(1, Ordering::Relaxed);
+                if let Some(group) = entry.link_group() {
+                    if let Some(slot) = self.links.get(&group) {
+                        return Ok(Some(Pending::File(entry, slot.clone(), path.to_path_buf())));
+                    }
+                }
+                let unchanged = parent.filter(|p| {
+                    p.kind == Kind::File
+                        && p.size == entry.size
+                        && p.mtime == entry.mtime
+                        && p.ctime == entry.ctime
+                        && p.ino == entry.ino
+                });
+                if let Some(p) = unchanged {
+                    self.counters.files_unchanged += 1;
+                    entry.content = p.content.clone();
+                    return Ok(Some(Pending::Ready(entry)));
+                }
+                if parent.is_some() {
+                    self.counters.files_changed += 1;
+                } else {
+                    self.counters.files_new += 1;
+                }
+                let Some(slot) = self.read_file(dir, name, path, &mut entry)? else {
+                    return Ok(None);
+                };
+                if let Some(group) = entry.link_group() {
+                    self.links.insert(group, slot.clone());
+                }
+                return Ok(Some(Pending::File(entry, slot, path.to_path_buf())));
+            }
+            Kind::Fifo | Kind::CharDev | Kind::BlockDev => {}
+        }
+        Ok(Some(Pending::Ready(entry)))
+    }
+
+    /// Starts reading a file into the pipeline. Holes are recorded, not read.
+    fn read_file(
+        &mut self,
+        dir: RawFd,
+        name: &[u8],
+        path: &Path,
+        entry: &mut Entry,
+    ) -> Result<Option<Arc<FileSlot>>> {
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NOCTTY;
+        let fd = match sys::openat(dir, name, flags | libc::O_NOATIME, 0)
+            .or_else(|_| sys::openat(dir, name, flags, 0))
+        {
+            Ok(fd) => fd,
+            Err(e) => {
+                let why = if e.kind() == io::ErrorKind::NotFound {
+                    "vanished before it was read".to_string()
+                } else {
+                    format!("opening: {e}")
+                };
+                self.record(path, why);
+                return Ok(None);
+            }
+        };
+        let before = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io(path, e))?;
+        if before.st_ino != entry.ino {
+            self.record(path, "replaced while being read");
+            return Ok(None);
+        }
+        let size = before.st_size as u64;
+        entry.size = size;
+        let slot = FileSlot::new();
+        let mut pos = 0u64;
+        let result = (|| -> io::Result<()> {
+            for (off, len) in sys::data_extents(fd.as_raw_fd(), size)? {
+                if off > pos {
+                    slot.push_ready(Piece::Hole { len: off - pos });
+                }
+                let got = self.read_extent(&fd, off, len, &slot)?;
+                pos = off + got;
+                if got < len {
+                    break; // the file shrank while being read
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            slot.fail(format!("reading: {e}"));
+        } else {
+            if size > pos {
+                slot.push_ready(Piece::Hole { len: size - pos });
+            }
+            let after = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io(path, e))?;
+            if after.st_size != before.st_size
+                || mtime(&after) != mtime(&before)
+                || ctime(&after) != ctime(&before)
+            {
+                self.record(
+                    path,
+                    "changed while being read; the stored copy may be inconsistent",
+                );
+                entry.size = pos.max(size.min(after.st_size as u64)).min(size);
+            }
+        }
+        slot.seal();
+        Ok(Some(slot))
+    }
+
+    /// Chunks `[off, off+len)` into the pipeline; returns the bytes read.
+    fn read_extent(
+        &mut self,
+        fd: &OwnedFd,
+        off: u64,
+        len: u64,
+        slot: &Arc<FileSlot>,
+    ) -> io::Result<u64> {
+        let max = self.chunker.params().max() as u64;
+        let mut got = 0u64;
+        let sub = |e: Error| io::Error::other(e.to_string());
+        if len <= max {
+            // Small extents (most files): one read, no stream buffer.
+            let mut buf = vec![0u8; len as usize];
+            let n = sys::pread_exact(fd.as_raw_fd(), &mut buf, off)?;
+            buf.truncate(n);
+            got = n as u64;
+            self.progress.bytes_read.fetch_add(got, Ordering::Relaxed);
+            let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
+            if cuts.len() == 1 {
+                self.pipeline.submit(slot, buf).map_err(sub)?;
+            } else {
+                let mut at = 0;
+                for c in cuts {
+                    self.pipeline
+                        .submit(slot, buf[at..at + c].to_vec())
+                        .map_err(sub)?;
+                    at += c;
+                }
+            }
+            return Ok(got);
+        }
+        let reader = ExtentReader {
+            fd: fd.as_raw_fd(),
+            pos: off,
+            end: off + len,
+        };
+        for chunk in self.chunker.read_chunks(reader) {
+            let chunk = chunk?;
+            got += chunk.data.len() as u64;
+            self.progress
+                .bytes_read
+                .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+            self.pipeline.submit(slot, chunk.data).map_err(sub)?;
+        }
+        Ok(got)
+    }
+
+    /// Walks an open directory; returns its tree id.
+    pub fn walk_dir(&mut self, fd: OwnedFd, path: &Path, parent: Option<&Entry>) -> Result<Id> {
+        let mut names = match sys::read_dir_names(fd.as_raw_fd()) {
+            Ok(n) => n,
+            Err(e) => {
+                self.record(path, format!("listing directory: {e}"));
+                Vec::new()
+            }
+        };
+        names.sort();
+        let parent_tree = match parent.and_then(|p| p.subtree) {
+            Some(id) => match self.repo.tree(&id) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    (self.warn)(&format!(
+                        "{}: parent snapshot's tree unreadable, reading all: {e}",
+                        path.display()
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut pending = Vec::with_capacity(names.len());
+        for name in names {
+            let child = path.join(sys::os(&name));
+            let prev = parent_tree.as_ref().and_then(|t| t.find(&name));
+            if let Some(p) = self.entry(fd.as_raw_fd(), &name, &child, prev)? {
+                pending.push(p);
+            }
+        }
+        self.finish_dir(pending)
+    }
+
+    /// Waits for a directory's files, then stores its tree.
+    pub fn finish_dir(&mut self, pending: Vec<Pending>) -> Result<Id> {
+        let mut tree = Tree {
+            entries: Vec::with_capacity(pending.len()),
+        };
+        for p in pending {
+            match p {
+                Pending::Ready(e) => tree.entries.push(e),
+                Pending::File(mut e, slot, path) => match slot.wait() {
+                    Ok(pieces) => {
+                        e.content = self.content(pieces)?;
+                        tree.entries.push(e);
+                    }
+                    Err(why) => self.record(&path, why),
+                },
+            }
+        }
+        tree.sort();
+        self.put_tree(tree)
+    }
+
+    fn content(&mut self, pieces: Vec<Piece>) -> Result<Content> {
+        if pieces.len() <= INLINE_PIECES_MAX {
+            return Ok(Content::Inline(pieces));
+        }
+        let id = self
+            .pipeline
+            .put_object(Cf::Trees, &encode_chunk_list(&pieces))?;
+        Ok(Content::List {
+            id,
+            pieces: pieces.len() as u64,
+        })
+    }
+
+    pub fn put_tree(&mut self, tree: Tree) -> Result<Id> {
+        self.pipeline.put_object(Cf::Trees, &tree.encode())
+    }
+}
+
+fn is_cache_dir(dir: RawFd) -> bool {
+    let Ok(fd) = sys::openat(dir, b"CACHEDIR.TAG", libc::O_RDONLY | libc::O_NOFOLLOW, 0) else {
+        return false;
+    };
+    let mut buf = [0u8; CACHEDIR_SIGNATURE.len()];
+    matches!(sys::pread_exact(fd.as_raw_fd(), &mut buf, 0), Ok(n) if n == buf.len() && buf == CACHEDIR_SIGNATURE)
+}

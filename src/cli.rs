@@ -1,0 +1,255 @@
+//! The command line, as clap types only. Shared by `main` and by the man page
+//! and completion generators, so the docs never drift from the parser.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+pub const EXIT_CODES: &str = "\
+EXIT STATUS
+  0  success
+  1  error (the message names the path, id or option at fault)
+  2  invalid command line
+  3  backup: the snapshot was written, but some files could not be read
+     (they are listed, and recorded in the snapshot)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "strata",
+    version,
+    about = "Deduplicating, encrypted backups whose snapshots are directories",
+    long_about = "strata backs up directories into a deduplicating, encrypted repository \
+                  and shows every snapshot, and any moment in time, as a read-only \
+                  directory (`strata mount`).",
+    after_long_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Repository directory
+    #[arg(
+        short = 'r',
+        long = "repo",
+        env = "STRATA_REPOSITORY",
+        global = true,
+        value_name = "REPO"
+    )]
+    pub repo: Option<PathBuf>,
+    /// Read the password from the first line of this file
+    #[arg(long, env = "STRATA_PASSWORD_FILE", global = true, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Run this shell command and use the first line it prints as the password
+    #[arg(
+        long,
+        env = "STRATA_PASSWORD_COMMAND",
+        global = true,
+        value_name = "CMD"
+    )]
+    pub password_command: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a repository
+    Init(InitArgs),
+    /// Back up files and directories into a new snapshot
+    Backup(BackupArgs),
+    /// List snapshots, oldest first
+    Snapshots(SnapshotsArgs),
+    /// List the contents of a snapshot
+    Ls(LsArgs),
+    /// Restore a snapshot, or a path within one, into a directory
+    Restore(RestoreArgs),
+    /// Show the repository, one snapshot, or the state at a time, as a read-only filesystem
+    Mount(MountArgs),
+    /// Manage the passwords that unlock the repository
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Generate man pages or shell completions
+    #[command(subcommand)]
+    Generate(GenerateCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Store data unencrypted (only for storage you trust)
+    #[arg(long)]
+    pub no_encryption: bool,
+    /// Minimum chunk size in bytes
+    #[arg(long, default_value_t = 256 << 10, value_name = "BYTES")]
+    pub chunk_min: usize,
+    /// Average chunk size in bytes (a power of two)
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub chunk_avg: usize,
+    /// Maximum chunk size in bytes (at most 16 MiB)
+    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+    pub chunk_max: usize,
+    /// zstd compression level (0 turns compression off)
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_name = "LEVEL",
+        allow_negative_numbers = true
+    )]
+    pub compression: i32,
+    #[command(flatten)]
+    pub kdf: KdfArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct KdfArgs {
+    /// Argon2id memory for the password's key, in KiB
+    #[arg(long, default_value_t = 65536, value_name = "KIB")]
+    pub kdf_memory: u32,
+    /// Argon2id passes
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub kdf_iterations: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Files and directories to back up
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Host name recorded in the snapshot (default: this machine's)
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Tag for the snapshot (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Free-text description of the snapshot
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Snapshot to compare against for change detection (default: the newest
+    /// one with the same host and paths)
+    #[arg(long, value_name = "SNAPSHOT")]
+    pub parent: Option<String>,
+    /// Leave out paths matching this glob; with a '/', matched against the
+    /// whole path, else against each name (repeatable)
+    #[arg(long = "exclude", short = 'e', value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    /// Read exclude globs from this file, one a line
+    #[arg(long = "exclude-file", value_name = "FILE")]
+    pub exclude_files: Vec<PathBuf>,
+    /// Leave out directories holding a valid CACHEDIR.TAG
+    #[arg(long)]
+    pub exclude_caches: bool,
+    /// Do not cross filesystem boundaries
+    #[arg(long, short = 'x')]
+    pub one_file_system: bool,
+    /// Print progress and the summary as JSON lines
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotsArgs {
+    /// Only snapshots of this host
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Only snapshots with this tag
+    #[arg(long)]
+    pub tag: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct LsArgs {
+    /// Snapshot: id, unique id prefix, latest or latest~N
+    pub snapshot: String,
+    /// Path within the snapshot
+    #[arg(default_value = "/")]
+    pub path: String,
+    /// Long listing: mode, owner, size, time
+    #[arg(short = 'l', long)]
+    pub long: bool,
+    /// List subdirectories too
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// SNAPSHOT or SNAPSHOT:PATH
+    #[arg(value_name = "SNAPSHOT[:PATH]")]
+    pub source: String,
+    /// Directory to restore into
+    pub target: PathBuf,
+    /// Restore only paths matching this glob, relative to the restored directory (repeatable)
+    #[arg(long = "include", short = 'i', value_name = "GLOB")]
+    pub includes: Vec<String>,
+    /// Leave out paths matching this glob (repeatable)
+    #[arg(long = "exclude", short = 'e', value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    /// Print what would be created, overwritten and deleted; change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// What to do with files that exist in the target (needed when it is not empty)
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub overwrite: Option<crate::restore::Overwrite>,
+    /// Remove files in the target that the snapshot lacks
+    #[arg(long)]
+    pub delete: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct MountArgs {
+    /// Empty directory to mount on
+    pub mountpoint: PathBuf,
+    /// Show this snapshot's tree at the mount root (id, prefix, latest)
+    #[arg(long, conflicts_with = "at", value_name = "SNAPSHOT")]
+    pub snapshot: Option<String>,
+    /// Show the newest snapshot at or before this time at the mount root
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    /// Detach once the filesystem is mounted
+    #[arg(long)]
+    pub daemon: bool,
+    /// Mount options passed to FUSE (e.g. allow_other)
+    #[arg(short = 'o', value_name = "OPTION", value_delimiter = ',')]
+    pub options: Vec<String>,
+    /// Bytes of decoded chunks to cache
+    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    pub cache_size: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Add a password (asked for, or from --new-password-file)
+    Add {
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// List the key files
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GenerateCommand {
+    /// Write man pages into a directory
+    Man { dir: PathBuf },
+    /// Print a shell completion script
+    Completions { shell: Shell },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}

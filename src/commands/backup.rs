@@ -1,0 +1,105 @@
+use super::{human, is_tty, open, warn};
+use anyhow::Result;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use strata::backup::{self, Excludes, Progress};
+use strata::cli::{BackupArgs, Global};
+use strata::repo::Access;
+
+pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
+    let repo = open(g, Access::Write)?;
+    let parent = a
+        .parent
+        .as_deref()
+        .map(|p| repo.resolve(p))
+        .transpose()?
+        .map(|(id, _)| id);
+    let mut excludes = Excludes::new(&a.excludes, &a.exclude_files)?;
+    excludes.caches = a.exclude_caches;
+    excludes.one_file_system = a.one_file_system;
+    let json = a.json;
+    let bar = (!json && is_tty()).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let warn_bar = bar.clone();
+    let opts = backup::Options {
+        paths: a.paths.clone(),
+        host: a.host.clone().unwrap_or_else(strata::sys::hostname),
+        tags: a.tags.clone(),
+        description: a.description.clone(),
+        parent,
+        excludes,
+        warn: Box::new(move |m: &str| {
+            if json {
+                println!("{}", json!({"type": "warning", "message": m}));
+            } else if let Some(b) = &warn_bar {
+                b.suspend(|| warn(m));
+            } else {
+                warn(m);
+            }
+        }),
+    };
+    let progress = Arc::new(Progress::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let ticker = (bar.is_some() || json).then(|| {
+        let (p, d, b) = (progress.clone(), done.clone(), bar.clone());
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while !d.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(if b.is_some() { 150 } else { 1000 }));
+                let files = p.files.load(Ordering::Relaxed);
+                let read = p.bytes_read.load(Ordering::Relaxed);
+                let rate = read as f64 / start.elapsed().as_secs_f64().max(0.001);
+                if let Some(b) = &b {
+                    let cur = p.current.lock().map(|c| c.clone()).unwrap_or_default();
+                    b.set_message(format!("{files} files, {} read ({}/s), {}", human(read), human(rate as u64), cur));
+                    b.tick();
+                } else {
+                    println!("{}", json!({"type": "progress", "files": files, "bytes_read": read, "bytes_added": p.bytes_added.load(Ordering::Relaxed)}));
+                }
+            }
+        })
+    });
+    let result = backup::run(&repo, opts, progress);
+    done.store(true, Ordering::Relaxed);
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (id, s) = result?;
+    let c = &s.counters;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "type": "summary", "snapshot": id.to_hex(), "short_id": id.short(),
+                "files": c.files, "dirs": c.dirs, "files_new": c.files_new, "files_changed": c.files_changed,
+                "files_unchanged": c.files_unchanged, "bytes": c.bytes, "bytes_read": c.bytes_read,
+                "bytes_added": c.bytes_added, "chunks_added": c.chunks_added, "errors": c.errors,
+                "duration": s.duration_ms as f64 / 1000.0, "parent": s.parent.map(|p| p.to_hex()),
+            })
+        );
+    } else {
+        println!(
+            "snapshot {} saved\n  files: {} new, {} changed, {} unchanged ({} dirs)\n  read {}, added {} to the repository, {} total\n  took {:.1}s",
+            id.short(), c.files_new, c.files_changed, c.files_unchanged, c.dirs,
+            human(c.bytes_read), human(c.bytes_added), human(c.bytes), s.duration_ms as f64 / 1000.0
+        );
+        if c.errors > 0 {
+            eprintln!(
+                "{} paths could not be backed up completely (listed above)",
+                c.errors
+            );
+        }
+    }
+    Ok(if c.errors > 0 { 3 } else { 0 })
+}

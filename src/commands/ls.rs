@@ -1,0 +1,118 @@
+use super::{open, path_str, time_str};
+use anyhow::{anyhow, Result};
+use serde_json::json;
+use strata::cli::{Global, LsArgs};
+use strata::format::tree::{Entry, Kind};
+use strata::repo::{Access, Repo};
+
+pub fn mode_string(e: &Entry) -> String {
+    let t = match e.kind {
+        Kind::File => '-',
+        Kind::Dir => 'd',
+        Kind::Symlink => 'l',
+        Kind::Fifo => 'p',
+        Kind::CharDev => 'c',
+        Kind::BlockDev => 'b',
+    };
+    let m = e.mode;
+    let bit = |b: u32, c: char| if m & b != 0 { c } else { '-' };
+    let special = |x: u32, s: u32, lower: char, upper: char| match (m & x != 0, m & s != 0) {
+        (true, true) => lower,
+        (false, true) => upper,
+        (true, false) => 'x',
+        (false, false) => '-',
+    };
+    [
+        t,
+        bit(0o400, 'r'),
+        bit(0o200, 'w'),
+        special(0o100, 0o4000, 's', 'S'),
+        bit(0o040, 'r'),
+        bit(0o020, 'w'),
+        special(0o010, 0o2000, 's', 'S'),
+        bit(0o004, 'r'),
+        bit(0o002, 'w'),
+        special(0o001, 0o1000, 't', 'T'),
+    ]
+    .iter()
+    .collect()
+}
+
+pub fn run(g: &Global, a: &LsArgs) -> Result<i32> {
+    let repo = open(g, Access::Read)?;
+    let (_, snap) = repo.resolve(&a.snapshot)?;
+    let path = a.path.trim_end_matches('/');
+    let root = if path.is_empty() {
+        None
+    } else {
+        Some(
+            repo.lookup(&snap.tree, path.as_bytes())?
+                .ok_or_else(|| anyhow!("{}: no such path in snapshot {}", a.path, a.snapshot))?,
+        )
+    };
+    match root {
+        Some(e) if e.kind != Kind::Dir => print(&e, path, a),
+        Some(e) => walk(
+            &repo,
+            &e.subtree
+                .ok_or_else(|| anyhow!("{path}: directory without tree"))?,
+            path,
+            a,
+        )?,
+        None => walk(&repo, &snap.tree, "", a)?,
+    }
+    Ok(0)
+}
+
+fn walk(repo: &Repo, tree: &strata::crypto::Id, prefix: &str, a: &LsArgs) -> Result<()> {
+    for e in repo.tree(tree)?.entries {
+        let p = format!("{prefix}/{}", path_str(&e.name));
+        print(&e, &p, a);
+        if a.recursive {
+            if let Some(sub) = e.subtree {
+                walk(repo, &sub, &p, a)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print(e: &Entry, path: &str, a: &LsArgs) {
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "path": path, "type": format!("{:?}", e.kind).to_lowercase(), "mode": e.mode,
+                "uid": e.uid, "gid": e.gid, "user": e.user, "group": e.group, "size": e.size,
+                "mtime": time_str(e.mtime), "mtime_ns": e.mtime.nanos,
+                "target": (e.kind == Kind::Symlink).then(|| path_str(&e.target)),
+            })
+        );
+    } else if a.long {
+        let owner = if e.user.is_empty() {
+            e.uid.to_string()
+        } else {
+            e.user.clone()
+        };
+        let group = if e.group.is_empty() {
+            e.gid.to_string()
+        } else {
+            e.group.clone()
+        };
+        let link = if e.kind == Kind::Symlink {
+            format!(" -> {}", path_str(&e.target))
+        } else {
+            String::new()
+        };
+        println!(
+            "{} {:<8} {:<8} {:>12} {} {path}{link}",
+            mode_string(e),
+            owner,
+            group,
+            e.size,
+            time_str(e.mtime)
+        );
+    } else {
+        println!("{path}");
+    }
+}

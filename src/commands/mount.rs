@@ -1,0 +1,203 @@
+//! `strata mount`: checks the mountpoint, mounts, keeps the snapshot list
+//! fresh, and unmounts cleanly on Ctrl-C, SIGTERM or `fusermount3 -u`.
+
+use super::open;
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::path::Path;
+use std::time::Duration;
+use strata::cli::{Global, MountArgs};
+use strata::repo::Access;
+use strata::vfs::{Mode, Vfs};
+
+fn check_mountpoint(p: &Path) -> Result<()> {
+    let meta = std::fs::metadata(p).with_context(|| format!("mountpoint {}", p.display()))?;
+    if !meta.is_dir() {
+        bail!("mountpoint {}: not a directory", p.display());
+    }
+    let canon = p
+        .canonicalize()
+        .with_context(|| format!("mountpoint {}", p.display()))?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    // Field 5 of mountinfo is the mount point (octal-escaped).
+    let escaped = canon.to_string_lossy().replace(' ', "\\040");
+    if mounts
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(escaped.as_str()))
+    {
+        bail!(
+            "mountpoint {}: already a mount point (unmount it with `fusermount3 -u {}`)",
+            p.display(),
+            p.display()
+        );
+    }
+    if std::fs::read_dir(p)
+        .with_context(|| format!("mountpoint {}", p.display()))?
+        .next()
+        .is_some()
+    {
+        bail!("mountpoint {}: not empty", p.display());
+    }
+    Ok(())
+}
+
+/// Blocks SIGINT and SIGTERM in this thread and every thread it starts, so
+/// `wait_for_signal` alone receives them.
+fn block_signals() -> libc::sigset_t {
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGHUP);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Waits up to `timeout` for a blocked signal; true when one came.
+fn wait_for_signal(set: &libc::sigset_t, timeout: Duration) -> bool {
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) > 0 }
+}
+
+pub fn run(g: &Global, a: &MountArgs) -> Result<i32> {
+    check_mountpoint(&a.mountpoint)?;
+    if !Path::new("/dev/fuse").exists() {
+        bail!("/dev/fuse is missing: load the fuse module (modprobe fuse) or install fuse3");
+    }
+    // Detach before any thread exists (forking a threaded process is unsafe);
+    // the parent waits until the child reports the mount ready.
+    let ready_pipe = if a.daemon { Some(daemonize()?) } else { None };
+    let result = mount(g, a, ready_pipe);
+    if let Err(e) = &result {
+        if let Some(fd) = ready_pipe {
+            let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+            let _ = write!(f, "strata: error: {e:#}");
+        }
+    }
+    result
+}
+
+fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
+    let signals = block_signals();
+    let repo = open(g, Access::Read)?;
+    let mode = match (&a.snapshot, &a.at) {
+        (Some(spec), _) => Mode::Snapshot(repo.resolve(spec)?.0),
+        (None, Some(t)) => {
+            let time = strata::timespec::parse(t).ok_or_else(|| {
+                anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00, 2026-11-20 or @1763647200)")
+            })?;
+            let (id, _) = repo
+                .snapshot_at(time)?
+                .ok_or_else(|| anyhow!("--at {t}: no snapshot is that old"))?;
+            Mode::Snapshot(id)
+        }
+        (None, None) => Mode::Repo,
+    };
+    let live = matches!(mode, Mode::Repo);
+    let vfs = Vfs::new(repo, mode, a.cache_size)?;
+    let fs = strata::fuse::Fs::new(vfs.clone(), 8);
+    let mut opts = vec![
+        fuser::MountOption::RO,
+        fuser::MountOption::FSName("strata".into()),
+        fuser::MountOption::Subtype("strata".into()),
+        fuser::MountOption::DefaultPermissions,
+        fuser::MountOption::NoAtime,
+    ];
+    for o in &a.options {
+        opts.push(match o.as_str() {
+            "allow_other" => fuser::MountOption::AllowOther,
+            "allow_root" => fuser::MountOption::AllowRoot,
+            "ro" => continue,
+            other => fuser::MountOption::CUSTOM(other.to_string()),
+        });
+    }
+    let session = fuser::spawn_mount2(fs, &a.mountpoint, &opts)
+        .with_context(|| format!("mounting on {}", a.mountpoint.display()))?;
+    match ready {
+        Some(fd) => {
+            let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+            let _ = f.write_all(b"ok");
+            drop(f);
+            redirect_stdio();
+        }
+        None => eprintln!(
+            "mounted on {} (Ctrl-C or `fusermount3 -u {}` to unmount)",
+            a.mountpoint.display(),
+            a.mountpoint.display()
+        ),
+    }
+    let mut since_refresh = Duration::ZERO;
+    loop {
+        if wait_for_signal(&signals, Duration::from_millis(500)) {
+            break;
+        }
+        if session.guard.is_finished() {
+            // Unmounted from outside (fusermount3 -u).
+            return Ok(0);
+        }
+        since_refresh += Duration::from_millis(500);
+        if live && since_refresh >= Duration::from_secs(2) {
+            since_refresh = Duration::ZERO;
+            if let Err(e) = vfs.refresh() {
+                eprintln!("strata: refreshing the snapshot list: {e}");
+            }
+        }
+    }
+    drop(session);
+    Ok(0)
+}
+
+/// Forks; the parent waits for the child's "ok" (or error text) and exits.
+fn daemonize() -> Result<i32> {
+    let mut fds = [0; 2];
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        bail!("creating a pipe: {}", std::io::Error::last_os_error());
+    }
+    match unsafe { libc::fork() } {
+        -1 => bail!("fork: {}", std::io::Error::last_os_error()),
+        0 => {
+            unsafe {
+                libc::close(fds[0]);
+                libc::setsid();
+            }
+            Ok(fds[1])
+        }
+        _ => {
+            unsafe { libc::close(fds[1]) };
+            let mut f = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+            let mut msg = String::new();
+            let _ = f.read_to_string(&mut msg);
+            if msg == "ok" {
+                std::process::exit(0);
+            }
+            eprintln!(
+                "{}",
+                if msg.is_empty() {
+                    "strata: error: the mount process died before mounting"
+                } else {
+                    &msg
+                }
+            );
+            std::process::exit(1);
+        }
+    }
+}
+
+fn redirect_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        use std::os::fd::AsRawFd;
+        for fd in 0..3 {
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}

@@ -1,0 +1,86 @@
+use super::{human, open};
+use anyhow::{anyhow, Result};
+use serde_json::json;
+use strata::cli::{Global, RestoreArgs};
+use strata::format::tree::{Entry, Kind};
+use strata::repo::Access;
+use strata::restore;
+
+pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
+    let repo = open(g, Access::Read)?;
+    let (spec, path) = match a.source.split_once(':') {
+        Some((s, p)) => (s, p),
+        None => (a.source.as_str(), ""),
+    };
+    let (id, snap) = repo.resolve(spec)?;
+    let path = path.trim_end_matches('/');
+    let entry = if path.is_empty() {
+        Entry {
+            subtree: Some(snap.tree),
+            mode: 0o755,
+            ..Entry::new(Vec::new(), Kind::Dir)
+        }
+    } else {
+        repo.lookup(&snap.tree, path.as_bytes())?
+            .ok_or_else(|| anyhow!("{path}: no such path in snapshot {}", id.short()))?
+    };
+    let json = a.json;
+    let dry = a.dry_run;
+    let opts = restore::Options {
+        overwrite: a.overwrite,
+        delete: a.delete,
+        dry_run: a.dry_run,
+        include: restore::globs(&a.includes)?,
+        exclude: restore::globs(&a.excludes)?,
+        report: Box::new(move |action, p| {
+            if json {
+                println!(
+                    "{}",
+                    json!({"type": "action", "action": action, "path": p.to_string_lossy()})
+                );
+            } else if dry {
+                println!("would {action} {}", p.display());
+            }
+        }),
+        warn: Box::new(move |m| {
+            if json {
+                println!("{}", json!({"type": "warning", "message": m}));
+            } else {
+                super::warn(m);
+            }
+        }),
+    };
+    let s = restore::run(&repo, &entry, &a.target, opts)?;
+    if json {
+        println!(
+            "{}",
+            json!({"type": "summary", "snapshot": id.to_hex(), "files": s.files, "dirs": s.dirs, "bytes": s.bytes,
+                   "skipped": s.skipped, "deleted": s.deleted, "errors": s.errors.len(), "dry_run": dry})
+        );
+    } else {
+        println!(
+            "{}restored {} files, {} dirs, {} from snapshot {} to {}{}{}",
+            if dry { "would have " } else { "" },
+            s.files,
+            s.dirs,
+            human(s.bytes),
+            id.short(),
+            a.target.display(),
+            if s.skipped > 0 {
+                format!(", {} skipped", s.skipped)
+            } else {
+                String::new()
+            },
+            if s.deleted > 0 {
+                format!(", {} deleted", s.deleted)
+            } else {
+                String::new()
+            },
+        );
+    }
+    if !s.errors.is_empty() {
+        eprintln!("{} errors during restore (listed above)", s.errors.len());
+        return Ok(1);
+    }
+    Ok(0)
+}

@@ -1,0 +1,91 @@
+//! The repository config: format version, chunker parameters, compression
+//! level, and whether data is encrypted. Stored unsealed (it holds no secret
+//! when encrypted; an unencrypted repository keeps its id key here).
+
+use super::{decode, encode, CONFIG_VERSION, TAG_CONFIG};
+use crate::error::Result;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Config {
+    pub repo_id: [u8; 16],
+    pub chunk_min: u32,
+    pub chunk_avg: u32,
+    pub chunk_max: u32,
+    pub compression: i32,
+    pub encrypted: bool,
+    /// The id key of an unencrypted repository; `None` when encrypted (the
+    /// key then lives in the sealed master key).
+    pub id_key: Option<[u8; 32]>,
+    pub created: super::Time,
+}
+
+impl Config {
+    pub fn encode(&self) -> Vec<u8> {
+        encode(TAG_CONFIG, CONFIG_VERSION, self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Config> {
+        decode("repository config", TAG_CONFIG, CONFIG_VERSION, bytes)
+    }
+
+    pub fn chunker(&self) -> Result<strata_chunker::Chunker> {
+        let p = strata_chunker::Params::new(
+            self.chunk_min as usize,
+            self.chunk_avg as usize,
+            self.chunk_max as usize,
+        )
+        .map_err(|e| crate::error::Error::corrupt("repository config", e.to_string()))?;
+        Ok(strata_chunker::Chunker::new(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+    use crate::format::testing::hex;
+    use crate::format::Time;
+    use proptest::prelude::*;
+
+    fn sample() -> Config {
+        Config {
+            repo_id: [7; 16],
+            chunk_min: 256 << 10,
+            chunk_avg: 1 << 20,
+            chunk_max: 4 << 20,
+            compression: 3,
+            encrypted: true,
+            id_key: None,
+            created: Time {
+                secs: 1_700_000_000,
+                nanos: 5,
+            },
+        }
+    }
+
+    #[test]
+    fn golden_bytes() {
+        assert_eq!(
+            hex(&sample().encode()),
+            "43010707070707070707070707070707070780801080808001808080020601008086c5a90605"
+        );
+    }
+
+    #[test]
+    fn newer_version_is_refused() {
+        let mut b = sample().encode();
+        b[1] = CONFIG_VERSION + 1;
+        let e = Config::decode(&b).unwrap_err();
+        assert!(matches!(e, Error::NewerFormat { .. }), "{e}");
+        assert!(e.to_string().contains("upgrade strata"));
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip(min: u32, level: i32, enc: bool, key: Option<[u8; 32]>, secs: i64) {
+            let c = Config { chunk_min: min, compression: level, encrypted: enc, id_key: key,
+                             created: Time { secs, nanos: 0 }, ..sample() };
+            prop_assert_eq!(Config::decode(&c.encode()).unwrap(), c);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! A tree is one directory: its entries sorted by name bytes. The encoding is
+//! deterministic, so an unchanged directory gets the same id in every snapshot
+//! and a diff can skip it whole. A chunk list too long to keep inline (large
+//! files) is stored as its own object, referenced by id.
+
+use super::{decode, encode, Time, CHUNK_LIST_VERSION, TAG_CHUNK_LIST, TAG_TREE, TREE_VERSION};
+use crate::crypto::Id;
+use crate::error::Result;
+
+/// A file keeps at most this many pieces inline; more go to a chunk list
+/// object (about 36 bytes a piece, so trees stay small).
+pub const INLINE_PIECES_MAX: usize = 512;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    CharDev,
+    BlockDev,
+}
+
+/// One run of a file's content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Piece {
+    Data {
+        id: Id,
+        len: u32,
+    },
+    /// A hole of a sparse file: zeros, neither read nor stored.
+    Hole {
+        len: u64,
+    },
+}
+
+impl Piece {
+    pub fn len(&self) -> u64 {
+        match *self {
+            Piece::Data { len, .. } => len as u64,
+            Piece::Hole { len } => len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Content {
+    Inline(Vec<Piece>),
+    /// A chunk list object holding `pieces` pieces.
+    List {
+        id: Id,
+        pieces: u64,
+    },
+}
+
+impl Default for Content {
+    fn default() -> Self {
+        Content::Inline(Vec::new())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    /// Raw name bytes: never assumed to be UTF-8.
+    pub name: Vec<u8>,
+    pub kind: Kind,
+    /// Permission bits including setuid, setgid and sticky (`st_mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Owner names at backup time, empty when unknown.
+    pub user: String,
+    pub group: String,
+    pub mtime: Time,
+    pub ctime: Time,
+    pub size: u64,
+    /// Source device and inode: change detection, and the hardlink group
+    /// (entries of one snapshot with equal `(dev, ino)` and `nlink > 1`).
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    /// Device number of a character or block device.
+    pub rdev: u64,
+    /// Symlink target bytes.
+    pub target: Vec<u8>,
+    /// Extended attributes sorted by name (ACLs and capabilities included).
+    pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+    pub content: Content,
+    pub subtree: Option<Id>,
+}
+
+impl Entry {
+    pub fn new(name: Vec<u8>, kind: Kind) -> Entry {
+        Entry {
+            name,
+            kind,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            user: String::new(),
+            group: String::new(),
+            mtime: Time::default(),
+            ctime: Time::default(),
+            size: 0,
+            dev: 0,
+            ino: 0,
+            nlink: 1,
+            rdev: 0,
+            target: Vec::new(),
+            xattrs: Vec::new(),
+            content: Content::default(),
+            subtree: None,
+        }
+    }
+
+    /// The hardlink group key, for entries that share an inode.
+    pub fn link_group(&self) -> Option<(u64, u64)> {
+        (self.kind != Kind::Dir && self.nlink > 1).then_some((self.dev, self.ino))
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tree {
+    pub entries: Vec<Entry>,
+}
+
+impl Tree {
+    /// Sorts entries by name bytes: the canonical order.
+    pub fn sort(&mut self) {
+        self.entries.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    pub fn find(&self, name: &[u8]) -> Option<&Entry> {
+        self.entries
+            .binary_search_by(|e| e.name.as_slice().cmp(name))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        encode(TAG_TREE, TREE_VERSION, self)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Tree> {
+        decode("tree", TAG_TREE, TREE_VERSION, bytes)
+    }
+}
+
+/// A chunk list object: the pieces of one large file.
+pub fn encode_chunk_list(pieces: &[Piece]) -> Vec<u8> {
+    encode(TAG_CHUNK_LIST, CHUNK_LIST_VERSION, &pieces)
+}
+
+pub fn decode_chunk_list(bytes: &[u8]) -> Result<Vec<Piece>> {
+    decode("chunk list", TAG_CHUNK_LIST, CHUNK_LIST_VERSION, bytes)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::format::testing::hex;
+    use proptest::prelude::*;
+
+    pub fn sample_entry() -> Entry {
+        Entry {
+            mode: 0o4755,
+            uid: 1000,
+            gid: 100,
+            user: "u".into(),
+            group: "g".into(),
+            mtime: Time { secs: 1, nanos: 2 },
+            ctime: Time { secs: 3, nanos: 4 },
+            size: 5,
+            dev: 6,
+            ino: 7,
+            nlink: 2,
+            xattrs: vec![(b"user.a".to_vec(), b"v".to_vec())],
+            content: Content::Inline(vec![
+                Piece::Data {
+                    id: Id([9; 32]),
+                    len: 5,
+                },
+                Piece::Hole { len: 4096 },
+            ]),
+            ..Entry::new(b"f\xff".to_vec(), Kind::File)
+        }
+    }
+
+    #[test]
+    fn golden_bytes() {
+        let t = Tree {
+            entries: vec![sample_entry()],
+        };
+        assert_eq!(hex(&t.encode()), "");
+        assert_eq!(hex(&encode_chunk_list(&[Piece::Hole { len: 1 }])), "");
+    }
+
+    #[test]
+    fn find_uses_byte_order() {
+        let mut t = Tree {
+            entries: [&b"b"[..], b"a", b"\xff", b"B"]
+                .iter()
+                .map(|n| Entry::new(n.to_vec(), Kind::File))
+                .collect(),
+        };
+        t.sort();
+        let names: Vec<&[u8]> = t.entries.iter().map(|e| &e.name[..]).collect();
+        assert_eq!(names, vec![&b"B"[..], b"a", b"b", b"\xff"]);
+        assert!(t.find(b"\xff").is_some());
+        assert!(t.find(b"c").is_none());
+    }
+
+    fn arb_piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            (any::<[u8; 32]>(), any::<u32>()).prop_map(|(i, len)| Piece::Data { id: Id(i), len }),
+            any::<u64>().prop_map(|len| Piece::Hole { len }),
+        ]
+    }
+
+    fn arb_entry() -> impl Strategy<Value = Entry> {
+        (
+            proptest::collection::vec(any::<u8>(), 1..20),
+            any::<u32>(),
+            any::<(i64, u32, u64, u64)>(),
+            proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..8),
+                    proptest::collection::vec(any::<u8>(), 0..8),
+                ),
+                0..3,
+            ),
+            proptest::collection::vec(arb_piece(), 0..5),
+            proptest::option::of(any::<[u8; 32]>()),
+            proptest::collection::vec(any::<u8>(), 0..10),
+        )
+            .prop_map(
+                |(name, mode, (s, n, size, ino), xattrs, pieces, sub, target)| Entry {
+                    mode,
+                    mtime: Time { secs: s, nanos: n },
+                    size,
+                    ino,
+                    xattrs,
+                    content: Content::Inline(pieces),
+                    subtree: sub.map(Id),
+                    target,
+                    ..Entry::new(name, Kind::Symlink)
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn roundtrip(entries in proptest::collection::vec(arb_entry(), 0..6)) {
+            let t = Tree { entries };
+            prop_assert_eq!(Tree::decode(&t.encode()).unwrap(), t);
+        }
+
+        #[test]
+        fn chunk_list_roundtrip(pieces in proptest::collection::vec(arb_piece(), 0..50)) {
+            prop_assert_eq!(decode_chunk_list(&encode_chunk_list(&pieces)).unwrap(), pieces);
+        }
+    }
+}

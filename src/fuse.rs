@@ -1,0 +1,285 @@
+//! The fuser adapter: the only module that imports fuser. Each callback asks
+//! `vfs`, replies, and maps a `VfsError` to an errno chosen on purpose.
+//! Reads and directory listings run on worker threads that reply themselves,
+//! so one slow read never blocks `ls` elsewhere on the mount.
+
+use crate::format::Time;
+use crate::vfs::{Attr, NodeType, Vfs, VfsError};
+use fuser::{
+    FileAttr, FileType, Filesystem, KernelConfig, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
+};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+type Job = Box<dyn FnOnce() + Send>;
+
+pub struct Fs {
+    vfs: Arc<Vfs>,
+    jobs: crossbeam_channel::Sender<Job>,
+}
+
+fn errno(e: VfsError) -> libc::c_int {
+    match e {
+        VfsError::NotFound => libc::ENOENT,
+        VfsError::NotDir => libc::ENOTDIR,
+        VfsError::IsDir => libc::EISDIR,
+        VfsError::NotLink => libc::EINVAL,
+        VfsError::NoData => libc::ENODATA,
+        VfsError::Range => libc::ERANGE,
+        VfsError::BadHandle => libc::EBADF,
+        VfsError::Io => libc::EIO,
+    }
+}
+
+fn system_time(t: Time) -> SystemTime {
+    if t.secs >= 0 {
+        UNIX_EPOCH + Duration::new(t.secs as u64, t.nanos)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(t.secs.unsigned_abs())
+            + Duration::from_nanos(t.nanos as u64)
+    }
+}
+
+fn file_type(k: NodeType) -> FileType {
+    match k {
+        NodeType::Dir => FileType::Directory,
+        NodeType::File => FileType::RegularFile,
+        NodeType::Symlink => FileType::Symlink,
+        NodeType::Fifo => FileType::NamedPipe,
+        NodeType::CharDev => FileType::CharDevice,
+        NodeType::BlockDev => FileType::BlockDevice,
+    }
+}
+
+fn file_attr(a: &Attr) -> FileAttr {
+    FileAttr {
+        ino: a.ino,
+        size: a.size,
+        blocks: a.blocks,
+        atime: system_time(a.mtime),
+        mtime: system_time(a.mtime),
+        ctime: system_time(a.ctime),
+        crtime: system_time(a.mtime),
+        kind: file_type(a.kind),
+        perm: a.perm,
+        nlink: a.nlink,
+        uid: a.uid,
+        gid: a.gid,
+        rdev: a.rdev as u32,
+        blksize: 1 << 20,
+        flags: 0,
+    }
+}
+
+impl Fs {
+    /// `workers` threads serve reads and listings.
+    pub fn new(vfs: Arc<Vfs>, workers: usize) -> Fs {
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(256);
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("strata-fuse-{i}"))
+                .spawn(move || {
+                    for job in rx {
+                        job();
+                    }
+                })
+                .expect("spawning a FUSE worker thread");
+        }
+        Fs { vfs, jobs: tx }
+    }
+
+    fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+        // The channel lives as long as `self`; should it ever be closed the
+        // job (and its reply) is dropped, which fuser answers with EIO.
+        let _ = self.jobs.send(Box::new(job));
+    }
+}
+
+fn reply_xattr(reply: ReplyXattr, size: u32, data: Result<Vec<u8>, VfsError>) {
+    match data {
+        Ok(d) if size == 0 => reply.size(d.len() as u32),
+        Ok(d) if d.len() > size as usize => reply.error(libc::ERANGE),
+        Ok(d) => reply.data(&d),
+        Err(e) => reply.error(errno(e)),
+    }
+}
+
+impl Filesystem for Fs {
+    fn init(&mut self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), libc::c_int> {
+        // Best effort: an older kernel simply keeps its defaults.
+        let _ = config.set_max_readahead(1 << 20);
+        let _ = config.add_capabilities(
+            fuser::consts::FUSE_ASYNC_READ
+                | fuser::consts::FUSE_CACHE_SYMLINKS
+                | fuser::consts::FUSE_PARALLEL_DIROPS,
+        );
+        Ok(())
+    }
+
+    fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
+        match self.vfs.lookup(parent, name.as_bytes()) {
+            Ok((a, ttl)) => reply.entry(&ttl, &file_attr(&a), 0),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn forget(&mut self, _req: &Request<'_>, ino: u64, nlookup: u64) {
+        self.vfs.forget(ino, nlookup);
+    }
+
+    fn batch_forget(&mut self, _req: &Request<'_>, nodes: &[fuser::fuse_forget_one]) {
+        for n in nodes {
+            self.vfs.forget(n.nodeid, n.nlookup);
+        }
+    }
+
+    fn getattr(&mut self, _req: &Request<'_>, ino: u64, _fh: Option<u64>, reply: ReplyAttr) {
+        match self.vfs.getattr(ino) {
+            Ok((a, ttl)) => reply.attr(&ttl, &file_attr(&a)),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn readlink(&mut self, _req: &Request<'_>, ino: u64, reply: ReplyData) {
+        match self.vfs.readlink(ino) {
+            Ok(t) => reply.data(&t),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn open(&mut self, _req: &Request<'_>, ino: u64, flags: i32, reply: ReplyOpen) {
+        if flags & libc::O_ACCMODE != libc::O_RDONLY {
+            return reply.error(libc::EROFS);
+        }
+        match self.vfs.open(ino) {
+            // Content never changes: keep the page cache across opens.
+            Ok(fh) => reply.opened(fh, fuser::consts::FOPEN_KEEP_CACHE),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+
+    fn read(
+        &mut self,
+        _req: &Request<'_>,
+        ino: u64,
+        fh: u64,
+        offset: i64,
+        size: u32,
+        _flags: i32,
+        _lock_owner: Option<u64>,
+        reply: ReplyData,
+    ) {
+        let vfs = self.vfs.clone();
+        self.spawn(
+            move || match vfs.read(ino, fh, offset.max(0) as u64, size) {
+                Ok(d) => reply.data(&d),
+                Err(e) => reply.error(errno(e)),
+            },
+        );
+    }
+
+    fn release(
+        &mut self,
+        _req: &Request<'_>,
+        _ino: u64,
+        fh: u64,
+        _flags: i32,
+        _lock: Option<u64>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        self.vfs.release(fh);
+        reply.ok();
+    }
+
+    fn opendir(&mut self, _req: &Request<'_>, _ino: u64, _flags: i32, reply: ReplyOpen) {
+        reply.opened(
+            0,
+            fuser::consts::FOPEN_CACHE_DIR | fuser::consts::FOPEN_KEEP_CACHE,
+        );
+    }
+
+    fn readdir(
+        &mut self,
+        _req: &Request<'_>,
+        ino: u64,
+        _fh: u64,
+        offset: i64,
+        mut reply: ReplyDirectory,
+    ) {
+        let vfs = self.vfs.clone();
+        self.spawn(move || match vfs.readdir(ino, offset, 512) {
+            Ok(entries) => {
+                for e in entries {
+                    if reply.add(e.ino, e.next, file_type(e.kind), OsStr::from_bytes(&e.name)) {
+                        break;
+                    }
+                }
+                reply.ok();
+            }
+            Err(e) => reply.error(errno(e)),
+        });
+    }
+
+    fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {
+        let blocks = self.vfs.repo_bytes().div_ceil(4096);
+        reply.statfs(
+            blocks,
+            0,
+            0,
+            self.vfs.live_inodes() as u64,
+            0,
+            4096,
+            255,
+            4096,
+        );
+    }
+
+    fn getxattr(
+        &mut self,
+        _req: &Request<'_>,
+        ino: u64,
+        name: &OsStr,
+        size: u32,
+        reply: ReplyXattr,
+    ) {
+        reply_xattr(reply, size, self.vfs.getxattr(ino, name.as_bytes()));
+    }
+
+    fn listxattr(&mut self, _req: &Request<'_>, ino: u64, size: u32, reply: ReplyXattr) {
+        reply_xattr(reply, size, self.vfs.listxattr(ino));
+    }
+
+    fn access(&mut self, _req: &Request<'_>, _ino: u64, mask: i32, reply: ReplyEmpty) {
+        if mask & libc::W_OK != 0 {
+            reply.error(libc::EROFS)
+        } else {
+            reply.ok()
+        }
+    }
+
+    fn lseek(
+        &mut self,
+        _req: &Request<'_>,
+        _ino: u64,
+        fh: u64,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
+        let data = match whence {
+            libc::SEEK_DATA => true,
+            libc::SEEK_HOLE => false,
+            _ => return reply.error(libc::EINVAL),
+        };
+        match self.vfs.lseek(fh, offset.max(0) as u64, data) {
+            Ok(o) => reply.offset(o as i64),
+            Err(VfsError::NoData) => reply.error(libc::ENXIO),
+            Err(e) => reply.error(errno(e)),
+        }
+    }
+}

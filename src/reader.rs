@@ -1,0 +1,260 @@
+//! Random-access reads of a stored file's content, shared by restore, dump
+//! and the mount: the pieces' cumulative end offsets are binary-searched, so
+//! a read at any offset costs O(log n), and decoded chunks are kept in a
+//! bounded cache so neighbouring reads do not decode a chunk twice.
+
+use crate::crypto::Id;
+use crate::error::Result;
+use crate::format::tree::{Content, Entry, Piece};
+use crate::repo::Repo;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// A file's pieces with their end offsets.
+#[derive(Clone, Debug, Default)]
+pub struct FileMap {
+    pieces: Vec<Piece>,
+    ends: Vec<u64>,
+}
+
+impl FileMap {
+    pub fn new(pieces: Vec<Piece>) -> FileMap {
+        let mut end = 0;
+        let ends = pieces
+            .iter()
+            .map(|p| {
+                end += p.len();
+                end
+            })
+            .collect();
+        FileMap { pieces, ends }
+    }
+
+    pub fn load(repo: &Repo, entry: &Entry) -> Result<FileMap> {
+        Ok(FileMap::new(match &entry.content {
+            Content::Inline(p) => p.clone(),
+            Content::List { id, .. } => repo.chunk_list(id)?,
+        }))
+    }
+
+    pub fn size(&self) -> u64 {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    pub fn pieces(&self) -> &[Piece] {
+        &self.pieces
+    }
+
+    /// Index and start offset of the piece holding `offset`.
+    pub fn find(&self, offset: u64) -> Option<(usize, u64)> {
+        let i = self.ends.partition_point(|&e| e <= offset);
+        (i < self.pieces.len()).then(|| (i, if i == 0 { 0 } else { self.ends[i - 1] }))
+    }
+
+    /// Bytes actually stored (holes excluded), for `st_blocks`.
+    pub fn data_bytes(&self) -> u64 {
+        self.pieces
+            .iter()
+            .filter(|p| matches!(p, Piece::Data { .. }))
+            .map(|p| p.len())
+            .sum()
+    }
+
+    /// The next offset at or after `offset` that is data (`want_data`) or a
+    /// hole; the end of the file counts as a hole, as for lseek.
+    pub fn seek(&self, offset: u64, want_data: bool) -> Option<u64> {
+        if offset >= self.size() {
+            return None;
+        }
+        let (mut i, mut start) = self.find(offset)?;
+        let mut at = offset;
+        loop {
+            if i == self.pieces.len() {
+                return (!want_data).then_some(self.size());
+            }
+            if matches!(self.pieces[i], Piece::Data { .. }) == want_data {
+                return Some(at.max(start));
+            }
+            start = self.ends[i];
+            at = start;
+            i += 1;
+        }
+    }
+}
+
+/// Decoded chunks, bounded in bytes; evicts the least recently used.
+pub struct ChunkCache {
+    inner: Mutex<CacheInner>,
+    capacity: usize,
+}
+
+struct CacheInner {
+    map: HashMap<Id, (Arc<Vec<u8>>, u64)>,
+    bytes: usize,
+    tick: u64,
+}
+
+impl ChunkCache {
+    pub fn new(capacity: usize) -> ChunkCache {
+        ChunkCache {
+            inner: Mutex::new(CacheInner {
+                map: HashMap::new(),
+                bytes: 0,
+                tick: 0,
+            }),
+            capacity,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, id: &Id) -> Option<Arc<Vec<u8>>> {
+        let mut c = self.lock();
+        c.tick += 1;
+        let tick = c.tick;
+        c.map.get_mut(id).map(|(d, t)| {
+            *t = tick;
+            d.clone()
+        })
+    }
+
+    pub fn insert(&self, id: Id, data: Arc<Vec<u8>>) {
+        let mut c = self.lock();
+        c.tick += 1;
+        let tick = c.tick;
+        c.bytes += data.len();
+        if let Some((old, _)) = c.map.insert(id, (data, tick)) {
+            c.bytes -= old.len();
+        }
+        while c.bytes > self.capacity && c.map.len() > 1 {
+            // Linear scan: the cache holds at most a few hundred chunks.
+            let Some((&victim, _)) = c
+                .map
+                .iter()
+                .filter(|(k, _)| **k != id)
+                .min_by_key(|(_, (_, t))| *t)
+            else {
+                break;
+            };
+            if let Some((d, _)) = c.map.remove(&victim) {
+                c.bytes -= d.len();
+            }
+        }
+    }
+
+    pub fn contains(&self, id: &Id) -> bool {
+        self.lock().map.contains_key(id)
+    }
+}
+
+/// Reads file content through a chunk cache.
+pub struct Reader {
+    pub cache: ChunkCache,
+}
+
+impl Reader {
+    pub fn new(cache_bytes: usize) -> Reader {
+        Reader {
+            cache: ChunkCache::new(cache_bytes),
+        }
+    }
+
+    pub fn chunk(&self, repo: &Repo, id: &Id) -> Result<Arc<Vec<u8>>> {
+        if let Some(d) = self.cache.get(id) {
+            return Ok(d);
+        }
+        let d = Arc::new(repo.chunk(id)?);
+        self.cache.insert(*id, d.clone());
+        Ok(d)
+    }
+
+    /// Up to `size` bytes at `offset`; short only at the end of the file.
+    /// On a failed chunk, the error names the chunk.
+    pub fn read(&self, repo: &Repo, map: &FileMap, offset: u64, size: usize) -> Result<Vec<u8>> {
+        let end = map.size().min(offset.saturating_add(size as u64));
+        let mut out = Vec::with_capacity(end.saturating_sub(offset) as usize);
+        let mut at = offset;
+        while at < end {
+            let Some((i, start)) = map.find(at) else {
+                break;
+            };
+            let piece = map.pieces[i];
+            let within = (at - start) as usize;
+            let take = ((start + piece.len()).min(end) - at) as usize;
+            match piece {
+                Piece::Hole { .. } => out.resize(out.len() + take, 0),
+                Piece::Data { id, .. } => {
+                    let data = self.chunk(repo, &id)?;
+                    let slice = data.get(within..within + take).ok_or_else(|| {
+                        crate::error::Error::corrupt(
+                            format!("chunk {id}"),
+                            "shorter than its recorded length",
+                        )
+                    })?;
+                    out.extend_from_slice(slice);
+                }
+            }
+            at += take as u64;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map() -> FileMap {
+        FileMap::new(vec![
+            Piece::Data {
+                id: Id([1; 32]),
+                len: 10,
+            },
+            Piece::Hole { len: 100 },
+            Piece::Data {
+                id: Id([2; 32]),
+                len: 5,
+            },
+            Piece::Hole { len: 7 },
+        ])
+    }
+
+    #[test]
+    fn find_by_binary_search() {
+        let m = map();
+        assert_eq!(m.size(), 122);
+        assert_eq!(m.find(0), Some((0, 0)));
+        assert_eq!(m.find(9), Some((0, 0)));
+        assert_eq!(m.find(10), Some((1, 10)));
+        assert_eq!(m.find(110), Some((2, 110)));
+        assert_eq!(m.find(121), Some((3, 115)));
+        assert_eq!(m.find(122), None);
+        assert_eq!(m.data_bytes(), 15);
+    }
+
+    #[test]
+    fn seek_data_and_hole() {
+        let m = map();
+        assert_eq!(m.seek(0, true), Some(0));
+        assert_eq!(m.seek(0, false), Some(10));
+        assert_eq!(m.seek(10, true), Some(110));
+        assert_eq!(m.seek(112, true), Some(112));
+        assert_eq!(m.seek(112, false), Some(115));
+        assert_eq!(m.seek(116, true), None);
+        assert_eq!(m.seek(116, false), Some(116));
+        assert_eq!(m.seek(122, false), None);
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        let c = ChunkCache::new(250);
+        for i in 0..10u8 {
+            c.insert(Id([i; 32]), Arc::new(vec![0; 100]));
+        }
+        assert!(c.contains(&Id([9; 32])));
+        assert!(!c.contains(&Id([0; 32])));
+        assert!(c.lock().bytes <= 250);
+    }
+}

@@ -1,0 +1,476 @@
+//! `restore`: materialise a snapshot's tree (or part of it) on disk, with
+//! every attribute the backup kept. Works through directory fds, so deep
+//! paths restore; sets a directory's times after its contents; writes holes
+//! as holes; recreates hardlinks as links; verifies every chunk against its
+//! id and carries on past a bad one, reporting it.
+
+use crate::error::{Error, Result};
+use crate::format::tree::{Entry, Kind, Piece, Tree};
+use crate::reader::{FileMap, Reader};
+use crate::repo::Repo;
+use crate::sys;
+use globset::GlobSet;
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Overwrite {
+    /// Keep every existing file.
+    Never,
+    /// Replace an existing file whose type, size or mtime differ.
+    IfChanged,
+    /// Replace every existing file.
+    Always,
+}
+
+pub struct Options {
+    /// `None`: the target must be empty or absent.
+    pub overwrite: Option<Overwrite>,
+    pub delete: bool,
+    pub dry_run: bool,
+    pub include: Option<GlobSet>,
+    pub exclude: Option<GlobSet>,
+    /// Called for every action: ("create" | "overwrite" | "delete" | "skip", path).
+    pub report: Box<dyn FnMut(&str, &Path)>,
+    pub warn: Box<dyn FnMut(&str)>,
+}
+
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+    pub skipped: u64,
+    pub deleted: u64,
+    pub errors: Vec<String>,
+}
+
+struct Restorer<'a> {
+    repo: &'a Repo,
+    reader: Reader,
+    opts: Options,
+    root: OwnedFd,
+    owners: bool,
+    /// First restored path (relative to the target) of each hardlink group.
+    links: HashMap<(u64, u64), Vec<u8>>,
+    summary: Summary,
+}
+
+/// Restores `entry` (a directory's contents, or one other entry) into `target`.
+pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<Summary> {
+    let is_dir = entry.kind == Kind::Dir;
+    match std::fs::read_dir(target) {
+        Ok(mut it) => {
+            if it.next().is_some() && opts.overwrite.is_none() {
+                return Err(Error::Invalid(format!(
+                    "restore target {} is not empty: choose --overwrite never|if-changed|always",
+                    target.display()
+                )));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !opts.dry_run {
+                std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
+            }
+        }
+        Err(e) => return Err(Error::io(target, e)),
+    }
+    let root = if opts.dry_run && !target.exists() {
+        sys::open_dir(Path::new("/")).map_err(|e| Error::io("/", e))?
+    } else {
+        sys::open_dir(target).map_err(|e| Error::io(target, e))?
+    };
+    let mut r = Restorer {
+        repo,
+        reader: Reader::new(64 << 20),
+        opts,
+        root,
+        owners: sys::is_root(),
+        links: HashMap::new(),
+        summary: Summary::default(),
+    };
+    if !r.owners {
+        (r.opts.warn)("not running as root: file owners are not restored");
+    }
+    let root_fd = r.root.as_raw_fd();
+    if is_dir {
+        let tree = repo.tree(
+            &entry
+                .subtree
+                .ok_or_else(|| Error::corrupt("directory entry", "no tree"))?,
+        )?;
+        let exists = !(r.opts.dry_run && !target.exists());
+        r.dir_contents(root_fd, &tree, target, b"", exists, true)?;
+        if !r.opts.dry_run {
+            r.metadata(root_fd, b".", entry, target);
+        }
+    } else {
+        let existing = if r.opts.dry_run && !target.exists() {
+            HashSet::new()
+        } else {
+            existing_names(root_fd, target)
+        };
+        r.entry(root_fd, entry, target, b"", &existing, true)?;
+    }
+    Ok(r.summary)
+}
+
+fn existing_names(dir: RawFd, path: &Path) -> HashSet<Vec<u8>> {
+    sys::read_dir_names(dir)
+        .map(|v| v.into_iter().collect())
+        .unwrap_or_else(|_| {
+            let _ = path;
+            HashSet::new()
+        })
+}
+
+fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
+    if rel.is_empty() {
+        name.to_vec()
+    } else {
+        [rel, b"/", name].concat()
+    }
+}
+
+impl Restorer<'_> {
+    fn fail(&mut self, path: &Path, why: impl std::fmt::Display) {
+        let msg = format!("{}: {why}", path.display());
+        (self.opts.warn)(&msg);
+        self.summary.errors.push(msg);
+    }
+
+    fn selected(&self, rel: &[u8]) -> (bool, bool) {
+        let p = Path::new(sys::os(rel));
+        let excluded = self.opts.exclude.as_ref().is_some_and(|g| g.is_match(p));
+        let included = self.opts.include.as_ref().is_none_or(|g| g.is_match(p));
+        (excluded, included)
+    }
+
+    /// Restores a tree's entries into the open directory `dir`.
+    /// `exists`: the directory is on disk (false only in a dry run).
+    /// `chosen`: an ancestor matched --include (or there is none).
+    fn dir_contents(
+        &mut self,
+        dir: RawFd,
+        tree: &Tree,
+        path: &Path,
+        rel: &[u8],
+        exists: bool,
+        chosen: bool,
+    ) -> Result<bool> {
+        let existing = if exists {
+            existing_names(dir, path)
+        } else {
+            HashSet::new()
+        };
+        let mut any = false;
+        for e in &tree.entries {
+            any |= self.entry(
+                dir,
+                e,
+                &path.join(sys::os(&e.name)),
+                &join_rel(rel, &e.name),
+                &existing,
+                chosen,
+            )?;
+        }
+        if self.opts.delete {
+            let keep: HashSet<&[u8]> = tree.entries.iter().map(|e| &e.name[..]).collect();
+            let mut extra: Vec<&Vec<u8>> =
+                existing.iter().filter(|n| !keep.contains(&n[..])).collect();
+            extra.sort();
+            for name in extra {
+                let p = path.join(sys::os(name));
+                (self.opts.report)("delete", &p);
+                self.summary.deleted += 1;
+                if !self.opts.dry_run {
+                    if let Err(e) = remove_all(dir, name) {
+                        self.fail(&p, format!("deleting: {e}"));
+                    }
+                }
+            }
+        }
+        Ok(any)
+    }
+
+    /// Restores one entry; returns whether anything was restored.
+    fn entry(
+        &mut self,
+        dir: RawFd,
+        e: &Entry,
+        path: &Path,
+        rel: &[u8],
+        existing: &HashSet<Vec<u8>>,
+        chosen: bool,
+    ) -> Result<bool> {
+        let (excluded, included) = self.selected(rel);
+        if excluded {
+            return Ok(false);
+        }
+        let chosen = chosen && (self.opts.include.is_none() || included)
+            || (self.opts.include.is_some() && included);
+        let present = existing.contains(&e.name);
+        let st = if present {
+            sys::fstatat(dir, &e.name).ok()
+        } else {
+            None
+        };
+        let same_kind_dir = st
+            .as_ref()
+            .is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
+            && e.kind == Kind::Dir;
+
+        if e.kind == Kind::Dir {
+            if !same_kind_dir {
+                if let Some(st) = &st {
+                    if !self.may_replace(e, st, path) {
+                        return Ok(false);
+                    }
+                    self.remove(dir, &e.name, path)?;
+                }
+            }
+            let creating = !same_kind_dir;
+            if creating && chosen {
+                (self.opts.report)("create", path);
+            }
+            let tree = match e.subtree.map(|id| self.repo.tree(&id)).transpose() {
+                Ok(t) => t.unwrap_or_default(),
+                Err(err) => {
+                    self.fail(path, err);
+                    return Ok(false);
+                }
+            };
+            if self.opts.dry_run {
+                self.summary.dirs += 1;
+                return self.dir_contents(dir, &tree, path, rel, same_kind_dir, chosen);
+            }
+            if creating {
+                if let Err(err) = sys::mkdirat(dir, &e.name, 0o700) {
+                    self.fail(path, format!("creating directory: {err}"));
+                    return Ok(false);
+                }
+            }
+            let fd = match sys::openat(
+                dir,
+                &e.name,
+                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                0,
+            ) {
+                Ok(fd) => fd,
+                Err(err) => {
+                    self.fail(path, format!("opening directory: {err}"));
+                    return Ok(false);
+                }
+            };
+            let any = self.dir_contents(fd.as_raw_fd(), &tree, path, rel, true, chosen)?;
+            if !chosen && !any && creating {
+                let _ = sys::unlinkat(dir, &e.name, true);
+                return Ok(false);
+            }
+            self.summary.dirs += 1;
+            self.metadata(dir, &e.name, e, path);
+            return Ok(true);
+        }
+
+        if !chosen {
+            return Ok(false);
+        }
+        if let Some(st) = &st {
+            if !self.may_replace(e, st, path) {
+                return Ok(false);
+            }
+            (self.opts.report)("overwrite", path);
+            if !self.opts.dry_run {
+                self.remove(dir, &e.name, path)?;
+            }
+        } else {
+            (self.opts.report)("create", path);
+        }
+        if e.kind == Kind::File {
+            self.summary.files += 1;
+            self.summary.bytes += e.size;
+        }
+        if self.opts.dry_run {
+            return Ok(true);
+        }
+        if let Err(err) = self.create(dir, e, path, rel) {
+            self.fail(path, err);
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn may_replace(&mut self, e: &Entry, st: &libc::stat, path: &Path) -> bool {
+        let replace = match self.opts.overwrite {
+            None | Some(Overwrite::Never) => false,
+            Some(Overwrite::Always) => true,
+            Some(Overwrite::IfChanged) => {
+                let same = e.kind == Kind::File
+                    && st.st_mode & libc::S_IFMT == libc::S_IFREG
+                    && st.st_size as u64 == e.size
+                    && st.st_mtime == e.mtime.secs
+                    && st.st_mtime_nsec as u32 == e.mtime.nanos;
+                !same
+            }
+        };
+        if !replace {
+            (self.opts.report)("skip", path);
+            self.summary.skipped += 1;
+        }
+        replace
+    }
+
+    fn remove(&mut self, dir: RawFd, name: &[u8], path: &Path) -> Result<()> {
+        remove_all(dir, name).map_err(|e| Error::io(path, e))
+    }
+
+    fn create(&mut self, dir: RawFd, e: &Entry, path: &Path, rel: &[u8]) -> Result<()> {
+        let io = |err| Error::io(path, err);
+        match e.kind {
+            Kind::File => {
+                if let Some(group) = e.link_group() {
+                    if let Some(first) = self.links.get(&group) {
+                        return sys::linkat(self.root.as_raw_fd(), first, dir, &e.name).map_err(io);
+                    }
+                }
+                let fd = sys::openat(
+                    dir,
+                    &e.name,
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+                    0o600,
+                )
+                .map_err(io)?;
+                self.write_content(&fd, e, path);
+                if let Some(group) = e.link_group() {
+                    self.links.insert(group, rel.to_vec());
+                }
+            }
+            Kind::Symlink => sys::symlinkat(&e.target, dir, &e.name).map_err(io)?,
+            Kind::Fifo => sys::mknodat(dir, &e.name, libc::S_IFIFO | 0o600, 0).map_err(io)?,
+            Kind::CharDev => {
+                sys::mknodat(dir, &e.name, libc::S_IFCHR | 0o600, e.rdev).map_err(io)?
+            }
+            Kind::BlockDev => {
+                sys::mknodat(dir, &e.name, libc::S_IFBLK | 0o600, e.rdev).map_err(io)?
+            }
+            Kind::Dir => unreachable!("directories are created by `entry`"),
+        }
+        self.metadata(dir, &e.name, e, path);
+        Ok(())
+    }
+
+    /// Writes a file's data, skipping holes; a bad chunk is reported and
+    /// left as zeros so the rest of the file (and restore) goes on.
+    fn write_content(&mut self, fd: &OwnedFd, e: &Entry, path: &Path) {
+        let map = match FileMap::load(self.repo, e) {
+            Ok(m) => m,
+            Err(err) => return self.fail(path, err),
+        };
+        let mut at = 0u64;
+        for piece in map.pieces() {
+            if let Piece::Data { id, .. } = piece {
+                match self.reader.chunk(self.repo, id) {
+                    Ok(data) => {
+                        if let Err(err) = write_all_at(fd.as_raw_fd(), &data, at) {
+                            return self.fail(path, format!("writing: {err}"));
+                        }
+                    }
+                    Err(err) => self.fail(path, format!("chunk {id}: {err}")),
+                }
+            }
+            at += piece.len();
+        }
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), map.size() as libc::off_t) } != 0 {
+            self.fail(
+                path,
+                format!("setting size: {}", std::io::Error::last_os_error()),
+            );
+        }
+    }
+
+    /// Owner, xattrs, mode, then times: chown clears setuid bits and file
+    /// capabilities, so it goes first.
+    fn metadata(&mut self, dir: RawFd, name: &[u8], e: &Entry, path: &Path) {
+        if self.owners {
+            if let Err(err) = sys::fchownat(dir, name, e.uid, e.gid) {
+                self.fail(path, format!("setting owner: {err}"));
+            }
+        }
+        for (k, v) in &e.xattrs {
+            if let Err(err) = sys::set_xattr_at(dir, name, k, v) {
+                self.fail(
+                    path,
+                    format!("setting xattr {}: {err}", String::from_utf8_lossy(k)),
+                );
+            }
+        }
+        if e.kind != Kind::Symlink {
+            if let Err(err) = sys::fchmodat(dir, name, e.mode) {
+                self.fail(path, format!("setting mode: {err}"));
+            }
+        }
+        if let Err(err) = sys::utimensat(dir, name, e.mtime.secs, e.mtime.nanos) {
+            self.fail(path, format!("setting times: {err}"));
+        }
+    }
+}
+
+fn write_all_at(fd: RawFd, mut data: &[u8], mut at: u64) -> std::io::Result<()> {
+    while !data.is_empty() {
+        let n = unsafe { libc::pwrite(fd, data.as_ptr().cast(), data.len(), at as libc::off_t) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        data = &data[n as usize..];
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// Removes `name` in `dir`, recursively for a directory.
+fn remove_all(dir: RawFd, name: &[u8]) -> std::io::Result<()> {
+    let st = sys::fstatat(dir, name)?;
+    if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
+        let fd = sys::openat(
+            dir,
+            name,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        )?;
+        for child in sys::read_dir_names(fd.as_raw_fd())? {
+            remove_all(fd.as_raw_fd(), &child)?;
+        }
+        sys::unlinkat(dir, name, true)
+    } else {
+        sys::unlinkat(dir, name, false)
+    }
+}
+
+/// Builds a glob set from restore --include/--exclude patterns, matched
+/// against paths relative to the restored directory.
+pub fn globs(patterns: &[String]) -> Result<Option<GlobSet>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut b = globset::GlobSetBuilder::new();
+    for p in patterns {
+        let p = p.trim_start_matches('/');
+        let g = globset::GlobBuilder::new(p)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| Error::Invalid(format!("pattern {p:?}: {e}")))?;
+        b.add(g);
+        // "dir" also selects everything below it.
+        let below = globset::Glob::new(&format!("{p}/**"))
+            .map_err(|e| Error::Invalid(format!("pattern {p:?}: {e}")))?;
+        b.add(below);
+    }
+    b.build()
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("patterns: {e}")))
+}

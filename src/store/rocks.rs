@@ -1,0 +1,297 @@
+//! The RocksDB store: one database per repository, a column family per `Cf`.
+//!
+//! Chunk records go to RocksDB's integrated BlobDB (blob files, no blob
+//! compression: records are already compressed and sealed). Deferred writes
+//! skip the WAL, so chunk data is written once, to blob files, at flush; a
+//! snapshot is committed by a flush and then a synced write.
+//!
+//! A writer opens the database as primary (RocksDB's LOCK makes it the only
+//! one). Readers open it read-only, which never blocks the writer. (Not as a
+//! secondary instance: BlobDB does not support those and crashes reading a
+//! blob; see facebook/rocksdb#13371.) A reader catches up by reopening when
+//! the writer's WAL or MANIFEST changed, and reopens once more when a read
+//! fails, in case a compaction removed a file under it.
+
+use super::{Batch, Cf, Durability, Store};
+use crate::error::{Error, Result};
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, FlushOptions, Options,
+    ReadOptions, WriteBatch, WriteOptions, DB,
+};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    Create,
+    Write,
+    Read,
+}
+
+pub struct RocksStore {
+    db: RwLock<Arc<DB>>,
+    path: PathBuf,
+    read_only: bool,
+    /// What the WAL and MANIFEST files looked like at the last (re)open.
+    seen: Mutex<Vec<(String, u64, SystemTime)>>,
+}
+
+/// Names, sizes and times of the files a writer changes on every commit.
+fn fingerprint(path: &Path) -> Vec<(String, u64, SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let watched =
+                name.ends_with(".log") || name.starts_with("MANIFEST") || name == "CURRENT";
+            let m = e.metadata().ok()?;
+            watched.then(|| {
+                (
+                    name,
+                    m.len(),
+                    m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                )
+            })
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Bytes of RocksDB block cache shared by all families: bounds the memory of
+/// index lookups at any repository size.
+const BLOCK_CACHE: usize = 64 << 20;
+
+fn cf_options(cf: Cf, cache: &Cache) -> Options {
+    let mut o = Options::default();
+    o.set_compression_type(DBCompressionType::None);
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    match cf {
+        Cf::Chunks => {
+            o.set_enable_blob_files(true);
+            o.set_min_blob_size(0);
+            o.set_blob_compression_type(DBCompressionType::None);
+            o.set_enable_blob_gc(true);
+            o.set_write_buffer_size(128 << 20);
+        }
+        Cf::Trees => {
+            // Trees of huge directories can be large; keep those in blobs too.
+            o.set_enable_blob_files(true);
+            o.set_min_blob_size(64 << 10);
+            o.set_blob_compression_type(DBCompressionType::None);
+            table.set_bloom_filter(10.0, false);
+        }
+        Cf::ChunkIndex => {
+            // Most lookups during a first backup are misses: a bloom filter
+            // answers them without reading a block.
+            table.set_bloom_filter(10.0, false);
+            table.set_cache_index_and_filter_blocks(true);
+            table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+        }
+        _ => {}
+    }
+    o.set_block_based_table_factory(&table);
+    o
+}
+
+fn open_db(path: &Path, mode: OpenMode) -> Result<DB> {
+    let cache = Cache::new_lru_cache(BLOCK_CACHE);
+    let mut opts = Options::default();
+    opts.create_if_missing(mode == OpenMode::Create);
+    opts.create_missing_column_families(mode == OpenMode::Create);
+    opts.increase_parallelism(std::thread::available_parallelism().map_or(2, |n| n.get()) as i32);
+    opts.set_max_open_files(512);
+    opts.set_keep_log_file_num(3);
+    let cfs = Cf::ALL.map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, &cache)));
+    match mode {
+        OpenMode::Create | OpenMode::Write => DB::open_cf_descriptors(&opts, path, cfs),
+        OpenMode::Read => DB::open_cf_descriptors_read_only(&opts, path, cfs, false),
+    }
+    .map_err(|e| Error::Store {
+        path: path.to_path_buf(),
+        detail: e.into_string(),
+    })
+}
+
+impl RocksStore {
+    pub fn open(path: &Path, mode: OpenMode) -> Result<RocksStore> {
+        let seen = fingerprint(path);
+        let db = open_db(path, mode)?;
+        Ok(RocksStore {
+            db: RwLock::new(Arc::new(db)),
+            path: path.to_path_buf(),
+            read_only: mode == OpenMode::Read,
+            seen: Mutex::new(seen),
+        })
+    }
+
+    fn err(&self, e: rocksdb::Error) -> Error {
+        Error::Store {
+            path: self.path.clone(),
+            detail: e.into_string(),
+        }
+    }
+
+    fn db(&self) -> Arc<DB> {
+        self.db.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Runs `f` on the database; a reader retries once on a fresh open.
+    fn with_db<T>(&self, f: impl Fn(&DB) -> std::result::Result<T, rocksdb::Error>) -> Result<T> {
+        match f(&self.db()) {
+            Ok(v) => Ok(v),
+            Err(_) if self.read_only && self.reopen().is_ok() => {
+                f(&self.db()).map_err(|e| self.err(e))
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    fn reopen(&self) -> Result<()> {
+        let seen = fingerprint(&self.path);
+        let db = open_db(&self.path, OpenMode::Read)?;
+        *self.db.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(db);
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = seen;
+        Ok(())
+    }
+}
+
+fn cf(db: &DB, cf: Cf) -> &rocksdb::ColumnFamily {
+    db.cf_handle(cf.name())
+        .expect("every column family is opened with the database")
+}
+
+impl Store for RocksStore {
+    fn get(&self, c: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.with_db(|db| {
+            db.get_pinned_cf(cf(db, c), key)
+                .map(|v| v.map(|v| v.to_vec()))
+        })
+    }
+
+    fn contains(&self, c: Cf, key: &[u8]) -> Result<bool> {
+        self.with_db(|db| {
+            if !db.key_may_exist_cf(cf(db, c), key) {
+                return Ok(false);
+            }
+            db.get_pinned_cf(cf(db, c), key).map(|v| v.is_some())
+        })
+    }
+
+    fn write(&self, batch: Batch, durability: Durability) -> Result<()> {
+        let db = self.db();
+        let mut wb = WriteBatch::default();
+        for (c, k, v) in &batch.puts {
+            wb.put_cf(cf(&db, *c), k, v);
+        }
+        for (c, k) in &batch.deletes {
+            wb.delete_cf(cf(&db, *c), k);
+        }
+        let mut wo = WriteOptions::default();
+        match durability {
+            Durability::Deferred => wo.disable_wal(true),
+            Durability::Sync => wo.set_sync(true),
+        }
+        db.write_opt(wb, &wo).map_err(|e| self.err(e))
+    }
+
+    fn flush(&self) -> Result<()> {
+        let db = self.db();
+        let mut fo = FlushOptions::default();
+        fo.set_wait(true);
+        let cfs: Vec<_> = Cf::ALL.iter().map(|&c| cf(&db, c)).collect();
+        db.flush_cfs_opt(&cfs, &fo).map_err(|e| self.err(e))?;
+        db.flush_wal(true).map_err(|e| self.err(e))
+    }
+
+    fn range(&self, c: Cf, from: &[u8], to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.with_db(|db| {
+            let mut ro = ReadOptions::default();
+            if let Some(to) = to {
+                ro.set_iterate_upper_bound(to.to_vec());
+            }
+            let mut it = db.raw_iterator_cf_opt(cf(db, c), ro);
+            it.seek(from);
+            let mut out = Vec::new();
+            while it.valid() {
+                if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                    out.push((k.to_vec(), v.to_vec()));
+                }
+                it.next();
+            }
+            it.status().map(|()| out)
+        })
+    }
+
+    fn last_before(&self, c: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.with_db(|db| {
+            let mut it = db.raw_iterator_cf(cf(db, c));
+            it.seek_for_prev(key);
+            // seek_for_prev lands on a key <= `key`; we want strictly below.
+            if it.valid() && it.key() == Some(key) {
+                it.prev();
+            }
+            let found = match (it.valid(), it.key(), it.value()) {
+                (true, Some(k), Some(v)) => Some((k.to_vec(), v.to_vec())),
+                _ => None,
+            };
+            it.status().map(|()| found)
+        })
+    }
+
+    fn refresh(&self) -> Result<()> {
+        if self.read_only
+            && fingerprint(&self.path) != *self.seen.lock().unwrap_or_else(|e| e.into_inner())
+        {
+            self.reopen()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RocksStore::open(&dir.path().join("db"), OpenMode::Create).unwrap();
+        super::super::contract::check(&s);
+    }
+
+    #[test]
+    fn reader_sees_committed_writes_after_refresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let w = RocksStore::open(&path, OpenMode::Create).unwrap();
+        let r = RocksStore::open(&path, OpenMode::Read).unwrap();
+        let mut b = Batch::default();
+        b.put(Cf::Chunks, b"c".to_vec(), vec![7u8; 100_000]);
+        w.write(b, Durability::Deferred).unwrap();
+        w.flush().unwrap();
+        let mut b = Batch::default();
+        b.put(Cf::Snapshots, b"s".to_vec(), b"x".to_vec());
+        w.write(b, Durability::Sync).unwrap();
+        assert!(r.get(Cf::Snapshots, b"s").unwrap().is_none());
+        r.refresh().unwrap();
+        assert_eq!(
+            r.get(Cf::Snapshots, b"s").unwrap().as_deref(),
+            Some(&b"x"[..])
+        );
+        assert_eq!(r.get(Cf::Chunks, b"c").unwrap().unwrap().len(), 100_000);
+    }
+
+    #[test]
+    fn missing_database_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = RocksStore::open(&dir.path().join("nope"), OpenMode::Write)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+}

@@ -1,0 +1,911 @@
+//! The mounted namespace, independent of fuser so it is unit-testable: the
+//! repository root (snapshots/, latest, ids/, hosts/, tags/, at/) or one
+//! snapshot's tree, inode numbers, attributes, directory listings, reads.
+//!
+//! Inode numbers are derived from a hash of (snapshot id, path), so they are
+//! the same after a remount; hardlinked entries hash their (dev, ino) instead,
+//! so every path of a group shares one inode. The table holds only inodes the
+//! kernel knows (counted by lookups, dropped on forget).
+
+mod names;
+
+pub use names::{SnapList, SnapRef};
+
+use crate::crypto::Id;
+use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
+use crate::format::Time;
+use crate::reader::{FileMap, Reader};
+use crate::repo::Repo;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+pub const ROOT: u64 = 1;
+const SNAPSHOTS: u64 = 2;
+const IDS: u64 = 3;
+const HOSTS: u64 = 4;
+const TAGS: u64 = 5;
+const AT: u64 = 6;
+const AT_README: u64 = 7;
+const LATEST: u64 = 8;
+
+/// Snapshot content never changes: the kernel may cache it for long.
+pub const TTL_FOREVER: Duration = Duration::from_secs(24 * 3600);
+/// The repository views change when a backup lands.
+pub const TTL_LIVE: Duration = Duration::from_secs(1);
+
+pub const HASH_XATTR: &[u8] = b"user.strata.blake3";
+
+const AT_README_TEXT: &str = "\
+Look up any moment under this directory to get the newest snapshot taken at
+or before it, e.g.:
+
+  ls at/2026-11-20T14:00:00Z/     (UTC)
+  ls at/2026-11-20T14:00/         (local time)
+  ls at/2026-11-20/               (the end of that day, local time)
+  ls at/@1763647200/              (Unix seconds)
+
+A moment before the first snapshot does not exist.
+";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum VfsError {
+    NotFound,
+    NotDir,
+    IsDir,
+    NotLink,
+    NoData,
+    /// The caller's buffer is too small; the value needs this many bytes.
+    Range,
+    BadHandle,
+    /// Data could not be read; already logged with the path and chunk.
+    Io,
+}
+
+pub type VResult<T> = Result<T, VfsError>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeType {
+    Dir,
+    File,
+    Symlink,
+    Fifo,
+    CharDev,
+    BlockDev,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attr {
+    pub ino: u64,
+    pub kind: NodeType,
+    pub perm: u16,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub blocks: u64,
+    pub mtime: Time,
+    pub ctime: Time,
+    pub rdev: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub ino: u64,
+    /// The offset to resume after this entry.
+    pub next: i64,
+    pub kind: NodeType,
+    pub name: Vec<u8>,
+}
+
+#[derive(Clone)]
+enum NodeKind {
+    Root,
+    Snapshots,
+    Ids,
+    Hosts,
+    Tags,
+    At,
+    AtReadme,
+    Host(String),
+    Tag(String),
+    Link(Vec<u8>),
+    Entry(Arc<EntryNode>),
+}
+
+struct EntryNode {
+    snap: Id,
+    /// Path within the snapshot, for log lines.
+    path: Vec<u8>,
+    entry: Entry,
+    /// Identity of this path, from which children's inodes derive.
+    key: [u8; 32],
+    map: OnceLock<Arc<FileMap>>,
+}
+
+struct Node {
+    kind: NodeKind,
+    lookups: u64,
+}
+
+struct OpenFile {
+    node: Arc<EntryNode>,
+    map: Arc<FileMap>,
+    /// End of the last read, to detect sequential reading.
+    last_end: AtomicU64,
+}
+
+pub enum Mode {
+    /// The whole repository.
+    Repo,
+    /// One snapshot's tree at the root.
+    Snapshot(Id),
+}
+
+pub struct Vfs {
+    repo: Repo,
+    mode: Mode,
+    snaps: RwLock<Arc<SnapList>>,
+    nodes: Mutex<HashMap<u64, Node>>,
+    files: Mutex<HashMap<u64, OpenFile>>,
+    next_fh: AtomicU64,
+    reader: Reader,
+    trees: Mutex<TreeCache>,
+    prefetch: Option<crossbeam_channel::Sender<(Id, Id)>>,
+}
+
+/// Decoded trees, bounded by count.
+struct TreeCache {
+    map: HashMap<Id, (Arc<Tree>, u64)>,
+    tick: u64,
+}
+
+const TREE_CACHE_ENTRIES: usize = 4096;
+
+fn key_child(parent: &[u8; 32], name: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(parent);
+    h.update(&[0]);
+    h.update(name);
+    *h.finalize().as_bytes()
+}
+
+fn key_snapshot(id: &Id) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"strata snapshot root");
+    h.update(&id.0);
+    *h.finalize().as_bytes()
+}
+
+fn key_hardlink(snap: &Id, dev: u64, ino: u64) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"strata hardlink");
+    h.update(&snap.0);
+    h.update(&dev.to_le_bytes());
+    h.update(&ino.to_le_bytes());
+    *h.finalize().as_bytes()
+}
+
+/// Inode number from a key: high range, away from the fixed ones.
+fn ino_of(key: &[u8; 32]) -> u64 {
+    u64::from_le_bytes(key[..8].try_into().unwrap()) | (1 << 62)
+}
+
+fn node_type(k: Kind) -> NodeType {
+    match k {
+        Kind::File => NodeType::File,
+        Kind::Dir => NodeType::Dir,
+        Kind::Symlink => NodeType::Symlink,
+        Kind::Fifo => NodeType::Fifo,
+        Kind::CharDev => NodeType::CharDev,
+        Kind::BlockDev => NodeType::BlockDev,
+    }
+}
+
+impl EntryNode {
+    fn ino(&self) -> u64 {
+        ino_of(&self.key)
+    }
+
+    fn child(&self, e: Entry) -> EntryNode {
+        let key = match e.link_group() {
+            Some((dev, ino)) => key_hardlink(&self.snap, dev, ino),
+            None => key_child(&self.key, &e.name),
+        };
+        let path = [&self.path[..], b"/", &e.name].concat();
+        EntryNode {
+            snap: self.snap,
+            path,
+            entry: e,
+            key,
+            map: OnceLock::new(),
+        }
+    }
+
+    fn child_ino(&self, e: &Entry) -> u64 {
+        match e.link_group() {
+            Some((dev, ino)) => ino_of(&key_hardlink(&self.snap, dev, ino)),
+            None => ino_of(&key_child(&self.key, &e.name)),
+        }
+    }
+}
+
+fn snapshot_root(s: &SnapRef) -> EntryNode {
+    let entry = Entry {
+        mode: 0o755,
+        mtime: s.snap.time,
+        ctime: s.snap.time,
+        subtree: Some(s.snap.tree),
+        ..Entry::new(Vec::new(), Kind::Dir)
+    };
+    EntryNode {
+        snap: s.id,
+        path: Vec::new(),
+        entry,
+        key: key_snapshot(&s.id),
+        map: OnceLock::new(),
+    }
+}
+
+/// A content hash for `user.strata.blake3`: BLAKE3 over the file's piece
+/// list (chunk ids are keyed hashes of the data), so equal content in one
+/// repository gives equal values without reading any data.
+pub fn content_hash(map: &FileMap) -> String {
+    let mut h = blake3::Hasher::new();
+    for p in map.pieces() {
+        match p {
+            Piece::Data { id, len } => {
+                h.update(b"d");
+                h.update(&id.0);
+                h.update(&len.to_le_bytes());
+            }
+            Piece::Hole { len } => {
+                h.update(b"h");
+                h.update(&len.to_le_bytes());
+            }
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// Linux's `new_encode_dev`, the form FUSE passes device numbers in.
+fn kernel_dev(dev: u64) -> u64 {
+    let (major, minor) = (
+        libc::major(dev as libc::dev_t) as u64,
+        libc::minor(dev as libc::dev_t) as u64,
+    );
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
+}
+
+impl Vfs {
+    pub fn new(repo: Repo, mode: Mode, cache_bytes: usize) -> crate::Result<Arc<Vfs>> {
+        let snaps = SnapList::new(repo.snapshots()?);
+        let mut nodes = HashMap::new();
+        let root = match &mode {
+            Mode::Repo => NodeKind::Root,
+            Mode::Snapshot(id) => {
+                let s = snaps
+                    .all
+                    .iter()
+                    .find(|s| s.id == *id)
+                    .ok_or_else(|| crate::Error::NoSuchSnapshot(id.to_hex()))?;
+                NodeKind::Entry(Arc::new(snapshot_root(s)))
+            }
+        };
+        nodes.insert(
+            ROOT,
+            Node {
+                kind: root,
+                lookups: 1,
+            },
+        );
+        let (tx, rx) = crossbeam_channel::bounded::<(Id, Id)>(64);
+        let vfs = Arc::new(Vfs {
+            repo,
+            mode,
+            snaps: RwLock::new(Arc::new(snaps)),
+            nodes: Mutex::new(nodes),
+            files: Mutex::new(HashMap::new()),
+            next_fh: AtomicU64::new(1),
+            reader: Reader::new(cache_bytes),
+            trees: Mutex::new(TreeCache {
+                map: HashMap::new(),
+                tick: 0,
+            }),
+            prefetch: Some(tx),
+        });
+        // Prefetchers hold only a weak reference, so dropping the Vfs ends them.
+        for i in 0..2 {
+            let (rx, weak) = (rx.clone(), Arc::downgrade(&vfs));
+            std::thread::Builder::new()
+                .name(format!("strata-prefetch-{i}"))
+                .spawn(move || {
+                    for (snap, id) in rx {
+                        let Some(vfs) = weak.upgrade() else { break };
+                        if !vfs.reader.cache.contains(&id) {
+                            if let Err(e) = vfs.reader.chunk(&vfs.repo, &id) {
+                                eprintln!(
+                                    "strata: prefetch of chunk {id} in snapshot {} failed: {e}",
+                                    snap.short()
+                                );
+                            }
+                        }
+                    }
+                })
+                .map_err(|e| crate::Error::io("prefetch thread", e))?;
+        }
+        Ok(vfs)
+    }
+
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+
+    fn snaps(&self) -> Arc<SnapList> {
+        self.snaps.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Picks up snapshots a backup committed since the last call. Returns
+    /// whether the list changed.
+    pub fn refresh(&self) -> crate::Result<bool> {
+        if !matches!(self.mode, Mode::Repo) {
+            return Ok(false);
+        }
+        self.repo.refresh()?;
+        let fresh = self.repo.snapshots()?;
+        let cur = self.snaps();
+        let same = fresh.len() == cur.all.len()
+            && fresh.iter().zip(&cur.all).all(|((id, _), s)| *id == s.id);
+        if !same {
+            *self.snaps.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(SnapList::new(fresh));
+        }
+        Ok(!same)
+    }
+
+    fn tree(&self, id: &Id, node: &EntryNode) -> VResult<Arc<Tree>> {
+        {
+            let mut c = self.trees.lock().unwrap_or_else(|e| e.into_inner());
+            c.tick += 1;
+            let tick = c.tick;
+            if let Some((t, used)) = c.map.get_mut(id) {
+                *used = tick;
+                return Ok(t.clone());
+            }
+        }
+        let t = Arc::new(self.repo.tree(id).map_err(|e| {
+            eprintln!(
+                "strata: snapshot {} path /{}: tree {id}: {e}",
+                node.snap.short(),
+                String::from_utf8_lossy(&node.path)
+            );
+            VfsError::Io
+        })?);
+        let mut c = self.trees.lock().unwrap_or_else(|e| e.into_inner());
+        if c.map.len() >= TREE_CACHE_ENTRIES {
+            if let Some((&old, _)) = c.map.iter().min_by_key(|(_, (_, used))| *used) {
+                c.map.remove(&old);
+            }
+        }
+        let tick = c.tick;
+        c.map.insert(*id, (t.clone(), tick));
+        Ok(t)
+    }
+
+    fn node(&self, ino: u64) -> VResult<NodeKind> {
+        self.nodes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&ino)
+            .map(|n| n.kind.clone())
+            .ok_or(VfsError::NotFound)
+    }
+
+    /// Registers a looked-up node (one more kernel reference); returns its inode.
+    fn remember(&self, ino: u64, kind: NodeKind) -> u64 {
+        let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        nodes
+            .entry(ino)
+            .or_insert(Node { kind, lookups: 0 })
+            .lookups += 1;
+        ino
+    }
+
+    pub fn forget(&self, ino: u64, n: u64) {
+        if ino == ROOT {
+            return;
+        }
+        let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(node) = nodes.get_mut(&ino) {
+            node.lookups = node.lookups.saturating_sub(n);
+            if node.lookups == 0 {
+                nodes.remove(&ino);
+            }
+        }
+    }
+
+    /// Inodes the kernel currently holds (for tests and stats).
+    pub fn live_inodes(&self) -> usize {
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    fn snapshots_link(&self, depth: usize, s: &SnapRef) -> Vec<u8> {
+        format!("{}snapshots/{}", "../".repeat(depth), s.name).into_bytes()
+    }
+
+    /// The virtual node a name resolves to in a repository directory.
+    fn virtual_child(&self, parent: &NodeKind, name: &str) -> VResult<(u64, NodeKind)> {
+        let snaps = self.snaps();
+        let link = |ino_key: &str, target: Vec<u8>| {
+            (
+                ino_of(&key_child(&[0; 32], ino_key.as_bytes())),
+                NodeKind::Link(target),
+            )
+        };
+        match parent {
+            NodeKind::Root => match name {
+                "snapshots" => Ok((SNAPSHOTS, NodeKind::Snapshots)),
+                "ids" => Ok((IDS, NodeKind::Ids)),
+                "hosts" => Ok((HOSTS, NodeKind::Hosts)),
+                "tags" => Ok((TAGS, NodeKind::Tags)),
+                "at" => Ok((AT, NodeKind::At)),
+                "latest" => {
+                    let s = snaps.latest().ok_or(VfsError::NotFound)?;
+                    Ok((LATEST, NodeKind::Link(self.snapshots_link(0, s))))
+                }
+                _ => Err(VfsError::NotFound),
+            },
+            NodeKind::Snapshots => {
+                let i = *snaps.by_name.get(name).ok_or(VfsError::NotFound)?;
+                let root = snapshot_root(&snaps.all[i]);
+                Ok((root.ino(), NodeKind::Entry(Arc::new(root))))
+            }
+            NodeKind::Ids => {
+                let i = *snaps.by_short.get(name).ok_or(VfsError::NotFound)?;
+                Ok(link(
+                    &format!("ids/{name}/{}", snaps.all[i].name),
+                    self.snapshots_link(1, &snaps.all[i]),
+                ))
+            }
+            NodeKind::Hosts => {
+                snaps.hosts.get(name).ok_or(VfsError::NotFound)?;
+                Ok((
+                    ino_of(&key_child(&[1; 32], name.as_bytes())),
+                    NodeKind::Host(name.to_string()),
+                ))
+            }
+            NodeKind::Tags => {
+                snaps.tags.get(name).ok_or(VfsError::NotFound)?;
+                Ok((
+                    ino_of(&key_child(&[2; 32], name.as_bytes())),
+                    NodeKind::Tag(name.to_string()),
+                ))
+            }
+            NodeKind::Host(h) | NodeKind::Tag(h) => {
+                let (group, label) = match parent {
+                    NodeKind::Host(_) => (snaps.hosts.get(h), "hosts"),
+                    _ => (snaps.tags.get(h), "tags"),
+                };
+                let group = group.ok_or(VfsError::NotFound)?;
+                if name == "latest" && label == "hosts" {
+                    let s = &snaps.all[*group.last().ok_or(VfsError::NotFound)?];
+                    return Ok(link(
+                        &format!("hosts/{h}/latest/{}", s.name),
+                        s.name.clone().into_bytes(),
+                    ));
+                }
+                let i = group
+                    .iter()
+                    .find(|&&i| snaps.all[i].name == name)
+                    .ok_or(VfsError::NotFound)?;
+                Ok(link(
+                    &format!("{label}/{h}/{name}"),
+                    self.snapshots_link(2, &snaps.all[*i]),
+                ))
+            }
+            NodeKind::At => {
+                if name == "README" {
+                    return Ok((AT_README, NodeKind::AtReadme));
+                }
+                let t = crate::timespec::parse(name).ok_or(VfsError::NotFound)?;
+                let s = snaps.at(t).ok_or(VfsError::NotFound)?;
+                Ok(link(
+                    &format!("at/{name}/{}", s.name),
+                    self.snapshots_link(1, s),
+                ))
+            }
+            _ => Err(VfsError::NotDir),
+        }
+    }
+
+    pub fn lookup(&self, parent: u64, name: &[u8]) -> VResult<(Attr, Duration)> {
+        let pnode = self.node(parent)?;
+        if let NodeKind::Entry(p) = &pnode {
+            if p.entry.kind != Kind::Dir {
+                return Err(VfsError::NotDir);
+            }
+            let tree = self.tree(&p.entry.subtree.ok_or(VfsError::NotFound)?, p)?;
+            let e = tree.find(name).ok_or(VfsError::NotFound)?.clone();
+            let child = Arc::new(p.child(e));
+            let attr = self.entry_attr(&child)?;
+            self.remember(attr.ino, NodeKind::Entry(child));
+            return Ok((attr, TTL_FOREVER));
+        }
+        let name = std::str::from_utf8(name).map_err(|_| VfsError::NotFound)?;
+        let (ino, kind) = self.virtual_child(&pnode, name)?;
+        let attr = self.attr_of(ino, &kind)?;
+        self.remember(ino, kind);
+        Ok((attr, TTL_LIVE))
+    }
+
+    pub fn getattr(&self, ino: u64) -> VResult<(Attr, Duration)> {
+        let kind = self.node(ino)?;
+        let ttl = if matches!(kind, NodeKind::Entry(_)) {
+            TTL_FOREVER
+        } else {
+            TTL_LIVE
+        };
+        Ok((self.attr_of(ino, &kind)?, ttl))
+    }
+
+    fn file_map(&self, n: &EntryNode) -> VResult<Arc<FileMap>> {
+        if let Some(m) = n.map.get() {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(FileMap::load(&self.repo, &n.entry).map_err(|e| {
+            eprintln!(
+                "strata: snapshot {} path /{}: {e}",
+                n.snap.short(),
+                String::from_utf8_lossy(&n.path)
+            );
+            VfsError::Io
+        })?);
+        Ok(n.map.get_or_init(|| m).clone())
+    }
+
+    fn entry_attr(&self, n: &EntryNode) -> VResult<Attr> {
+        let e = &n.entry;
+        let data = match &e.content {
+            _ if e.kind != Kind::File => 0,
+            Content::Inline(p) => p
+                .iter()
+                .filter(|p| matches!(p, Piece::Data { .. }))
+                .map(|p| p.len())
+                .sum(),
+            Content::List { .. } => self.file_map(n)?.data_bytes(),
+        };
+        Ok(Attr {
+            ino: n.ino(),
+            kind: node_type(e.kind),
+            perm: (e.mode & 0o7777) as u16,
+            // Directories report 1 ("unknown"), as btrfs does: find(1) then
+            // makes no assumption about the number of subdirectories.
+            nlink: if e.kind == Kind::Dir {
+                1
+            } else {
+                e.nlink.clamp(1, u32::MAX as u64) as u32
+            },
+            uid: e.uid,
+            gid: e.gid,
+            size: match e.kind {
+                Kind::Symlink => e.target.len() as u64,
+                _ => e.size,
+            },
+            blocks: data.div_ceil(512),
+            mtime: e.mtime,
+            ctime: e.ctime,
+            rdev: kernel_dev(e.rdev),
+        })
+    }
+
+    fn attr_of(&self, ino: u64, kind: &NodeKind) -> VResult<Attr> {
+        let snaps = self.snaps();
+        let newest = snaps.latest().map(|s| s.snap.time).unwrap_or_default();
+        let virt = |kind, size: u64, perm| Attr {
+            ino,
+            kind,
+            perm,
+            nlink: 1,
+            uid: 0,
+            gid: 0,
+            size,
+            blocks: 0,
+            mtime: newest,
+            ctime: newest,
+            rdev: 0,
+        };
+        Ok(match kind {
+            NodeKind::Entry(n) => self.entry_attr(n)?,
+            NodeKind::Link(t) => virt(NodeType::Symlink, t.len() as u64, 0o777),
+            NodeKind::AtReadme => virt(NodeType::File, AT_README_TEXT.len() as u64, 0o444),
+            _ => virt(NodeType::Dir, 0, 0o555),
+        })
+    }
+
+    pub fn readlink(&self, ino: u64) -> VResult<Vec<u8>> {
+        match self.node(ino)? {
+            NodeKind::Link(t) => Ok(t),
+            NodeKind::Entry(n) if n.entry.kind == Kind::Symlink => Ok(n.entry.target.clone()),
+            _ => Err(VfsError::NotLink),
+        }
+    }
+
+    /// At most `limit` directory entries after `offset` (0 starts; "." and
+    /// ".." included). Large snapshot directories cost O(limit) a call.
+    pub fn readdir(&self, ino: u64, offset: i64, limit: usize) -> VResult<Vec<DirEntry>> {
+        let node = self.node(ino)?;
+        let offset = offset.max(0) as usize;
+        let mut out = vec![
+            DirEntry {
+                ino,
+                next: 1,
+                kind: NodeType::Dir,
+                name: b".".to_vec(),
+            },
+            DirEntry {
+                ino: ROOT,
+                next: 2,
+                kind: NodeType::Dir,
+                name: b"..".to_vec(),
+            },
+        ];
+        if let NodeKind::Entry(n) = &node {
+            if n.entry.kind != Kind::Dir {
+                return Err(VfsError::NotDir);
+            }
+            let tree = self.tree(&n.entry.subtree.ok_or(VfsError::NotFound)?, n)?;
+            let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
+            for (i, e) in tree
+                .entries
+                .iter()
+                .enumerate()
+                .skip(offset.saturating_sub(2))
+            {
+                if out.len() >= limit {
+                    break;
+                }
+                out.push(DirEntry {
+                    ino: n.child_ino(e),
+                    next: i as i64 + 3,
+                    kind: node_type(e.kind),
+                    name: e.name.clone(),
+                });
+            }
+            return Ok(out);
+        }
+        let mut push = |ino: u64, kind: NodeType, name: Vec<u8>| {
+            let next = out.len() as i64 + 1;
+            out.push(DirEntry {
+                ino,
+                next,
+                kind,
+                name,
+            });
+        };
+        let snaps = self.snaps();
+        let link_ino = |k: String| ino_of(&key_child(&[0; 32], k.as_bytes()));
+        match &node {
+            NodeKind::Root => {
+                for (i, n) in [
+                    (SNAPSHOTS, "snapshots"),
+                    (IDS, "ids"),
+                    (HOSTS, "hosts"),
+                    (TAGS, "tags"),
+                    (AT, "at"),
+                ] {
+                    push(i, NodeType::Dir, n.as_bytes().to_vec());
+                }
+                if snaps.latest().is_some() {
+                    push(LATEST, NodeType::Symlink, b"latest".to_vec());
+                }
+            }
+            NodeKind::Snapshots => {
+                for s in &snaps.all {
+                    push(
+                        ino_of(&key_snapshot(&s.id)),
+                        NodeType::Dir,
+                        s.name.clone().into_bytes(),
+                    );
+                }
+            }
+            NodeKind::Ids => {
+                for s in &snaps.all {
+                    push(
+                        link_ino(format!("ids/{}/{}", s.id.short(), s.name)),
+                        NodeType::Symlink,
+                        s.id.short().into_bytes(),
+                    );
+                }
+            }
+            NodeKind::Hosts | NodeKind::Tags => {
+                let (groups, seed) = if matches!(node, NodeKind::Hosts) {
+                    (&snaps.hosts, [1; 32])
+                } else {
+                    (&snaps.tags, [2; 32])
+                };
+                for g in groups.keys() {
+                    push(
+                        ino_of(&key_child(&seed, g.as_bytes())),
+                        NodeType::Dir,
+                        g.clone().into_bytes(),
+                    );
+                }
+            }
+            NodeKind::Host(g) | NodeKind::Tag(g) => {
+                let is_host = matches!(node, NodeKind::Host(_));
+                let label = if is_host { "hosts" } else { "tags" };
+                let group = if is_host {
+                    snaps.hosts.get(g)
+                } else {
+                    snaps.tags.get(g)
+                };
+                for &i in group.into_iter().flatten() {
+                    let name = &snaps.all[i].name;
+                    push(
+                        link_ino(format!("{label}/{g}/{name}")),
+                        NodeType::Symlink,
+                        name.clone().into_bytes(),
+                    );
+                }
+                if let (true, Some(&last)) = (is_host, group.and_then(|g| g.last())) {
+                    push(
+                        link_ino(format!("hosts/{g}/latest/{}", snaps.all[last].name)),
+                        NodeType::Symlink,
+                        b"latest".to_vec(),
+                    );
+                }
+            }
+            NodeKind::At => push(AT_README, NodeType::File, b"README".to_vec()),
+            _ => return Err(VfsError::NotDir),
+        }
+        Ok(out.into_iter().skip(offset).take(limit).collect())
+    }
+
+    pub fn open(&self, ino: u64) -> VResult<u64> {
+        let map = match self.node(ino)? {
+            NodeKind::Entry(n) if n.entry.kind == Kind::File => {
+                let map = self.file_map(&n)?;
+                Some((n, map))
+            }
+            NodeKind::AtReadme => None,
+            NodeKind::Entry(n) if n.entry.kind == Kind::Dir => return Err(VfsError::IsDir),
+            _ => return Err(VfsError::IsDir),
+        };
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        if let Some((node, map)) = map {
+            self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(
+                fh,
+                OpenFile {
+                    node,
+                    map,
+                    last_end: AtomicU64::new(u64::MAX),
+                },
+            );
+        }
+        Ok(fh)
+    }
+
+    pub fn release(&self, fh: u64) {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&fh);
+    }
+
+    fn open_file(&self, fh: u64) -> Option<(Arc<EntryNode>, Arc<FileMap>)> {
+        self.files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&fh)
+            .map(|f| (f.node.clone(), f.map.clone()))
+    }
+
+    /// Reads file data. Sequential reads trigger prefetch of the next chunks.
+    pub fn read(&self, ino: u64, fh: u64, offset: u64, size: u32) -> VResult<Vec<u8>> {
+        if ino == AT_README {
+            let t = AT_README_TEXT.as_bytes();
+            let start = (offset as usize).min(t.len());
+            return Ok(t[start..(start + size as usize).min(t.len())].to_vec());
+        }
+        let (node, map) = self.open_file(fh).ok_or(VfsError::BadHandle)?;
+        let data = self
+            .reader
+            .read(&self.repo, &map, offset, size as usize)
+            .map_err(|e| {
+                eprintln!(
+                    "strata: read error in snapshot {} path /{} at offset {offset}: {e}",
+                    node.snap.short(),
+                    String::from_utf8_lossy(&node.path)
+                );
+                VfsError::Io
+            })?;
+        let end = offset + data.len() as u64;
+        let sequential = {
+            let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+            files
+                .get(&fh)
+                .map(|f| f.last_end.swap(end, Ordering::Relaxed) == offset)
+                .unwrap_or(false)
+        };
+        if sequential || offset == 0 {
+            self.prefetch_after(&node, &map, end);
+        }
+        Ok(data)
+    }
+
+    /// Queues the next two data chunks after `offset` for decoding.
+    fn prefetch_after(&self, node: &EntryNode, map: &FileMap, offset: u64) {
+        let Some(tx) = &self.prefetch else { return };
+        let Some((i, _)) = map.find(offset) else {
+            return;
+        };
+        for p in map.pieces()[i..]
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Data { id, .. } => Some(*id),
+                _ => None,
+            })
+            .take(3)
+        {
+            if !self.reader.cache.contains(&p) {
+                let _ = tx.try_send((node.snap, p));
+            }
+        }
+    }
+
+    /// SEEK_DATA / SEEK_HOLE.
+    pub fn lseek(&self, fh: u64, offset: u64, data: bool) -> VResult<u64> {
+        let (_, map) = self.open_file(fh).ok_or(VfsError::BadHandle)?;
+        map.seek(offset, data).ok_or(VfsError::NoData)
+    }
+
+    pub fn getxattr(&self, ino: u64, name: &[u8]) -> VResult<Vec<u8>> {
+        let NodeKind::Entry(n) = self.node(ino)? else {
+            return Err(VfsError::NoData);
+        };
+        if name == HASH_XATTR && n.entry.kind == Kind::File {
+            return Ok(content_hash(&*self.file_map(&n)?).into_bytes());
+        }
+        n.entry
+            .xattrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .ok_or(VfsError::NoData)
+    }
+
+    /// The stored xattr names, NUL-terminated. `user.strata.blake3` is not
+    /// listed, so `rsync -X` and `cp -a` do not copy it into a restore.
+    pub fn listxattr(&self, ino: u64) -> VResult<Vec<u8>> {
+        let NodeKind::Entry(n) = self.node(ino)? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (k, _) in &n.entry.xattrs {
+            out.extend_from_slice(k);
+            out.push(0);
+        }
+        Ok(out)
+    }
+
+    /// Bytes the repository occupies on disk, for statfs.
+    pub fn repo_bytes(&self) -> u64 {
+        fn du(p: &std::path::Path) -> u64 {
+            std::fs::read_dir(p)
+                .map(|it| {
+                    it.flatten()
+                        .map(|e| match e.metadata() {
+                            Ok(m) if m.is_dir() => du(&e.path()),
+                            Ok(m) => m.len(),
+                            Err(_) => 0,
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        du(self.repo.path())
+    }
+}
+
+#[cfg(test)]
+mod tests;

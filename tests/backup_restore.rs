@@ -1,0 +1,273 @@
+//! Backup then restore must give back exactly what was there.
+
+use crate::util::tree::{assert_same, build_full, scan, Options};
+use crate::util::{tree, Repo};
+use std::path::Path;
+
+const EXACT: Options = Options { dir_mtimes: true };
+
+fn restore(repo: &Repo, spec: &str, target: &Path, extra: &[&str]) -> crate::util::Run {
+    let mut args = vec!["restore", spec, target.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    repo.run(&args)
+}
+
+#[test]
+fn every_kind_of_entry_round_trips() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    build_full(&src);
+    let s = repo.backup(&[&src], &[]);
+    assert_eq!(s["errors"], 0, "{s}");
+    assert!(s["files_new"].as_u64().unwrap() >= 15, "{s}");
+    let out = repo.scratch("out");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
+    assert_same(&src, &out, &EXACT);
+    // Holes stayed holes.
+    let m = scan(&out, &EXACT);
+    assert!(
+        m[&b"sparse".to_vec()].sparse,
+        "restored sparse file is not sparse"
+    );
+}
+
+#[test]
+fn unchanged_files_are_not_read_again() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    build_full(&src);
+    let first = repo.backup(&[&src], &[]);
+    let second = repo.backup(&[&src], &[]);
+    assert_eq!(second["files_new"], 0, "{second}");
+    assert_eq!(second["files_changed"], 0, "{second}");
+    assert_eq!(second["files_unchanged"], first["files"], "{second}");
+    assert_eq!(second["bytes_read"], 0, "{second}");
+    assert_eq!(second["chunks_added"], 0, "{second}");
+    assert_eq!(second["parent"], first["snapshot"]);
+}
+
+#[test]
+fn a_changed_file_is_stored_and_dedups_the_rest() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut data = tree::random(9, 24 << 20);
+    std::fs::write(src.join("large"), &data).unwrap();
+    std::fs::write(src.join("other"), b"other").unwrap();
+    let first = repo.backup(&[&src], &[]);
+    // Small edit in the middle: an insertion shifts everything after it.
+    data.splice(12 << 20..12 << 20, b"inserted bytes".iter().copied());
+    std::fs::write(src.join("large"), &data).unwrap();
+    let second = repo.backup(&[&src], &[]);
+    assert_eq!(second["files_changed"], 1, "{second}");
+    assert_eq!(second["files_unchanged"], 1, "{second}");
+    let added = second["bytes_added"].as_u64().unwrap();
+    assert!(
+        added < first["bytes_added"].as_u64().unwrap() / 4,
+        "edit re-stored too much: {second}"
+    );
+    let out = repo.scratch("out");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
+    assert_eq!(std::fs::read(out.join("large")).unwrap(), data);
+    let old = repo.scratch("old");
+    restore(
+        &repo,
+        &format!("latest~1:{}/large", src.display()),
+        &old,
+        &[],
+    )
+    .ok();
+    assert_eq!(std::fs::read(old.join("large")).unwrap().len(), 24 << 20);
+}
+
+#[test]
+fn large_directories_and_many_files() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    let big = src.join("big");
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..100_000 {
+        std::fs::File::create(big.join(format!("f{i:06}"))).unwrap();
+    }
+    std::fs::write(big.join("f000007"), b"seven").unwrap();
+    let s = repo.backup(&[&src], &[]);
+    assert_eq!(s["files"], 100_000, "{s}");
+    let ls = repo
+        .run(&["ls", "latest", &format!("{}/big", src.display())])
+        .ok();
+    assert_eq!(ls.stdout.lines().count(), 100_000);
+    let out = repo.scratch("out");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
+    assert_eq!(std::fs::read(out.join("big/f000007")).unwrap(), b"seven");
+    assert_eq!(std::fs::read_dir(out.join("big")).unwrap().count(), 100_000);
+}
+
+#[test]
+fn excludes_patterns_files_and_caches() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(src.join("keep/cache")).unwrap();
+    std::fs::create_dir_all(src.join("build/out")).unwrap();
+    std::fs::write(src.join("keep/a.txt"), b"a").unwrap();
+    std::fs::write(src.join("keep/b.tmp"), b"b").unwrap();
+    std::fs::write(src.join("build/out/x"), b"x").unwrap();
+    std::fs::write(
+        src.join("keep/cache/CACHEDIR.TAG"),
+        b"Signature: 8a477f597d28d172789f06886806bc55\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("keep/cache/blob"), b"cached").unwrap();
+    std::fs::write(src.join("listed"), b"l").unwrap();
+    let xfile = repo.scratch("excludes");
+    std::fs::write(&xfile, "# comment\n\nlisted\n").unwrap();
+    repo.backup(
+        &[&src],
+        &[
+            "--exclude",
+            "*.tmp",
+            "--exclude",
+            "build/out",
+            "--exclude-file",
+            xfile.to_str().unwrap(),
+            "--exclude-caches",
+        ],
+    );
+    let ls = repo
+        .run(&["ls", "latest", src.to_str().unwrap(), "--recursive"])
+        .ok()
+        .stdout;
+    let rel: Vec<String> = ls
+        .lines()
+        .map(|l| l.trim_start_matches(src.to_str().unwrap()).to_string())
+        .collect();
+    assert_eq!(rel, vec!["/build", "/keep", "/keep/a.txt"], "{ls}");
+}
+
+#[test]
+fn one_file_system_stops_at_mount_points() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    let inner = src.join("other-fs");
+    std::fs::create_dir_all(&inner).unwrap();
+    crate::util::sh(&format!("mount -t tmpfs strata-test {}", inner.display()));
+    std::fs::write(inner.join("hidden"), b"h").unwrap();
+    std::fs::write(src.join("seen"), b"s").unwrap();
+    let r = repo.run(&["backup", "--one-file-system", src.to_str().unwrap()]);
+    crate::util::sh(&format!("umount {}", inner.display()));
+    r.ok();
+    let ls = repo
+        .run(&["ls", "latest", src.to_str().unwrap(), "-R"])
+        .ok()
+        .stdout;
+    assert!(
+        ls.contains("other-fs") && ls.contains("seen") && !ls.contains("hidden"),
+        "{ls}"
+    );
+}
+
+#[test]
+fn restore_refuses_non_empty_target_and_honours_overwrite_modes() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a"), b"snapshot a").unwrap();
+    std::fs::write(src.join("b"), b"snapshot b").unwrap();
+    repo.backup(&[&src], &[]);
+    let spec = format!("latest:{}", src.display());
+    let out = repo.scratch("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("a"), b"local a").unwrap();
+    std::fs::write(out.join("extra"), b"extra").unwrap();
+
+    let r = restore(&repo, &spec, &out, &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(out.to_str().unwrap()) && r.stderr.contains("--overwrite"),
+        "{}",
+        r.stderr
+    );
+
+    let dry = restore(
+        &repo,
+        &spec,
+        &out,
+        &["--overwrite", "always", "--delete", "--dry-run"],
+    )
+    .ok();
+    assert!(
+        dry.stdout.contains("would overwrite") && dry.stdout.contains("/a"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("would create") && dry.stdout.contains("/b"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("would delete") && dry.stdout.contains("extra"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(
+        std::fs::read(out.join("a")).unwrap(),
+        b"local a",
+        "dry run changed a file"
+    );
+    assert!(!out.join("b").exists() && out.join("extra").exists());
+
+    restore(&repo, &spec, &out, &["--overwrite", "never"]).ok();
+    assert_eq!(std::fs::read(out.join("a")).unwrap(), b"local a");
+    assert_eq!(std::fs::read(out.join("b")).unwrap(), b"snapshot b");
+
+    restore(
+        &repo,
+        &spec,
+        &out,
+        &["--overwrite", "if-changed", "--delete"],
+    )
+    .ok();
+    assert_eq!(std::fs::read(out.join("a")).unwrap(), b"snapshot a");
+    assert!(!out.join("extra").exists());
+}
+
+#[test]
+fn restore_include_and_exclude() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(src.join("docs/old")).unwrap();
+    std::fs::write(src.join("docs/a.md"), b"a").unwrap();
+    std::fs::write(src.join("docs/old/b.md"), b"b").unwrap();
+    std::fs::write(src.join("code.rs"), b"c").unwrap();
+    repo.backup(&[&src], &[]);
+    let out = repo.scratch("out");
+    restore(
+        &repo,
+        &format!("latest:{}", src.display()),
+        &out,
+        &["--include", "docs", "--exclude", "docs/old"],
+    )
+    .ok();
+    assert!(out.join("docs/a.md").exists());
+    assert!(!out.join("docs/old").exists());
+    assert!(!out.join("code.rs").exists());
+}
+
+#[test]
+fn several_sources_keep_their_absolute_paths() {
+    let repo = Repo::new();
+    let a = repo.scratch("a");
+    let b = repo.scratch("b/nested");
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("f"), b"1").unwrap();
+    std::fs::write(b.join("g"), b"2").unwrap();
+    repo.backup(&[&a, &b], &[]);
+    let out = repo.scratch("out");
+    restore(&repo, "latest", &out, &[]).ok();
+    let rel = |p: &Path| out.join(p.strip_prefix("/").unwrap());
+    assert_eq!(std::fs::read(rel(&a).join("f")).unwrap(), b"1");
+    assert_eq!(std::fs::read(rel(&b).join("g")).unwrap(), b"2");
+    let snaps = repo.snapshots();
+    assert_eq!(snaps[0]["paths"].as_array().unwrap().len(), 2);
+}

@@ -1,0 +1,200 @@
+//! Faults: crashes mid-backup, a busy repository, damaged data, unreadable
+//! files, a newer format. Each ends with a clear message and nothing lost
+//! that was committed.
+
+use crate::util::tree::{self, assert_same, Options};
+use crate::util::{Repo, PASSWORD};
+use std::time::Duration;
+
+const EXACT: Options = Options { dir_mtimes: true };
+
+fn source(repo: &Repo) -> std::path::PathBuf {
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..40 {
+        std::fs::write(src.join(format!("f{i}")), tree::random(i, 1 << 20)).unwrap();
+    }
+    src
+}
+
+#[test]
+fn kill_9_during_backup_leaves_only_complete_snapshots() {
+    let repo = Repo::new();
+    let src = source(&repo);
+    repo.backup(&[&src], &[]);
+    // New content for each killed run, so every run has chunks to write.
+    for run in 0..20u64 {
+        std::fs::write(src.join("changing"), tree::random(1000 + run, 8 << 20)).unwrap();
+        let mut child = repo
+            .cmd()
+            .arg("backup")
+            .arg(&src)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Delays spread over a backup's life: open, walk, write, commit.
+        std::thread::sleep(Duration::from_millis(20 + (run * 37) % 700));
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+    }
+    let snaps = repo.snapshots();
+    assert!(!snaps.is_empty());
+    for s in &snaps {
+        let id = s["id"].as_str().unwrap();
+        let out = repo.scratch(&format!("out-{}", &id[..8]));
+        repo.run(&[
+            "restore",
+            &format!("{id}:{}", src.display()),
+            out.to_str().unwrap(),
+        ])
+        .ok();
+        // Every file but "changing" (which varied) matches the source.
+        std::fs::remove_file(out.join("changing")).ok();
+        for i in 0..40 {
+            assert_eq!(
+                std::fs::read(out.join(format!("f{i}"))).unwrap(),
+                std::fs::read(src.join(format!("f{i}"))).unwrap()
+            );
+        }
+    }
+    // The next backup completes and re-stores nothing that was stored.
+    let s = repo.backup(&[&src], &[]);
+    assert!(s["bytes_added"].as_u64().unwrap() <= 9 << 20, "{s}");
+}
+
+#[test]
+fn a_second_writer_is_refused_and_readers_still_work() {
+    let repo = Repo::new();
+    let src = source(&repo);
+    repo.backup(&[&src], &[]);
+    // Hold the writer lock from this process, as a running backup would.
+    let pw = || Ok(PASSWORD.as_bytes().to_vec());
+    let held = strata::repo::Repo::open(&repo.path, strata::repo::Access::Write, &pw).unwrap();
+    let r = repo.run(&["backup", src.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("busy") && r.stderr.contains(&format!("pid {}", std::process::id())),
+        "{}",
+        r.stderr
+    );
+    // Readers are not blocked by the writer.
+    assert_eq!(repo.snapshots().len(), 1);
+    let out = repo.scratch("out");
+    repo.run(&[
+        "restore",
+        &format!("latest:{}", src.display()),
+        out.to_str().unwrap(),
+    ])
+    .ok();
+    assert_same(&src, &out, &EXACT);
+    drop(held);
+    repo.run(&["backup", src.to_str().unwrap()]).ok();
+}
+
+#[test]
+fn a_flipped_byte_is_reported_and_the_rest_restores() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("victim"), tree::random(77, 3 << 20)).unwrap();
+    std::fs::write(src.join("bystander"), b"fine").unwrap();
+    repo.backup(&[&src], &[]);
+    // Flip one byte in the middle of every blob file (chunk records).
+    let mut flipped = 0;
+    for e in std::fs::read_dir(repo.path.join("db")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "blob") {
+            let mut b = std::fs::read(&p).unwrap();
+            let mid = b.len() / 2;
+            b[mid] ^= 0x40;
+            std::fs::write(&p, b).unwrap();
+            flipped += 1;
+        }
+    }
+    assert!(flipped > 0, "no blob files found");
+    let out = repo.scratch("out");
+    let r = repo.run(&[
+        "restore",
+        &format!("latest:{}", src.display()),
+        out.to_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("victim") && r.stderr.contains("chunk"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(out.join("bystander")).unwrap(), b"fine");
+}
+
+#[test]
+fn unreadable_and_vanishing_files_are_recorded_exit_3() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(src.join("locked")).unwrap();
+    std::fs::write(src.join("locked/secret"), b"s").unwrap();
+    std::fs::write(src.join("open"), b"o").unwrap();
+    std::fs::write(src.join("private"), b"p").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(src.join("locked"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(src.join("private"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Run the backup as an unprivileged user, who cannot read those two.
+    crate::util::sh(&format!(
+        "chown -R nobody {} && chmod 755 {}",
+        repo.path.display(),
+        repo.dir.path().display()
+    ));
+    let r = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            crate::util::bin(),
+            "-r",
+        ])
+        .arg(&repo.path)
+        .args(["backup", "--json"])
+        .arg(&src)
+        .env("STRATA_PASSWORD", PASSWORD)
+        .env("HOME", "/tmp")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(
+        r.status.code(),
+        Some(3),
+        "{out}\n{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(out.contains("locked") && out.contains("private"), "{out}");
+    let snaps = repo.snapshots();
+    let failed = snaps[0]["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(repo
+        .run(&["ls", "latest", "-R", src.to_str().unwrap()])
+        .ok()
+        .stdout
+        .contains("open"));
+}
+
+#[test]
+fn a_newer_format_is_refused_with_a_clear_message() {
+    let repo = Repo::new();
+    {
+        use strata::store::{Batch, Cf, Durability, OpenMode, RocksStore, Store};
+        let store = RocksStore::open(&repo.path.join("db"), OpenMode::Write).unwrap();
+        let mut config = store.get(Cf::Meta, b"config").unwrap().unwrap();
+        config[1] += 1;
+        let mut b = Batch::default();
+        b.put(Cf::Meta, b"config".to_vec(), config);
+        store.write(b, Durability::Sync).unwrap();
+    }
+    let r = repo.run(&["snapshots"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("newer") && r.stderr.contains("upgrade strata"),
+        "{}",
+        r.stderr
+    );
+}

@@ -1,0 +1,300 @@
+//! Real FUSE mounts: faithful, live, parallel, and robust to damage.
+
+use crate::util::mount::{is_mounted, wait_until, Mount};
+use crate::util::tree::{self, assert_same, build_full, Options};
+use crate::util::{fuse_available, sh, Repo};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const EXACT: Options = Options { dir_mtimes: true };
+
+fn snapshot_dir(m: &Mount, name: &str, src: &Path) -> PathBuf {
+    m.dir
+        .join("snapshots")
+        .join(name)
+        .join(src.strip_prefix("/").unwrap())
+}
+
+#[test]
+fn rsync_from_the_mount_recreates_the_source_exactly() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    build_full(&src);
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let snap = std::fs::read_dir(m.dir.join("snapshots"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let inside = snapshot_dir(&m, snap.to_str().unwrap(), &src);
+    let copy = repo.scratch("copy");
+    sh(&format!(
+        "rsync -aHAXS --numeric-ids {}/ {}/",
+        inside.display(),
+        copy.display()
+    ));
+    assert_same(&src, &copy, &EXACT);
+    assert_eq!(m.stop(), 0);
+}
+
+#[test]
+fn layout_latest_ids_hosts_tags_and_at() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"one").unwrap();
+    let first = repo.backup(&[&src], &["--host", "alpha", "--tag", "daily"]);
+    // Snapshot names have one-second resolution: keep the two apart.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(src.join("f"), b"two").unwrap();
+    repo.backup(&[&src], &["--host", "alpha"]);
+    let snaps = repo.snapshots();
+    let (t1, t2) = (
+        snaps[0]["time"].as_str().unwrap().to_string(),
+        snaps[1]["time"].as_str().unwrap().to_string(),
+    );
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let read = |p: PathBuf| {
+        std::fs::read_to_string(p.join(src.strip_prefix("/").unwrap()).join("f")).unwrap()
+    };
+    assert_eq!(read(m.dir.join("latest")), "two");
+    assert_eq!(read(m.dir.join("snapshots").join(&t1)), "one");
+    let short = &first["snapshot"].as_str().unwrap()[..16];
+    assert_eq!(read(m.dir.join("ids").join(short)), "one");
+    assert_eq!(read(m.dir.join("hosts/alpha/latest")), "two");
+    assert_eq!(read(m.dir.join("tags/daily").join(&t1)), "one");
+    assert!(!m.dir.join("tags/daily").join(&t2).exists());
+    // at/: before the first, exactly at one, between, after the last.
+    let secs = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp();
+    assert!(!m.dir.join(format!("at/@{}", secs(&t1) - 1)).exists());
+    assert_eq!(read(m.dir.join(format!("at/@{}", secs(&t1)))), "one");
+    assert_eq!(read(m.dir.join(format!("at/{}", t1))), "one");
+    assert_eq!(read(m.dir.join(format!("at/@{}", secs(&t2) + 3600))), "two");
+    assert_eq!(read(m.dir.join("at/2999-01-01")), "two");
+    assert!(std::fs::read_to_string(m.dir.join("at/README"))
+        .unwrap()
+        .contains("newest snapshot"));
+    assert!(!m.dir.join("at/not-a-time").exists());
+    drop(m);
+}
+
+#[test]
+fn hardlinks_share_an_inode_and_holes_are_visible() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    build_full(&src);
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    let a = std::fs::metadata(root.join("linked")).unwrap();
+    let b = std::fs::metadata(root.join("dir/linked-too")).unwrap();
+    let c = std::fs::metadata(root.join("dir/sub/linked-three")).unwrap();
+    assert_eq!(a.ino(), b.ino());
+    assert_eq!(a.ino(), c.ino());
+    assert_eq!(a.nlink(), 3);
+    // Inode numbers survive a remount.
+    let ino_small = std::fs::symlink_metadata(root.join("small.txt"))
+        .unwrap()
+        .ino();
+    drop(m);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    assert_eq!(
+        std::fs::symlink_metadata(root.join("small.txt"))
+            .unwrap()
+            .ino(),
+        ino_small
+    );
+    // SEEK_DATA / SEEK_HOLE and st_blocks on the sparse file.
+    let f = std::fs::File::open(root.join("sparse")).unwrap();
+    use std::os::fd::AsRawFd;
+    let hole = unsafe { libc::lseek(f.as_raw_fd(), 0, libc::SEEK_HOLE) };
+    let data = unsafe { libc::lseek(f.as_raw_fd(), hole, libc::SEEK_DATA) };
+    assert_eq!(hole, 100_000);
+    assert_eq!(data, 8 << 20);
+    let meta = f.metadata().unwrap();
+    assert!(
+        meta.blocks() * 512 < meta.len() / 4,
+        "st_blocks does not reflect holes: {}",
+        meta.blocks()
+    );
+    // Content hash as an xattr, equal for equal content.
+    let h = |p: &Path| {
+        String::from_utf8(
+            sh(&format!(
+                "getfattr --only-values -n user.strata.blake3 '{}'",
+                p.display()
+            ))
+            .stdout,
+        )
+        .unwrap()
+    };
+    assert_eq!(h(&root.join("linked")), h(&root.join("dir/linked-too")));
+    assert_ne!(h(&root.join("linked")), h(&root.join("small.txt")));
+    assert_eq!(h(&root.join("small.txt")).len(), 64);
+}
+
+#[test]
+fn diff_of_two_snapshots_shows_exactly_the_changes() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(src.join("d")).unwrap();
+    std::fs::write(src.join("same"), b"same").unwrap();
+    std::fs::write(src.join("d/edit"), b"before").unwrap();
+    std::fs::write(src.join("gone"), b"bye").unwrap();
+    repo.backup(&[&src], &[]);
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(src.join("d/edit"), b"after").unwrap();
+    std::fs::remove_file(src.join("gone")).unwrap();
+    std::fs::write(src.join("new"), b"hi").unwrap();
+    repo.backup(&[&src], &[]);
+    let snaps = repo.snapshots();
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let a = snapshot_dir(&m, snaps[0]["time"].as_str().unwrap(), &src);
+    let b = snapshot_dir(&m, snaps[1]["time"].as_str().unwrap(), &src);
+    let out = std::process::Command::new("diff")
+        .arg("-r")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("Only in") || l.starts_with("diff "))
+        .collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(
+        text.contains(": gone") && text.contains(": new") && text.contains("d/edit"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_backup_while_mounted_appears_live() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"1").unwrap();
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    assert_eq!(
+        std::fs::read_dir(m.dir.join("snapshots")).unwrap().count(),
+        1
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(src.join("f"), b"2").unwrap();
+    // The mount must not block the backup.
+    repo.backup(&[&src], &[]);
+    let appeared = wait_until(Duration::from_secs(15), || {
+        std::fs::read_dir(m.dir.join("snapshots")).unwrap().count() == 2
+    });
+    assert!(appeared, "the new snapshot did not appear in the mount");
+    let f = m
+        .dir
+        .join("latest")
+        .join(src.strip_prefix("/").unwrap())
+        .join("f");
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read(&f)
+        .ok()
+        .as_deref()
+        == Some(b"2")));
+}
+
+#[test]
+fn parallel_readers_and_a_corrupt_chunk() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..8 {
+        std::fs::write(src.join(format!("r{i}")), tree::random(500 + i, 6 << 20)).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let (p, s) = (root.join(format!("r{i}")), src.join(format!("r{i}")));
+            std::thread::spawn(move || std::fs::read(p).unwrap() == std::fs::read(s).unwrap())
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap(), "a parallel read returned wrong data");
+    }
+    drop(m);
+
+    // Damage one chunk of one file; its read fails with EIO, others read.
+    let victim = src.join("victim");
+    std::fs::write(&victim, tree::random(999, 2 << 20)).unwrap();
+    repo.backup(&[&src], &[]);
+    damage_newest_blob(&repo);
+    let m = Mount::start(&repo, &repo.scratch("mnt2"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    let err = std::fs::read(root.join("victim")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert_eq!(
+        std::fs::read(root.join("r3")).unwrap(),
+        std::fs::read(src.join("r3")).unwrap()
+    );
+    assert!(is_mounted(&m.dir));
+}
+
+/// Flips a byte in the newest blob file (the last backup's chunks).
+fn damage_newest_blob(repo: &Repo) {
+    let mut blobs: Vec<PathBuf> = std::fs::read_dir(repo.path.join("db"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "blob"))
+        .collect();
+    blobs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+    let newest = blobs.pop().expect("a blob file");
+    let mut b = std::fs::read(&newest).unwrap();
+    let mid = b.len() / 2;
+    b[mid] ^= 0x01;
+    std::fs::write(&newest, b).unwrap();
+}
+
+#[test]
+fn mountpoint_errors_are_clear() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let busy = repo.scratch("busy");
+    std::fs::create_dir_all(&busy).unwrap();
+    std::fs::write(busy.join("x"), b"x").unwrap();
+    let r = repo.run(&["mount", busy.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("not empty") && r.stderr.contains("busy"),
+        "{}",
+        r.stderr
+    );
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let r = repo.run(&["mount", m.dir.to_str().unwrap()]);
+    assert!(r.stderr.contains("already a mount point"), "{}", r.stderr);
+    // fusermount3 -u ends the mount process cleanly too.
+    sh(&format!("fusermount3 -u {}", m.dir.display()));
+    assert!(wait_until(Duration::from_secs(10), || !is_mounted(&m.dir)));
+}

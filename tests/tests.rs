@@ -1,0 +1,9 @@
+//! strata's integration tests: one binary, real directory trees, real
+//! repositories, real mounts.
+
+mod util;
+
+mod backup_restore;
+mod cli;
+mod faults;
+mod mount;

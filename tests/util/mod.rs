@@ -1,0 +1,152 @@
+//! Shared helpers: a temp repository per test, a command wrapper, a source
+//! tree with every kind of entry, an attribute-by-attribute tree comparison
+//! with readable differences, and a mount guard.
+
+#![allow(dead_code)]
+
+pub mod mount;
+pub mod tree;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_strata")
+}
+
+/// A repository in a temp dir, plus scratch space.
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "command failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let last = self
+            .stdout
+            .lines()
+            .rev()
+            .find(|l| l.starts_with('{') || l.starts_with('['))
+            .unwrap_or("null");
+        serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl Repo {
+    /// A fresh encrypted repository with cheap key derivation.
+    pub fn new() -> Repo {
+        let r = Repo::uninit();
+        r.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"])
+            .ok();
+        r
+    }
+
+    pub fn uninit() -> Repo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repo");
+        Repo { dir, path }
+    }
+
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("-r")
+            .arg(&self.path)
+            .env("STRATA_PASSWORD", PASSWORD)
+            .env_remove("STRATA_REPOSITORY");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.cmd().args(args).output().unwrap())
+    }
+
+    pub fn run_os<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Run {
+        Run::from(self.cmd().args(args).output().unwrap())
+    }
+
+    /// Backs up `paths`; returns the JSON summary.
+    pub fn backup(&self, paths: &[&Path], extra: &[&str]) -> serde_json::Value {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["backup".as_ref(), "--json".as_ref()];
+        args.extend(extra.iter().map(|s| s.as_ref()));
+        args.extend(paths.iter().map(|p| p.as_os_str()));
+        let r = self.run_os(&args);
+        assert!(
+            r.code == 0 || r.code == 3,
+            "backup failed ({}):\n{}\n{}",
+            r.code,
+            r.stdout,
+            r.stderr
+        );
+        r.json()
+    }
+
+    pub fn snapshots(&self) -> Vec<serde_json::Value> {
+        self.run(&["snapshots", "--json"])
+            .ok()
+            .json()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+/// Fails a test when FUSE is missing under CI; otherwise says why it skips.
+pub fn fuse_available() -> bool {
+    let missing = if !Path::new("/dev/fuse").exists() {
+        Some("/dev/fuse is missing")
+    } else if Command::new("fusermount3").arg("-V").output().is_err() {
+        Some("fusermount3 is not installed")
+    } else {
+        None
+    };
+    match missing {
+        None => true,
+        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("FUSE test cannot run under CI: {why}")
+        }
+        Some(why) => {
+            eprintln!("skipping FUSE test: {why}");
+            false
+        }
+    }
+}
+
+pub fn sh(script: &str) -> Output {
+    let o = Command::new("sh").arg("-c").arg(script).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
