@@ -27,7 +27,7 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::Value::Array(v));
         return Ok(0);
     }
     println!(

@@ -49,7 +49,10 @@ mod tests {
 
     #[test]
     fn golden_bytes() {
-        assert_eq!(hex(&sample().encode()), "");
+        assert_eq!(
+            hex(&sample().encode()),
+            "4b01080101010101010101010101010101010101010101010101010101010101010101010102aabb040301680175"
+        );
     }
 
     proptest! {

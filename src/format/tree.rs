@@ -195,8 +195,14 @@ pub(crate) mod tests {
         let t = Tree {
             entries: vec![sample_entry()],
         };
-        assert_eq!(hex(&t.encode()), "");
-        assert_eq!(hex(&encode_chunk_list(&[Piece::Hole { len: 1 }])), "");
+        assert_eq!(
+            hex(&t.encode()),
+            "5401010266ff00ed13e8076401750167020206040506070200000106757365722e61017600020009090909090909090909090909090909090909090909090909090909090909090501802000"
+        );
+        assert_eq!(
+            hex(&encode_chunk_list(&[Piece::Hole { len: 1 }])),
+            "4c01010101"
+        );
     }
 
     #[test]
