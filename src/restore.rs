@@ -24,6 +24,9 @@ pub enum Overwrite {
     Always,
 }
 
+/// Told of every action: ("create" | "overwrite" | "delete" | "skip", path).
+pub type Report = Box<dyn FnMut(&str, &Path)>;
+
 pub struct Options {
     /// `None`: the target must be empty or absent.
     pub overwrite: Option<Overwrite>,
@@ -31,8 +34,7 @@ pub struct Options {
     pub dry_run: bool,
     pub include: Option<GlobSet>,
     pub exclude: Option<GlobSet>,
-    /// Called for every action: ("create" | "overwrite" | "delete" | "skip", path).
-    pub report: Box<dyn FnMut(&str, &Path)>,
+    pub report: Report,
     pub warn: Box<dyn FnMut(&str)>,
 }
 
@@ -100,7 +102,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
                 .subtree
                 .ok_or_else(|| Error::corrupt("directory entry", "no tree"))?,
         )?;
-        let exists = !(r.opts.dry_run && !target.exists());
+        let exists = !r.opts.dry_run || target.exists();
         r.dir_contents(root_fd, &tree, target, b"", exists, true)?;
         if !r.opts.dry_run {
             r.metadata(root_fd, b".", entry, target);

@@ -5,9 +5,11 @@ use crate::error::Result;
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
+type Map = BTreeMap<(Cf, Vec<u8>), Vec<u8>>;
+
 #[derive(Default)]
 pub struct MemoryStore {
-    map: RwLock<BTreeMap<(Cf, Vec<u8>), Vec<u8>>>,
+    map: RwLock<Map>,
 }
 
 impl MemoryStore {
@@ -15,7 +17,7 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<(Cf, Vec<u8>), Vec<u8>>> {
+    fn map(&self) -> std::sync::RwLockReadGuard<'_, Map> {
         self.map.read().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -97,7 +97,7 @@ impl Repo {
     /// Backs up `paths`; returns the JSON summary.
     pub fn backup(&self, paths: &[&Path], extra: &[&str]) -> serde_json::Value {
         let mut args: Vec<&std::ffi::OsStr> = vec!["backup".as_ref(), "--json".as_ref()];
-        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(s)));
+        args.extend(extra.iter().map(std::ffi::OsStr::new));
         args.extend(paths.iter().map(|p| p.as_os_str()));
         let r = self.run_os(&args);
         assert!(
