@@ -8,4 +8,8 @@ scripts/setup.sh
 . scripts/env.sh
 cargo fmt --all -- --check
 cargo clippy --release --workspace --all-targets -- -D warnings
-cargo test --release --workspace -- --test-threads=2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace -- --test-threads=2 2>&1 | tee "$log"
+# One closing line for the whole run.
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "all tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"

@@ -32,24 +32,13 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Repository directory
-    #[arg(
-        short = 'r',
-        long = "repo",
-        env = "STRATA_REPOSITORY",
-        global = true,
-        value_name = "REPO"
-    )]
+    #[arg(short = 'r', long = "repo", env = "STRATA_REPOSITORY", global = true, value_name = "REPO")]
     pub repo: Option<PathBuf>,
     /// Read the password from the first line of this file
     #[arg(long, env = "STRATA_PASSWORD_FILE", global = true, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
     /// Run this shell command and use the first line it prints as the password
-    #[arg(
-        long,
-        env = "STRATA_PASSWORD_COMMAND",
-        global = true,
-        value_name = "CMD"
-    )]
+    #[arg(long, env = "STRATA_PASSWORD_COMMAND", global = true, value_name = "CMD")]
     pub password_command: Option<String>,
 }
 
@@ -90,12 +79,7 @@ pub struct InitArgs {
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub chunk_max: usize,
     /// zstd compression level (0 turns compression off)
-    #[arg(
-        long,
-        default_value_t = 3,
-        value_name = "LEVEL",
-        allow_negative_numbers = true
-    )]
+    #[arg(long, default_value_t = 3, value_name = "LEVEL", allow_negative_numbers = true)]
     pub compression: i32,
     #[command(flatten)]
     pub kdf: KdfArgs,

@@ -15,9 +15,7 @@ pub const NONCE_LEN: usize = 24;
 pub const TAG_LEN: usize = 16;
 
 /// A 32-byte object id: keyed BLAKE3 of the object's plaintext.
-#[derive(
-    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Id(pub [u8; 32]);
 
 impl Id {
@@ -74,11 +72,7 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(id_key: [u8; 32], enc_key: Option<[u8; 32]>) -> Keys {
-        Keys {
-            id_key,
-            enc_key,
-            cipher: enc_key.map(|k| XChaCha20Poly1305::new(&k.into())),
-        }
+        Keys { id_key, enc_key, cipher: enc_key.map(|k| XChaCha20Poly1305::new(&k.into())) }
     }
 
     /// The master key (id key, then encryption key), for wrapping under a
@@ -105,13 +99,7 @@ impl Keys {
             Some(c) => {
                 let nonce: [u8; NONCE_LEN] = random_bytes();
                 let ct = c
-                    .encrypt(
-                        XNonce::from_slice(&nonce),
-                        Payload {
-                            msg: plaintext,
-                            aad: &id.0,
-                        },
-                    )
+                    .encrypt(XNonce::from_slice(&nonce), Payload { msg: plaintext, aad: &id.0 })
                     .expect("XChaCha20-Poly1305 encryption cannot fail for in-memory buffers");
                 out.extend_from_slice(&nonce);
                 out.extend_from_slice(&ct);
@@ -127,14 +115,8 @@ impl Keys {
                     return Err(Error::corrupt(what, "sealed record too short"));
                 }
                 let (nonce, ct) = sealed.split_at(NONCE_LEN);
-                c.decrypt(
-                    XNonce::from_slice(nonce),
-                    Payload {
-                        msg: ct,
-                        aad: &id.0,
-                    },
-                )
-                .map_err(|_| Error::corrupt(what, "authentication failed (tampered or damaged)"))
+                c.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &id.0 })
+                    .map_err(|_| Error::corrupt(what, "authentication failed (tampered or damaged)"))
             }
         }
     }
@@ -151,11 +133,7 @@ pub struct KdfParams {
 impl Default for KdfParams {
     /// OWASP's first recommended Argon2id setting: 64 MiB, 3 passes.
     fn default() -> Self {
-        KdfParams {
-            memory_kib: 64 * 1024,
-            iterations: 3,
-            parallelism: 1,
-        }
+        KdfParams { memory_kib: 64 * 1024, iterations: 3, parallelism: 1 }
     }
 }
 
@@ -164,9 +142,7 @@ pub fn derive_key(password: &[u8], salt: &[u8], p: KdfParams) -> Result<[u8; 32]
         .map_err(|e| Error::Invalid(format!("key derivation parameters {p:?}: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = [0u8; 32];
-    argon
-        .hash_password_into(password, salt, &mut out)
-        .map_err(|e| Error::Invalid(format!("key derivation: {e}")))?;
+    argon.hash_password_into(password, salt, &mut out).map_err(|e| Error::Invalid(format!("key derivation: {e}")))?;
     Ok(out)
 }
 
@@ -179,9 +155,7 @@ pub fn wrap(kek: &[u8; 32], secret: &[u8]) -> Vec<u8> {
 
 /// Opens what `wrap` sealed; `None` when the key does not fit.
 pub fn unwrap(kek: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
-    Keys::new([0; 32], Some(*kek))
-        .open(&Id([0; 32]), sealed, "key")
-        .ok()
+    Keys::new([0; 32], Some(*kek)).open(&Id([0; 32]), sealed, "key").ok()
 }
 
 #[cfg(test)]
@@ -202,10 +176,7 @@ mod tests {
 
     #[test]
     fn ids_are_keyed() {
-        assert_ne!(
-            Keys::new([1; 32], None).id(b"a"),
-            Keys::new([2; 32], None).id(b"a")
-        );
+        assert_ne!(Keys::new([1; 32], None).id(b"a"), Keys::new([2; 32], None).id(b"a"));
     }
 
     #[test]

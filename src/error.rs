@@ -26,11 +26,7 @@ pub enum Error {
         "{what} has format version {found}, newer than this strata supports ({supported}); \
          upgrade strata"
     )]
-    NewerFormat {
-        what: &'static str,
-        found: u8,
-        supported: u8,
-    },
+    NewerFormat { what: &'static str, found: u8, supported: u8 },
     #[error("{what}: corrupt: {detail}")]
     Corrupt { what: String, detail: String },
     #[error("{what} {id}: not found in the repository")]
@@ -47,16 +43,10 @@ pub enum Error {
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     pub fn corrupt(what: impl Into<String>, detail: impl Into<String>) -> Error {
-        Error::Corrupt {
-            what: what.into(),
-            detail: detail.into(),
-        }
+        Error::Corrupt { what: what.into(), detail: detail.into() }
     }
 }

@@ -6,8 +6,8 @@
 use crate::format::Time;
 use crate::vfs::{Attr, NodeType, Vfs, VfsError};
 use fuser::{
-    FileAttr, FileType, Filesystem, KernelConfig, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty,
-    ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
+    FileAttr, FileType, Filesystem, KernelConfig, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -38,8 +38,7 @@ fn system_time(t: Time) -> SystemTime {
     if t.secs >= 0 {
         UNIX_EPOCH + Duration::new(t.secs as u64, t.nanos)
     } else {
-        UNIX_EPOCH - Duration::from_secs(t.secs.unsigned_abs())
-            + Duration::from_nanos(t.nanos as u64)
+        UNIX_EPOCH - Duration::from_secs(t.secs.unsigned_abs()) + Duration::from_nanos(t.nanos as u64)
     }
 }
 
@@ -113,9 +112,7 @@ impl Filesystem for Fs {
         // Best effort: an older kernel simply keeps its defaults.
         let _ = config.set_max_readahead(1 << 20);
         let _ = config.add_capabilities(
-            fuser::consts::FUSE_ASYNC_READ
-                | fuser::consts::FUSE_CACHE_SYMLINKS
-                | fuser::consts::FUSE_PARALLEL_DIROPS,
+            fuser::consts::FUSE_ASYNC_READ | fuser::consts::FUSE_CACHE_SYMLINKS | fuser::consts::FUSE_PARALLEL_DIROPS,
         );
         Ok(())
     }
@@ -174,12 +171,10 @@ impl Filesystem for Fs {
         reply: ReplyData,
     ) {
         let vfs = self.vfs.clone();
-        self.spawn(
-            move || match vfs.read(ino, fh, offset.max(0) as u64, size) {
-                Ok(d) => reply.data(&d),
-                Err(e) => reply.error(errno(e)),
-            },
-        );
+        self.spawn(move || match vfs.read(ino, fh, offset.max(0) as u64, size) {
+            Ok(d) => reply.data(&d),
+            Err(e) => reply.error(errno(e)),
+        });
     }
 
     fn release(
@@ -197,20 +192,10 @@ impl Filesystem for Fs {
     }
 
     fn opendir(&mut self, _req: &Request<'_>, _ino: u64, _flags: i32, reply: ReplyOpen) {
-        reply.opened(
-            0,
-            fuser::consts::FOPEN_CACHE_DIR | fuser::consts::FOPEN_KEEP_CACHE,
-        );
+        reply.opened(0, fuser::consts::FOPEN_CACHE_DIR | fuser::consts::FOPEN_KEEP_CACHE);
     }
 
-    fn readdir(
-        &mut self,
-        _req: &Request<'_>,
-        ino: u64,
-        _fh: u64,
-        offset: i64,
-        mut reply: ReplyDirectory,
-    ) {
+    fn readdir(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, offset: i64, mut reply: ReplyDirectory) {
         let vfs = self.vfs.clone();
         self.spawn(move || match vfs.readdir(ino, offset, 512) {
             Ok(entries) => {
@@ -227,26 +212,10 @@ impl Filesystem for Fs {
 
     fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {
         let blocks = self.vfs.repo_bytes().div_ceil(4096);
-        reply.statfs(
-            blocks,
-            0,
-            0,
-            self.vfs.live_inodes() as u64,
-            0,
-            4096,
-            255,
-            4096,
-        );
+        reply.statfs(blocks, 0, 0, self.vfs.live_inodes() as u64, 0, 4096, 255, 4096);
     }
 
-    fn getxattr(
-        &mut self,
-        _req: &Request<'_>,
-        ino: u64,
-        name: &OsStr,
-        size: u32,
-        reply: ReplyXattr,
-    ) {
+    fn getxattr(&mut self, _req: &Request<'_>, ino: u64, name: &OsStr, size: u32, reply: ReplyXattr) {
         reply_xattr(reply, size, self.vfs.getxattr(ino, name.as_bytes()));
     }
 
@@ -262,15 +231,7 @@ impl Filesystem for Fs {
         }
     }
 
-    fn lseek(
-        &mut self,
-        _req: &Request<'_>,
-        _ino: u64,
-        fh: u64,
-        offset: i64,
-        whence: i32,
-        reply: ReplyLseek,
-    ) {
+    fn lseek(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, offset: i64, whence: i32, reply: ReplyLseek) {
         let data = match whence {
             libc::SEEK_DATA => true,
             libc::SEEK_HOLE => false,

@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::format::tree::{Content, Entry, Piece};
 use crate::repo::Repo;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A file's pieces with their end offsets.
 #[derive(Clone, Debug, Default)]
@@ -53,11 +53,7 @@ impl FileMap {
 
     /// Bytes actually stored (holes excluded), for `st_blocks`.
     pub fn data_bytes(&self) -> u64 {
-        self.pieces
-            .iter()
-            .filter(|p| matches!(p, Piece::Data { .. }))
-            .map(|p| p.len())
-            .sum()
+        self.pieces.iter().filter(|p| matches!(p, Piece::Data { .. })).map(|p| p.len()).sum()
     }
 
     /// The next offset at or after `offset` that is data (`want_data`) or a
@@ -96,14 +92,7 @@ struct CacheInner {
 
 impl ChunkCache {
     pub fn new(capacity: usize) -> ChunkCache {
-        ChunkCache {
-            inner: Mutex::new(CacheInner {
-                map: HashMap::new(),
-                bytes: 0,
-                tick: 0,
-            }),
-            capacity,
-        }
+        ChunkCache { inner: Mutex::new(CacheInner { map: HashMap::new(), bytes: 0, tick: 0 }), capacity }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
@@ -130,12 +119,7 @@ impl ChunkCache {
         }
         while c.bytes > self.capacity && c.map.len() > 1 {
             // Linear scan: the cache holds at most a few hundred chunks.
-            let Some((&victim, _)) = c
-                .map
-                .iter()
-                .filter(|(k, _)| **k != id)
-                .min_by_key(|(_, (_, t))| *t)
-            else {
+            let Some((&victim, _)) = c.map.iter().filter(|(k, _)| **k != id).min_by_key(|(_, (_, t))| *t) else {
                 break;
             };
             if let Some((d, _)) = c.map.remove(&victim) {
@@ -149,25 +133,37 @@ impl ChunkCache {
     }
 }
 
-/// Reads file content through a chunk cache.
+type Loading = Arc<OnceLock<std::result::Result<Arc<Vec<u8>>, String>>>;
+
+/// Reads file content through a chunk cache. Concurrent readers of one
+/// chunk (the kernel sends several reads into the same chunk at once) wait
+/// for a single decode instead of each decoding it.
 pub struct Reader {
     pub cache: ChunkCache,
+    loading: Mutex<HashMap<Id, Loading>>,
 }
 
 impl Reader {
     pub fn new(cache_bytes: usize) -> Reader {
-        Reader {
-            cache: ChunkCache::new(cache_bytes),
-        }
+        Reader { cache: ChunkCache::new(cache_bytes), loading: Mutex::new(HashMap::new()) }
     }
 
     pub fn chunk(&self, repo: &Repo, id: &Id) -> Result<Arc<Vec<u8>>> {
         if let Some(d) = self.cache.get(id) {
             return Ok(d);
         }
-        let d = Arc::new(repo.chunk(id)?);
-        self.cache.insert(*id, d.clone());
-        Ok(d)
+        let cell = self.loading.lock().unwrap_or_else(|e| e.into_inner()).entry(*id).or_default().clone();
+        let result = cell
+            .get_or_init(|| {
+                let r = repo.chunk(id).map(Arc::new);
+                if let Ok(d) = &r {
+                    self.cache.insert(*id, d.clone());
+                }
+                r.map_err(|e| e.to_string())
+            })
+            .clone();
+        self.loading.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        result.map_err(|e| crate::error::Error::corrupt(format!("chunk {id}"), e))
     }
 
     /// Up to `size` bytes at `offset`; short only at the end of the file.
@@ -188,10 +184,7 @@ impl Reader {
                 Piece::Data { id, .. } => {
                     let data = self.chunk(repo, &id)?;
                     let slice = data.get(within..within + take).ok_or_else(|| {
-                        crate::error::Error::corrupt(
-                            format!("chunk {id}"),
-                            "shorter than its recorded length",
-                        )
+                        crate::error::Error::corrupt(format!("chunk {id}"), "shorter than its recorded length")
                     })?;
                     out.extend_from_slice(slice);
                 }
@@ -208,15 +201,9 @@ mod tests {
 
     fn map() -> FileMap {
         FileMap::new(vec![
-            Piece::Data {
-                id: Id([1; 32]),
-                len: 10,
-            },
+            Piece::Data { id: Id([1; 32]), len: 10 },
             Piece::Hole { len: 100 },
-            Piece::Data {
-                id: Id([2; 32]),
-                len: 5,
-            },
+            Piece::Data { id: Id([2; 32]), len: 5 },
             Piece::Hole { len: 7 },
         ])
     }

@@ -75,11 +75,7 @@ fn lock(repo: &Path) -> Result<File> {
         let holder = holder.trim();
         return Err(Error::Busy {
             path: repo.to_path_buf(),
-            holder: if holder.is_empty() {
-                "held by another process".into()
-            } else {
-                holder.to_string()
-            },
+            holder: if holder.is_empty() { "held by another process".into() } else { holder.to_string() },
         });
     }
     let args: Vec<String> = std::env::args().skip(1).take(2).collect();
@@ -90,10 +86,7 @@ fn lock(repo: &Path) -> Result<File> {
         crate::sys::hostname(),
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
     );
-    let _ = f
-        .set_len(0)
-        .and_then(|_| f.rewind())
-        .and_then(|_| f.write_all(note.as_bytes()));
+    let _ = f.set_len(0).and_then(|_| f.rewind()).and_then(|_| f.write_all(note.as_bytes()));
     Ok(f)
 }
 
@@ -131,8 +124,7 @@ impl Repo {
         };
         let mut batch = Batch::default();
         if opts.encrypted {
-            let password = password
-                .ok_or_else(|| Error::Invalid("an encrypted repository needs a password".into()))?;
+            let password = password.ok_or_else(|| Error::Invalid("an encrypted repository needs a password".into()))?;
             let key = new_key_file(&master, password, opts.kdf)?;
             batch.put(Cf::Keys, crypto::random_bytes::<8>().to_vec(), key.encode());
         } else {
@@ -164,23 +156,13 @@ impl Repo {
         let config = Config::decode(&config)?;
         let keys = if config.encrypted {
             let master = Self::unlock(path, &*store, &password()?)?;
-            Keys::new(
-                master[..32].try_into().unwrap(),
-                Some(master[32..].try_into().unwrap()),
-            )
+            Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap()))
         } else {
-            let id_key = config
-                .id_key
-                .ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
+            let id_key =
+                config.id_key.ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
             Keys::new(id_key, None)
         };
-        Ok(Repo {
-            path: path.to_path_buf(),
-            store,
-            config,
-            keys,
-            _lock: lock,
-        })
+        Ok(Repo { path: path.to_path_buf(), store, config, keys, _lock: lock })
     }
 
     fn unlock(path: &Path, store: &dyn Store, password: &[u8]) -> Result<[u8; 64]> {
@@ -188,9 +170,7 @@ impl Repo {
             let key = KeyFile::decode(&bytes)?;
             let kek = crypto::derive_key(password, &key.salt, key.kdf)?;
             if let Some(master) = crypto::unwrap(&kek, &key.wrapped) {
-                return master
-                    .try_into()
-                    .map_err(|_| Error::corrupt("key file", "master key has the wrong length"));
+                return master.try_into().map_err(|_| Error::corrupt("key file", "master key has the wrong length"));
             }
         }
         Err(Error::WrongPassword(path.to_path_buf()))
@@ -199,10 +179,7 @@ impl Repo {
     /// Adds a password; the repository must be open for writing.
     pub fn add_password(&self, password: &[u8], kdf: KdfParams) -> Result<()> {
         if !self.config.encrypted {
-            return Err(Error::Invalid(format!(
-                "repository {}: not encrypted",
-                self.path.display()
-            )));
+            return Err(Error::Invalid(format!("repository {}: not encrypted", self.path.display())));
         }
         let master = self.keys.master();
         let key = new_key_file(&master, password, kdf)?;
@@ -233,20 +210,13 @@ impl Repo {
     pub fn put_object(&self, batch: &mut Batch, cf: Cf, plaintext: &[u8]) -> Result<Id> {
         let id = self.keys.id(plaintext);
         if !self.store.contains(cf, &id.0)? {
-            batch.put(
-                cf,
-                id.0.to_vec(),
-                record::seal(&self.keys, &id, plaintext, self.config.compression),
-            );
+            batch.put(cf, id.0.to_vec(), record::seal(&self.keys, &id, plaintext, self.config.compression));
         }
         Ok(id)
     }
 
     fn get_object(&self, cf: Cf, what: &'static str, id: &Id) -> Result<Vec<u8>> {
-        let bytes = self.store.get(cf, &id.0)?.ok_or_else(|| Error::Missing {
-            what,
-            id: id.to_hex(),
-        })?;
+        let bytes = self.store.get(cf, &id.0)?.ok_or_else(|| Error::Missing { what, id: id.to_hex() })?;
         record::open(&self.keys, id, &bytes, &format!("{what} {id}"))
     }
 
@@ -281,27 +251,19 @@ impl Repo {
     }
 
     fn decode_snapshot(&self, key: &[u8], value: &[u8]) -> Result<(Id, Snapshot)> {
-        let (_, id) =
-            Snapshot::parse_key(key).ok_or_else(|| Error::corrupt("snapshot index", "bad key"))?;
+        let (_, id) = Snapshot::parse_key(key).ok_or_else(|| Error::corrupt("snapshot index", "bad key"))?;
         let plain = record::open(&self.keys, &id, value, &format!("snapshot {id}"))?;
         Ok((id, Snapshot::decode(&plain)?))
     }
 
     /// All snapshots, oldest first.
     pub fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
-        self.store
-            .range(Cf::Snapshots, b"", None)?
-            .iter()
-            .map(|(k, v)| self.decode_snapshot(k, v))
-            .collect()
+        self.store.range(Cf::Snapshots, b"", None)?.iter().map(|(k, v)| self.decode_snapshot(k, v)).collect()
     }
 
     /// The newest snapshot taken at or before `time`: one seek.
     pub fn snapshot_at(&self, time: Time) -> Result<Option<(Id, Snapshot)>> {
-        match self
-            .store
-            .last_before(Cf::Snapshots, &Snapshot::key_after(time))?
-        {
+        match self.store.last_before(Cf::Snapshots, &Snapshot::key_after(time))? {
             Some((k, v)) => self.decode_snapshot(&k, &v).map(Some),
             None => Ok(None),
         }
@@ -326,9 +288,7 @@ impl Repo {
         if spec_lc.is_empty() || !spec_lc.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::NoSuchSnapshot(spec.into()));
         }
-        let mut found = all
-            .into_iter()
-            .filter(|(id, _)| id.to_hex().starts_with(&spec_lc));
+        let mut found = all.into_iter().filter(|(id, _)| id.to_hex().starts_with(&spec_lc));
         match (found.next(), found.next()) {
             (Some(s), None) => Ok(s),
             (Some(_), Some(_)) => Err(Error::AmbiguousSnapshot(spec.into())),
@@ -339,10 +299,7 @@ impl Repo {
     /// Finds the entry at `path` (components separated by '/') below `tree`.
     pub fn lookup(&self, tree: &Id, path: &[u8]) -> Result<Option<crate::format::tree::Entry>> {
         let mut tree = self.tree(tree)?;
-        let mut comps = path
-            .split(|&b| b == b'/')
-            .filter(|c| !c.is_empty() && *c != b".")
-            .peekable();
+        let mut comps = path.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".").peekable();
         while let Some(c) = comps.next() {
             let Some(e) = tree.find(c).cloned() else {
                 return Ok(None);

@@ -97,34 +97,25 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
     }
     let root_fd = r.root.as_raw_fd();
     if is_dir {
-        let tree = repo.tree(
-            &entry
-                .subtree
-                .ok_or_else(|| Error::corrupt("directory entry", "no tree"))?,
-        )?;
+        let tree = repo.tree(&entry.subtree.ok_or_else(|| Error::corrupt("directory entry", "no tree"))?)?;
         let exists = !r.opts.dry_run || target.exists();
         r.dir_contents(root_fd, &tree, target, b"", exists, true)?;
         if !r.opts.dry_run {
             r.metadata(root_fd, b".", entry, target);
         }
     } else {
-        let existing = if r.opts.dry_run && !target.exists() {
-            HashSet::new()
-        } else {
-            existing_names(root_fd, target)
-        };
+        let existing =
+            if r.opts.dry_run && !target.exists() { HashSet::new() } else { existing_names(root_fd, target) };
         r.entry(root_fd, entry, target, b"", &existing, true)?;
     }
     Ok(r.summary)
 }
 
 fn existing_names(dir: RawFd, path: &Path) -> HashSet<Vec<u8>> {
-    sys::read_dir_names(dir)
-        .map(|v| v.into_iter().collect())
-        .unwrap_or_else(|_| {
-            let _ = path;
-            HashSet::new()
-        })
+    sys::read_dir_names(dir).map(|v| v.into_iter().collect()).unwrap_or_else(|_| {
+        let _ = path;
+        HashSet::new()
+    })
 }
 
 fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
@@ -161,26 +152,14 @@ impl Restorer<'_> {
         exists: bool,
         chosen: bool,
     ) -> Result<bool> {
-        let existing = if exists {
-            existing_names(dir, path)
-        } else {
-            HashSet::new()
-        };
+        let existing = if exists { existing_names(dir, path) } else { HashSet::new() };
         let mut any = false;
         for e in &tree.entries {
-            any |= self.entry(
-                dir,
-                e,
-                &path.join(sys::os(&e.name)),
-                &join_rel(rel, &e.name),
-                &existing,
-                chosen,
-            )?;
+            any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_rel(rel, &e.name), &existing, chosen)?;
         }
         if self.opts.delete {
             let keep: HashSet<&[u8]> = tree.entries.iter().map(|e| &e.name[..]).collect();
-            let mut extra: Vec<&Vec<u8>> =
-                existing.iter().filter(|n| !keep.contains(&n[..])).collect();
+            let mut extra: Vec<&Vec<u8>> = existing.iter().filter(|n| !keep.contains(&n[..])).collect();
             extra.sort();
             for name in extra {
                 let p = path.join(sys::os(name));
@@ -210,18 +189,11 @@ impl Restorer<'_> {
         if excluded {
             return Ok(false);
         }
-        let chosen = chosen && (self.opts.include.is_none() || included)
-            || (self.opts.include.is_some() && included);
+        let chosen = chosen && (self.opts.include.is_none() || included) || (self.opts.include.is_some() && included);
         let present = existing.contains(&e.name);
-        let st = if present {
-            sys::fstatat(dir, &e.name).ok()
-        } else {
-            None
-        };
-        let same_kind_dir = st
-            .as_ref()
-            .is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR)
-            && e.kind == Kind::Dir;
+        let st = if present { sys::fstatat(dir, &e.name).ok() } else { None };
+        let same_kind_dir =
+            st.as_ref().is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR) && e.kind == Kind::Dir;
 
         if e.kind == Kind::Dir {
             if !same_kind_dir {
@@ -253,12 +225,7 @@ impl Restorer<'_> {
                     return Ok(false);
                 }
             }
-            let fd = match sys::openat(
-                dir,
-                &e.name,
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-                0,
-            ) {
+            let fd = match sys::openat(dir, &e.name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
                 Ok(fd) => fd,
                 Err(err) => {
                     self.fail(path, format!("opening directory: {err}"));
@@ -336,13 +303,9 @@ impl Restorer<'_> {
                         return sys::linkat(self.root.as_raw_fd(), first, dir, &e.name).map_err(io);
                     }
                 }
-                let fd = sys::openat(
-                    dir,
-                    &e.name,
-                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-                    0o600,
-                )
-                .map_err(io)?;
+                let fd =
+                    sys::openat(dir, &e.name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
+                        .map_err(io)?;
                 self.write_content(&fd, e, path);
                 if let Some(group) = e.link_group() {
                     self.links.insert(group, rel.to_vec());
@@ -350,12 +313,8 @@ impl Restorer<'_> {
             }
             Kind::Symlink => sys::symlinkat(&e.target, dir, &e.name).map_err(io)?,
             Kind::Fifo => sys::mknodat(dir, &e.name, libc::S_IFIFO | 0o600, 0).map_err(io)?,
-            Kind::CharDev => {
-                sys::mknodat(dir, &e.name, libc::S_IFCHR | 0o600, e.rdev).map_err(io)?
-            }
-            Kind::BlockDev => {
-                sys::mknodat(dir, &e.name, libc::S_IFBLK | 0o600, e.rdev).map_err(io)?
-            }
+            Kind::CharDev => sys::mknodat(dir, &e.name, libc::S_IFCHR | 0o600, e.rdev).map_err(io)?,
+            Kind::BlockDev => sys::mknodat(dir, &e.name, libc::S_IFBLK | 0o600, e.rdev).map_err(io)?,
             Kind::Dir => unreachable!("directories are created by `entry`"),
         }
         self.metadata(dir, &e.name, e, path);
@@ -384,10 +343,7 @@ impl Restorer<'_> {
             at += piece.len();
         }
         if unsafe { libc::ftruncate(fd.as_raw_fd(), map.size() as libc::off_t) } != 0 {
-            self.fail(
-                path,
-                format!("setting size: {}", std::io::Error::last_os_error()),
-            );
+            self.fail(path, format!("setting size: {}", std::io::Error::last_os_error()));
         }
     }
 
@@ -401,10 +357,7 @@ impl Restorer<'_> {
         }
         for (k, v) in &e.xattrs {
             if let Err(err) = sys::set_xattr_at(dir, name, k, v) {
-                self.fail(
-                    path,
-                    format!("setting xattr {}: {err}", String::from_utf8_lossy(k)),
-                );
+                self.fail(path, format!("setting xattr {}: {err}", String::from_utf8_lossy(k)));
             }
         }
         if e.kind != Kind::Symlink {
@@ -438,12 +391,7 @@ fn write_all_at(fd: RawFd, mut data: &[u8], mut at: u64) -> std::io::Result<()> 
 fn remove_all(dir: RawFd, name: &[u8]) -> std::io::Result<()> {
     let st = sys::fstatat(dir, name)?;
     if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        let fd = sys::openat(
-            dir,
-            name,
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-            0,
-        )?;
+        let fd = sys::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)?;
         for child in sys::read_dir_names(fd.as_raw_fd())? {
             remove_all(fd.as_raw_fd(), &child)?;
         }
@@ -468,11 +416,9 @@ pub fn globs(patterns: &[String]) -> Result<Option<GlobSet>> {
             .map_err(|e| Error::Invalid(format!("pattern {p:?}: {e}")))?;
         b.add(g);
         // "dir" also selects everything below it.
-        let below = globset::Glob::new(&format!("{p}/**"))
-            .map_err(|e| Error::Invalid(format!("pattern {p:?}: {e}")))?;
+        let below =
+            globset::Glob::new(&format!("{p}/**")).map_err(|e| Error::Invalid(format!("pattern {p:?}: {e}")))?;
         b.add(below);
     }
-    b.build()
-        .map(Some)
-        .map_err(|e| Error::Invalid(format!("patterns: {e}")))
+    b.build().map(Some).map_err(|e| Error::Invalid(format!("patterns: {e}")))
 }

@@ -9,8 +9,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
 pub fn cstr(b: &[u8]) -> io::Result<CString> {
-    CString::new(b)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))
+    CString::new(b).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))
 }
 
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -29,21 +28,9 @@ fn check_size(r: libc::ssize_t) -> io::Result<usize> {
     }
 }
 
-pub fn openat(
-    dir: RawFd,
-    name: &[u8],
-    flags: libc::c_int,
-    mode: libc::mode_t,
-) -> io::Result<OwnedFd> {
+pub fn openat(dir: RawFd, name: &[u8], flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
     let c = cstr(name)?;
-    let fd = check(unsafe {
-        libc::openat(
-            dir,
-            c.as_ptr(),
-            flags | libc::O_CLOEXEC,
-            mode as libc::c_uint,
-        )
-    })?;
+    let fd = check(unsafe { libc::openat(dir, c.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
@@ -64,9 +51,7 @@ pub fn readlinkat(dir: RawFd, name: &[u8]) -> io::Result<Vec<u8>> {
     let c = cstr(name)?;
     let mut buf = vec![0u8; 256];
     loop {
-        let n = check_size(unsafe {
-            libc::readlinkat(dir, c.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
-        })?;
+        let n = check_size(unsafe { libc::readlinkat(dir, c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) })?;
         if n < buf.len() {
             buf.truncate(n);
             return Ok(buf);
@@ -91,11 +76,7 @@ pub fn read_dir_names(dir: RawFd) -> io::Result<Vec<Vec<u8>>> {
         let ent = unsafe { libc::readdir64(d) };
         if ent.is_null() {
             let errno = io::Error::last_os_error();
-            break if errno.raw_os_error() == Some(0) {
-                Ok(())
-            } else {
-                Err(errno)
-            };
+            break if errno.raw_os_error() == Some(0) { Ok(()) } else { Err(errno) };
         }
         let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
         if name != b"." && name != b".." {
@@ -118,9 +99,7 @@ pub fn xattrs_at(dir: RawFd, name: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>>
     let path = proc_path(dir, name)?;
     let mut list = vec![0u8; 1024];
     let n = loop {
-        match check_size(unsafe {
-            libc::llistxattr(path.as_ptr(), list.as_mut_ptr().cast(), list.len())
-        }) {
+        match check_size(unsafe { libc::llistxattr(path.as_ptr(), list.as_mut_ptr().cast(), list.len()) }) {
             Ok(n) => break n,
             Err(e) if e.raw_os_error() == Some(libc::ERANGE) => list.resize(list.len() * 4, 0),
             Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Vec::new()),
@@ -133,12 +112,7 @@ pub fn xattrs_at(dir: RawFd, name: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>>
         let mut val = vec![0u8; 256];
         loop {
             match check_size(unsafe {
-                libc::lgetxattr(
-                    path.as_ptr(),
-                    cname.as_ptr(),
-                    val.as_mut_ptr().cast(),
-                    val.len(),
-                )
+                libc::lgetxattr(path.as_ptr(), cname.as_ptr(), val.as_mut_ptr().cast(), val.len())
             }) {
                 Ok(n) => {
                     val.truncate(n);
@@ -159,15 +133,7 @@ pub fn xattrs_at(dir: RawFd, name: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>>
 pub fn set_xattr_at(dir: RawFd, name: &[u8], attr: &[u8], value: &[u8]) -> io::Result<()> {
     let path = proc_path(dir, name)?;
     let cname = cstr(attr)?;
-    check(unsafe {
-        libc::lsetxattr(
-            path.as_ptr(),
-            cname.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    })?;
+    check(unsafe { libc::lsetxattr(path.as_ptr(), cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) })?;
     Ok(())
 }
 
@@ -209,13 +175,9 @@ pub fn fchmodat(dir: RawFd, name: &[u8], mode: u32) -> io::Result<()> {
 
 pub fn utimensat(dir: RawFd, name: &[u8], secs: i64, nanos: u32) -> io::Result<()> {
     let c = cstr(name)?;
-    let t = libc::timespec {
-        tv_sec: secs as libc::time_t,
-        tv_nsec: nanos as libc::c_long,
-    };
+    let t = libc::timespec { tv_sec: secs as libc::time_t, tv_nsec: nanos as libc::c_long };
     let times = [t, t];
-    check(unsafe { libc::utimensat(dir, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
-        .map(drop)
+    check(unsafe { libc::utimensat(dir, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
 /// Data extents of a file as `(offset, len)`, found with SEEK_DATA/SEEK_HOLE.
@@ -250,12 +212,7 @@ pub fn pread_exact(fd: RawFd, buf: &mut [u8], offset: u64) -> io::Result<usize> 
     let mut done = 0;
     while done < buf.len() {
         let n = unsafe {
-            libc::pread(
-                fd,
-                buf[done..].as_mut_ptr().cast(),
-                buf.len() - done,
-                (offset + done as u64) as libc::off_t,
-            )
+            libc::pread(fd, buf[done..].as_mut_ptr().cast(), buf.len() - done, (offset + done as u64) as libc::off_t)
         };
         match n {
             0 => break,
@@ -285,11 +242,7 @@ pub fn user_name(uid: u32) -> Option<String> {
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
     let mut out = std::ptr::null_mut();
     let r = unsafe { libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr(), buf.len(), &mut out) };
-    (r == 0 && !out.is_null()).then(|| {
-        unsafe { CStr::from_ptr(pw.pw_name) }
-            .to_string_lossy()
-            .into_owned()
-    })
+    (r == 0 && !out.is_null()).then(|| unsafe { CStr::from_ptr(pw.pw_name) }.to_string_lossy().into_owned())
 }
 
 pub fn group_name(gid: u32) -> Option<String> {
@@ -297,16 +250,11 @@ pub fn group_name(gid: u32) -> Option<String> {
     let mut gr: libc::group = unsafe { std::mem::zeroed() };
     let mut out = std::ptr::null_mut();
     let r = unsafe { libc::getgrgid_r(gid, &mut gr, buf.as_mut_ptr(), buf.len(), &mut out) };
-    (r == 0 && !out.is_null()).then(|| {
-        unsafe { CStr::from_ptr(gr.gr_name) }
-            .to_string_lossy()
-            .into_owned()
-    })
+    (r == 0 && !out.is_null()).then(|| unsafe { CStr::from_ptr(gr.gr_name) }.to_string_lossy().into_owned())
 }
 
 pub fn current_user() -> String {
-    user_name(unsafe { libc::geteuid() })
-        .unwrap_or_else(|| std::env::var("USER").unwrap_or_default())
+    user_name(unsafe { libc::geteuid() }).unwrap_or_else(|| std::env::var("USER").unwrap_or_default())
 }
 
 pub fn is_root() -> bool {
@@ -317,12 +265,7 @@ pub fn is_root() -> bool {
 /// directory fd, or `O_PATH` for a non-directory.
 pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
     let c = cstr(path.as_os_str().as_bytes())?;
-    let fd = check(unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    })?;
+    let fd = check(unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 

@@ -11,28 +11,19 @@ use crate::format::Time;
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 
 fn from_utc(dt: DateTime<Utc>) -> Time {
-    Time {
-        secs: dt.timestamp(),
-        nanos: dt.timestamp_subsec_nanos(),
-    }
+    Time { secs: dt.timestamp(), nanos: dt.timestamp_subsec_nanos() }
 }
 
 fn local(naive: NaiveDateTime) -> Option<Time> {
     // In a DST gap there is no such local time; in an overlap, take the later.
-    Local
-        .from_local_datetime(&naive)
-        .latest()
-        .map(|dt| from_utc(dt.with_timezone(&Utc)))
+    Local.from_local_datetime(&naive).latest().map(|dt| from_utc(dt.with_timezone(&Utc)))
 }
 
 pub fn parse(s: &str) -> Option<Time> {
     let s = s.trim();
     const LAST_NANO: u32 = 999_999_999;
     if let Some(secs) = s.strip_prefix('@') {
-        return secs.parse::<i64>().ok().map(|secs| Time {
-            secs,
-            nanos: LAST_NANO,
-        });
+        return secs.parse::<i64>().ok().map(|secs| Time { secs, nanos: LAST_NANO });
     }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         let mut t = from_utc(dt.with_timezone(&Utc));
@@ -69,21 +60,10 @@ mod tests {
 
     #[test]
     fn forms() {
-        let end = |secs| {
-            Some(Time {
-                secs,
-                nanos: 999_999_999,
-            })
-        };
+        let end = |secs| Some(Time { secs, nanos: 999_999_999 });
         assert_eq!(parse("@1763647200"), end(1763647200));
         assert_eq!(parse("2025-11-20T14:00:00Z"), end(1763647200));
-        assert_eq!(
-            parse("2025-11-20T14:00:00.5Z"),
-            Some(Time {
-                secs: 1763647200,
-                nanos: 500_000_000
-            })
-        );
+        assert_eq!(parse("2025-11-20T14:00:00.5Z"), Some(Time { secs: 1763647200, nanos: 500_000_000 }));
         assert_eq!(parse("2025-11-20T15:00:00+01:00"), end(1763647200));
         assert_eq!(parse("2025-11-20T14:00Z"), end(1763647259));
         assert_eq!(parse("2025-11-20Z"), end(1763683199));

@@ -25,10 +25,7 @@ fn every_kind_of_entry_round_trips() {
     assert_same(&src, &out, &EXACT);
     // Holes stayed holes.
     let m = scan(&out, &EXACT);
-    assert!(
-        m[&b"sparse".to_vec()].sparse,
-        "restored sparse file is not sparse"
-    );
+    assert!(m[&b"sparse".to_vec()].sparse, "restored sparse file is not sparse");
 }
 
 #[test]
@@ -62,21 +59,12 @@ fn a_changed_file_is_stored_and_dedups_the_rest() {
     assert_eq!(second["files_changed"], 1, "{second}");
     assert_eq!(second["files_unchanged"], 1, "{second}");
     let added = second["bytes_added"].as_u64().unwrap();
-    assert!(
-        added < first["bytes_added"].as_u64().unwrap() / 4,
-        "edit re-stored too much: {second}"
-    );
+    assert!(added < first["bytes_added"].as_u64().unwrap() / 4, "edit re-stored too much: {second}");
     let out = repo.scratch("out");
     restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
     assert_eq!(std::fs::read(out.join("large")).unwrap(), data);
     let old = repo.scratch("old");
-    restore(
-        &repo,
-        &format!("latest~1:{}/large", src.display()),
-        &old,
-        &[],
-    )
-    .ok();
+    restore(&repo, &format!("latest~1:{}/large", src.display()), &old, &[]).ok();
     assert_eq!(std::fs::read(old.join("large")).unwrap().len(), 24 << 20);
 }
 
@@ -92,9 +80,7 @@ fn large_directories_and_many_files() {
     std::fs::write(big.join("f000007"), b"seven").unwrap();
     let s = repo.backup(&[&src], &[]);
     assert_eq!(s["files"], 100_000, "{s}");
-    let ls = repo
-        .run(&["ls", "latest", &format!("{}/big", src.display())])
-        .ok();
+    let ls = repo.run(&["ls", "latest", &format!("{}/big", src.display())]).ok();
     assert_eq!(ls.stdout.lines().count(), 100_000);
     let out = repo.scratch("out");
     restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
@@ -111,11 +97,7 @@ fn excludes_patterns_files_and_caches() {
     std::fs::write(src.join("keep/a.txt"), b"a").unwrap();
     std::fs::write(src.join("keep/b.tmp"), b"b").unwrap();
     std::fs::write(src.join("build/out/x"), b"x").unwrap();
-    std::fs::write(
-        src.join("keep/cache/CACHEDIR.TAG"),
-        b"Signature: 8a477f597d28d172789f06886806bc55\n",
-    )
-    .unwrap();
+    std::fs::write(src.join("keep/cache/CACHEDIR.TAG"), b"Signature: 8a477f597d28d172789f06886806bc55\n").unwrap();
     std::fs::write(src.join("keep/cache/blob"), b"cached").unwrap();
     std::fs::write(src.join("listed"), b"l").unwrap();
     let xfile = repo.scratch("excludes");
@@ -132,14 +114,8 @@ fn excludes_patterns_files_and_caches() {
             "--exclude-caches",
         ],
     );
-    let ls = repo
-        .run(&["ls", "latest", src.to_str().unwrap(), "--recursive"])
-        .ok()
-        .stdout;
-    let rel: Vec<String> = ls
-        .lines()
-        .map(|l| l.trim_start_matches(src.to_str().unwrap()).to_string())
-        .collect();
+    let ls = repo.run(&["ls", "latest", src.to_str().unwrap(), "--recursive"]).ok().stdout;
+    let rel: Vec<String> = ls.lines().map(|l| l.trim_start_matches(src.to_str().unwrap()).to_string()).collect();
     assert_eq!(rel, vec!["/build", "/keep", "/keep/a.txt"], "{ls}");
 }
 
@@ -155,14 +131,8 @@ fn one_file_system_stops_at_mount_points() {
     let r = repo.run(&["backup", "--one-file-system", src.to_str().unwrap()]);
     crate::util::sh(&format!("umount {}", inner.display()));
     r.ok();
-    let ls = repo
-        .run(&["ls", "latest", src.to_str().unwrap(), "-R"])
-        .ok()
-        .stdout;
-    assert!(
-        ls.contains("other-fs") && ls.contains("seen") && !ls.contains("hidden"),
-        "{ls}"
-    );
+    let ls = repo.run(&["ls", "latest", src.to_str().unwrap(), "-R"]).ok().stdout;
+    assert!(ls.contains("other-fs") && ls.contains("seen") && !ls.contains("hidden"), "{ls}");
 }
 
 #[test]
@@ -181,52 +151,20 @@ fn restore_refuses_non_empty_target_and_honours_overwrite_modes() {
 
     let r = restore(&repo, &spec, &out, &[]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains(out.to_str().unwrap()) && r.stderr.contains("--overwrite"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains(out.to_str().unwrap()) && r.stderr.contains("--overwrite"), "{}", r.stderr);
 
-    let dry = restore(
-        &repo,
-        &spec,
-        &out,
-        &["--overwrite", "always", "--delete", "--dry-run"],
-    )
-    .ok();
-    assert!(
-        dry.stdout.contains("would overwrite") && dry.stdout.contains("/a"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("would create") && dry.stdout.contains("/b"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("would delete") && dry.stdout.contains("extra"),
-        "{}",
-        dry.stdout
-    );
-    assert_eq!(
-        std::fs::read(out.join("a")).unwrap(),
-        b"local a",
-        "dry run changed a file"
-    );
+    let dry = restore(&repo, &spec, &out, &["--overwrite", "always", "--delete", "--dry-run"]).ok();
+    assert!(dry.stdout.contains("would overwrite") && dry.stdout.contains("/a"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("would create") && dry.stdout.contains("/b"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("would delete") && dry.stdout.contains("extra"), "{}", dry.stdout);
+    assert_eq!(std::fs::read(out.join("a")).unwrap(), b"local a", "dry run changed a file");
     assert!(!out.join("b").exists() && out.join("extra").exists());
 
     restore(&repo, &spec, &out, &["--overwrite", "never"]).ok();
     assert_eq!(std::fs::read(out.join("a")).unwrap(), b"local a");
     assert_eq!(std::fs::read(out.join("b")).unwrap(), b"snapshot b");
 
-    restore(
-        &repo,
-        &spec,
-        &out,
-        &["--overwrite", "if-changed", "--delete"],
-    )
-    .ok();
+    restore(&repo, &spec, &out, &["--overwrite", "if-changed", "--delete"]).ok();
     assert_eq!(std::fs::read(out.join("a")).unwrap(), b"snapshot a");
     assert!(!out.join("extra").exists());
 }
@@ -241,13 +179,7 @@ fn restore_include_and_exclude() {
     std::fs::write(src.join("code.rs"), b"c").unwrap();
     repo.backup(&[&src], &[]);
     let out = repo.scratch("out");
-    restore(
-        &repo,
-        &format!("latest:{}", src.display()),
-        &out,
-        &["--include", "docs", "--exclude", "docs/old"],
-    )
-    .ok();
+    restore(&repo, &format!("latest:{}", src.display()), &out, &["--include", "docs", "--exclude", "docs/old"]).ok();
     assert!(out.join("docs/a.md").exists());
     assert!(!out.join("docs/old").exists());
     assert!(!out.join("code.rs").exists());

@@ -43,12 +43,7 @@ fn kill_9_during_backup_leaves_only_complete_snapshots() {
     for s in &snaps {
         let id = s["id"].as_str().unwrap();
         let out = repo.scratch(&format!("out-{}", &id[..8]));
-        repo.run(&[
-            "restore",
-            &format!("{id}:{}", src.display()),
-            out.to_str().unwrap(),
-        ])
-        .ok();
+        repo.run(&["restore", &format!("{id}:{}", src.display()), out.to_str().unwrap()]).ok();
         // Every file but "changing" (which varied) matches the source.
         std::fs::remove_file(out.join("changing")).ok();
         for i in 0..40 {
@@ -73,20 +68,11 @@ fn a_second_writer_is_refused_and_readers_still_work() {
     let held = strata::repo::Repo::open(&repo.path, strata::repo::Access::Write, &pw).unwrap();
     let r = repo.run(&["backup", src.to_str().unwrap()]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("busy") && r.stderr.contains(&format!("pid {}", std::process::id())),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("busy") && r.stderr.contains(&format!("pid {}", std::process::id())), "{}", r.stderr);
     // Readers are not blocked by the writer.
     assert_eq!(repo.snapshots().len(), 1);
     let out = repo.scratch("out");
-    repo.run(&[
-        "restore",
-        &format!("latest:{}", src.display()),
-        out.to_str().unwrap(),
-    ])
-    .ok();
+    repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]).ok();
     assert_same(&src, &out, &EXACT);
     drop(held);
     repo.run(&["backup", src.to_str().unwrap()]).ok();
@@ -114,17 +100,9 @@ fn a_flipped_byte_is_reported_and_the_rest_restores() {
     }
     assert!(flipped > 0, "no blob files found");
     let out = repo.scratch("out");
-    let r = repo.run(&[
-        "restore",
-        &format!("latest:{}", src.display()),
-        out.to_str().unwrap(),
-    ]);
+    let r = repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]);
     assert_ne!(r.code, 0);
-    assert!(
-        r.stderr.contains("victim") && r.stderr.contains("chunk"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("victim") && r.stderr.contains("chunk"), "{}", r.stderr);
     assert_eq!(std::fs::read(out.join("bystander")).unwrap(), b"fine");
 }
 
@@ -140,19 +118,9 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
     std::fs::set_permissions(src.join("locked"), std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::set_permissions(src.join("private"), std::fs::Permissions::from_mode(0o600)).unwrap();
     // Run the backup as an unprivileged user, who cannot read those two.
-    crate::util::sh(&format!(
-        "chown -R nobody {} && chmod 755 {}",
-        repo.path.display(),
-        repo.dir.path().display()
-    ));
+    crate::util::sh(&format!("chown -R nobody {} && chmod 755 {}", repo.path.display(), repo.dir.path().display()));
     let r = std::process::Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            crate::util::bin(),
-            "-r",
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", crate::util::bin(), "-r"])
         .arg(&repo.path)
         .args(["backup", "--json"])
         .arg(&src)
@@ -161,21 +129,12 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&r.stdout);
-    assert_eq!(
-        r.status.code(),
-        Some(3),
-        "{out}\n{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    assert_eq!(r.status.code(), Some(3), "{out}\n{}", String::from_utf8_lossy(&r.stderr));
     assert!(out.contains("locked") && out.contains("private"), "{out}");
     let snaps = repo.snapshots();
     let failed = snaps[0]["failed"].as_array().unwrap();
     assert_eq!(failed.len(), 2, "{failed:?}");
-    assert!(repo
-        .run(&["ls", "latest", "-R", src.to_str().unwrap()])
-        .ok()
-        .stdout
-        .contains("open"));
+    assert!(repo.run(&["ls", "latest", "-R", src.to_str().unwrap()]).ok().stdout.contains("open"));
 }
 
 #[test]
@@ -192,9 +151,5 @@ fn a_newer_format_is_refused_with_a_clear_message() {
     }
     let r = repo.run(&["snapshots"]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("newer") && r.stderr.contains("upgrade strata"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("newer") && r.stderr.contains("upgrade strata"), "{}", r.stderr);
 }

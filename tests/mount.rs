@@ -10,10 +10,7 @@ use std::time::Duration;
 const EXACT: Options = Options { dir_mtimes: true };
 
 fn snapshot_dir(m: &Mount, name: &str, src: &Path) -> PathBuf {
-    m.dir
-        .join("snapshots")
-        .join(name)
-        .join(src.strip_prefix("/").unwrap())
+    m.dir.join("snapshots").join(name).join(src.strip_prefix("/").unwrap())
 }
 
 #[test]
@@ -28,19 +25,10 @@ fn rsync_from_the_mount_recreates_the_source_exactly() {
     sh(&format!("rm -rf {}/deep", src.display()));
     repo.backup(&[&src], &[]);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
-    let snap = std::fs::read_dir(m.dir.join("snapshots"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .file_name();
+    let snap = std::fs::read_dir(m.dir.join("snapshots")).unwrap().next().unwrap().unwrap().file_name();
     let inside = snapshot_dir(&m, snap.to_str().unwrap(), &src);
     let copy = repo.scratch("copy");
-    sh(&format!(
-        "rsync -aHAXS --numeric-ids {}/ {}/",
-        inside.display(),
-        copy.display()
-    ));
+    sh(&format!("rsync -aHAXS --numeric-ids {}/ {}/", inside.display(), copy.display()));
     assert_same(&src, &copy, &EXACT);
     assert_eq!(m.stop(), 0);
 }
@@ -60,14 +48,9 @@ fn layout_latest_ids_hosts_tags_and_at() {
     std::fs::write(src.join("f"), b"two").unwrap();
     repo.backup(&[&src], &["--host", "alpha"]);
     let snaps = repo.snapshots();
-    let (t1, t2) = (
-        snaps[0]["time"].as_str().unwrap().to_string(),
-        snaps[1]["time"].as_str().unwrap().to_string(),
-    );
+    let (t1, t2) = (snaps[0]["time"].as_str().unwrap().to_string(), snaps[1]["time"].as_str().unwrap().to_string());
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
-    let read = |p: PathBuf| {
-        std::fs::read_to_string(p.join(src.strip_prefix("/").unwrap()).join("f")).unwrap()
-    };
+    let read = |p: PathBuf| std::fs::read_to_string(p.join(src.strip_prefix("/").unwrap()).join("f")).unwrap();
     assert_eq!(read(m.dir.join("latest")), "two");
     assert_eq!(read(m.dir.join("snapshots").join(&t1)), "one");
     let short = &first["snapshot"].as_str().unwrap()[..16];
@@ -82,9 +65,7 @@ fn layout_latest_ids_hosts_tags_and_at() {
     assert_eq!(read(m.dir.join(format!("at/{}", t1))), "one");
     assert_eq!(read(m.dir.join(format!("at/@{}", secs(&t2) + 3600))), "two");
     assert_eq!(read(m.dir.join("at/2999-01-01")), "two");
-    assert!(std::fs::read_to_string(m.dir.join("at/README"))
-        .unwrap()
-        .contains("newest snapshot"));
+    assert!(std::fs::read_to_string(m.dir.join("at/README")).unwrap().contains("newest snapshot"));
     assert!(!m.dir.join("at/not-a-time").exists());
     drop(m);
 }
@@ -107,18 +88,11 @@ fn hardlinks_share_an_inode_and_holes_are_visible() {
     assert_eq!(a.ino(), c.ino());
     assert_eq!(a.nlink(), 3);
     // Inode numbers survive a remount.
-    let ino_small = std::fs::symlink_metadata(root.join("small.txt"))
-        .unwrap()
-        .ino();
+    let ino_small = std::fs::symlink_metadata(root.join("small.txt")).unwrap().ino();
     drop(m);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
     let root = m.dir.join(src.strip_prefix("/").unwrap());
-    assert_eq!(
-        std::fs::symlink_metadata(root.join("small.txt"))
-            .unwrap()
-            .ino(),
-        ino_small
-    );
+    assert_eq!(std::fs::symlink_metadata(root.join("small.txt")).unwrap().ino(), ino_small);
     // SEEK_DATA / SEEK_HOLE and st_blocks on the sparse file.
     use std::os::fd::AsRawFd;
     let holes = |p: PathBuf| {
@@ -131,28 +105,14 @@ fn hardlinks_share_an_inode_and_holes_are_visible() {
     let (hole, data, end_hole) = holes(root.join("sparse"));
     assert!((100_000..=102_400).contains(&hole), "first hole at {hole}");
     assert_eq!(data, 8 << 20);
-    assert_eq!(
-        (hole, data, end_hole),
-        holes(src.join("sparse")),
-        "holes differ from the source's"
-    );
+    assert_eq!((hole, data, end_hole), holes(src.join("sparse")), "holes differ from the source's");
     let f = std::fs::File::open(root.join("sparse")).unwrap();
     let meta = f.metadata().unwrap();
-    assert!(
-        meta.blocks() * 512 < meta.len() / 4,
-        "st_blocks does not reflect holes: {}",
-        meta.blocks()
-    );
+    assert!(meta.blocks() * 512 < meta.len() / 4, "st_blocks does not reflect holes: {}", meta.blocks());
     // Content hash as an xattr, equal for equal content.
     let h = |p: &Path| {
-        String::from_utf8(
-            sh(&format!(
-                "getfattr --only-values -n user.strata.blake3 '{}'",
-                p.display()
-            ))
-            .stdout,
-        )
-        .unwrap()
+        String::from_utf8(sh(&format!("getfattr --only-values -n user.strata.blake3 '{}'", p.display())).stdout)
+            .unwrap()
     };
     assert_eq!(h(&root.join("linked")), h(&root.join("dir/linked-too")));
     assert_ne!(h(&root.join("linked")), h(&root.join("small.txt")));
@@ -180,22 +140,11 @@ fn diff_of_two_snapshots_shows_exactly_the_changes() {
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
     let a = snapshot_dir(&m, snaps[0]["time"].as_str().unwrap(), &src);
     let b = snapshot_dir(&m, snaps[1]["time"].as_str().unwrap(), &src);
-    let out = std::process::Command::new("diff")
-        .arg("-r")
-        .arg(&a)
-        .arg(&b)
-        .output()
-        .unwrap();
+    let out = std::process::Command::new("diff").arg("-r").arg(&a).arg(&b).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.starts_with("Only in") || l.starts_with("diff "))
-        .collect();
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Only in") || l.starts_with("diff ")).collect();
     assert_eq!(lines.len(), 3, "{text}");
-    assert!(
-        text.contains(": gone") && text.contains(": new") && text.contains("d/edit"),
-        "{text}"
-    );
+    assert!(text.contains(": gone") && text.contains(": new") && text.contains("d/edit"), "{text}");
 }
 
 #[test]
@@ -209,27 +158,16 @@ fn a_backup_while_mounted_appears_live() {
     std::fs::write(src.join("f"), b"1").unwrap();
     repo.backup(&[&src], &[]);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
-    assert_eq!(
-        std::fs::read_dir(m.dir.join("snapshots")).unwrap().count(),
-        1
-    );
+    assert_eq!(std::fs::read_dir(m.dir.join("snapshots")).unwrap().count(), 1);
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(src.join("f"), b"2").unwrap();
     // The mount must not block the backup.
     repo.backup(&[&src], &[]);
-    let appeared = wait_until(Duration::from_secs(15), || {
-        std::fs::read_dir(m.dir.join("snapshots")).unwrap().count() == 2
-    });
+    let appeared =
+        wait_until(Duration::from_secs(15), || std::fs::read_dir(m.dir.join("snapshots")).unwrap().count() == 2);
     assert!(appeared, "the new snapshot did not appear in the mount");
-    let f = m
-        .dir
-        .join("latest")
-        .join(src.strip_prefix("/").unwrap())
-        .join("f");
-    assert!(wait_until(Duration::from_secs(5), || std::fs::read(&f)
-        .ok()
-        .as_deref()
-        == Some(b"2")));
+    let f = m.dir.join("latest").join(src.strip_prefix("/").unwrap()).join("f");
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read(&f).ok().as_deref() == Some(b"2")));
 }
 
 #[test]
@@ -266,10 +204,7 @@ fn parallel_readers_and_a_corrupt_chunk() {
     let root = m.dir.join(src.strip_prefix("/").unwrap());
     let err = std::fs::read(root.join("victim")).unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
-    assert_eq!(
-        std::fs::read(root.join("r3")).unwrap(),
-        std::fs::read(src.join("r3")).unwrap()
-    );
+    assert_eq!(std::fs::read(root.join("r3")).unwrap(), std::fs::read(src.join("r3")).unwrap());
     assert!(is_mounted(&m.dir));
 }
 
@@ -299,11 +234,7 @@ fn mountpoint_errors_are_clear() {
     std::fs::write(busy.join("x"), b"x").unwrap();
     let r = repo.run(&["mount", busy.to_str().unwrap()]);
     assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("not empty") && r.stderr.contains("busy"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("not empty") && r.stderr.contains("busy"), "{}", r.stderr);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
     let r = repo.run(&["mount", m.dir.to_str().unwrap()]);
     assert!(r.stderr.contains("already a mount point"), "{}", r.stderr);

@@ -6,10 +6,7 @@ use std::time::Instant;
 use strata_chunker::Chunker;
 
 fn main() {
-    let mib: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(256);
+    let mib: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(256);
     let mut data = vec![0u8; mib << 20];
     let mut state = 0x5eed_u64;
     for word in data.chunks_exact_mut(8) {

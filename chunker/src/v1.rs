@@ -79,26 +79,19 @@ impl fmt::Display for ParamsError {
             Self::AvgNotPowerOfTwo(avg) => {
                 write!(f, "average chunk size {avg} is not a power of two")
             }
-            Self::AvgTooSmall(avg) => write!(
-                f,
-                "average chunk size {avg} is below the smallest allowed, {AVG_LOWER_LIMIT}"
-            ),
-            Self::MinTooSmall(min) => write!(
-                f,
-                "minimum chunk size {min} is below the smallest allowed, {MIN_LOWER_LIMIT}"
-            ),
-            Self::MinNotBelowAvg { min, avg } => write!(
-                f,
-                "minimum chunk size {min} must be below the average chunk size {avg}"
-            ),
-            Self::MaxBelowAvg { avg, max } => write!(
-                f,
-                "maximum chunk size {max} must not be below the average chunk size {avg}"
-            ),
-            Self::MaxTooLarge(max) => write!(
-                f,
-                "maximum chunk size {max} is above the largest allowed, {MAX_LIMIT}"
-            ),
+            Self::AvgTooSmall(avg) => {
+                write!(f, "average chunk size {avg} is below the smallest allowed, {AVG_LOWER_LIMIT}")
+            }
+            Self::MinTooSmall(min) => {
+                write!(f, "minimum chunk size {min} is below the smallest allowed, {MIN_LOWER_LIMIT}")
+            }
+            Self::MinNotBelowAvg { min, avg } => {
+                write!(f, "minimum chunk size {min} must be below the average chunk size {avg}")
+            }
+            Self::MaxBelowAvg { avg, max } => {
+                write!(f, "maximum chunk size {max} must not be below the average chunk size {avg}")
+            }
+            Self::MaxTooLarge(max) => write!(f, "maximum chunk size {max} is above the largest allowed, {MAX_LIMIT}"),
         }
     }
 }
@@ -107,11 +100,7 @@ impl std::error::Error for ParamsError {}
 
 impl Params {
     /// The defaults: min 256 KiB, avg 1 MiB, max 4 MiB.
-    pub const DEFAULT: Params = Params {
-        min: 256 << 10,
-        avg: 1 << 20,
-        max: 4 << 20,
-    };
+    pub const DEFAULT: Params = Params { min: 256 << 10, avg: 1 << 20, max: 4 << 20 };
 
     pub fn new(min: usize, avg: usize, max: usize) -> Result<Params, ParamsError> {
         if !avg.is_power_of_two() {
@@ -214,24 +203,12 @@ impl Chunker {
 
     /// Chunks of a slice held whole in memory.
     pub fn chunks<'a>(&self, data: &'a [u8]) -> SliceChunks<'a> {
-        SliceChunks {
-            chunker: *self,
-            data,
-            offset: 0,
-        }
+        SliceChunks { chunker: *self, data, offset: 0 }
     }
 
     /// Chunks of a stream, as owned buffers. Holds at most `2 * max` bytes.
     pub fn read_chunks<R: Read>(&self, reader: R) -> ReadChunks<R> {
-        ReadChunks {
-            chunker: *self,
-            reader,
-            buf: Vec::new(),
-            start: 0,
-            end: 0,
-            offset: 0,
-            eof: false,
-        }
+        ReadChunks { chunker: *self, reader, buf: Vec::new(), start: 0, end: 0, offset: 0, eof: false }
     }
 }
 
@@ -323,10 +300,7 @@ impl<R: Read> Iterator for ReadChunks<R> {
         }
         // `fill` offers `max` bytes or all that is left, so `cut` decides.
         let len = self.chunker.cut(pending, self.eof).unwrap_or(pending.len());
-        let chunk = Chunk {
-            offset: self.offset,
-            data: pending[..len].to_vec(),
-        };
+        let chunk = Chunk { offset: self.offset, data: pending[..len].to_vec() };
         self.start += len;
         self.offset += len as u64;
         Some(Ok(chunk))
@@ -342,10 +316,7 @@ mod tests {
         // Pinned values: if this fails, every stored repository breaks.
         let sum = GEAR.iter().fold(0u64, |a, &g| a.wrapping_add(g));
         let xor = GEAR.iter().fold(0u64, |a, &g| a ^ g);
-        assert_eq!(
-            (GEAR[0], GEAR[255], sum, xor),
-            (GEAR_0, GEAR_255, GEAR_SUM, GEAR_XOR)
-        );
+        assert_eq!((GEAR[0], GEAR[255], sum, xor), (GEAR_0, GEAR_255, GEAR_SUM, GEAR_XOR));
     }
 
     const GEAR_0: u64 = 13845847078311019635;
@@ -355,40 +326,13 @@ mod tests {
 
     #[test]
     fn params_are_validated() {
-        assert_eq!(
-            Params::new(256, 1000, 4096),
-            Err(ParamsError::AvgNotPowerOfTwo(1000))
-        );
-        assert_eq!(
-            Params::new(64, 128, 4096),
-            Err(ParamsError::AvgTooSmall(128))
-        );
-        assert_eq!(
-            Params::new(32, 1024, 4096),
-            Err(ParamsError::MinTooSmall(32))
-        );
-        assert_eq!(
-            Params::new(1024, 1024, 4096),
-            Err(ParamsError::MinNotBelowAvg {
-                min: 1024,
-                avg: 1024
-            })
-        );
-        assert_eq!(
-            Params::new(256, 1024, 512),
-            Err(ParamsError::MaxBelowAvg {
-                avg: 1024,
-                max: 512
-            })
-        );
-        assert_eq!(
-            Params::new(256 << 10, 1 << 20, 32 << 20),
-            Err(ParamsError::MaxTooLarge(32 << 20))
-        );
-        assert_eq!(
-            Params::new(256 << 10, 1 << 20, 4 << 20),
-            Ok(Params::DEFAULT)
-        );
+        assert_eq!(Params::new(256, 1000, 4096), Err(ParamsError::AvgNotPowerOfTwo(1000)));
+        assert_eq!(Params::new(64, 128, 4096), Err(ParamsError::AvgTooSmall(128)));
+        assert_eq!(Params::new(32, 1024, 4096), Err(ParamsError::MinTooSmall(32)));
+        assert_eq!(Params::new(1024, 1024, 4096), Err(ParamsError::MinNotBelowAvg { min: 1024, avg: 1024 }));
+        assert_eq!(Params::new(256, 1024, 512), Err(ParamsError::MaxBelowAvg { avg: 1024, max: 512 }));
+        assert_eq!(Params::new(256 << 10, 1 << 20, 32 << 20), Err(ParamsError::MaxTooLarge(32 << 20)));
+        assert_eq!(Params::new(256 << 10, 1 << 20, 4 << 20), Ok(Params::DEFAULT));
         let e = Params::new(256, 1000, 4096).unwrap_err().to_string();
         assert!(e.contains("1000") && e.contains("power of two"), "{e}");
     }

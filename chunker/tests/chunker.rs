@@ -48,11 +48,7 @@ impl Read for Dribble<'_> {
 }
 
 fn read_bounds(c: &Chunker, data: &[u8], sizes: Vec<usize>) -> Vec<(usize, usize)> {
-    let reader = Dribble {
-        data,
-        sizes,
-        turn: 0,
-    };
+    let reader = Dribble { data, sizes, turn: 0 };
     c.read_chunks(reader)
         .map(|r| {
             let ch = r.unwrap();
@@ -145,11 +141,7 @@ fn read_errors_are_passed_on() {
 /// Fraction of `edited`'s bytes that lie in chunks also present in `original`.
 fn shared_fraction(c: &Chunker, original: &[u8], edited: &[u8]) -> f64 {
     let known: HashSet<&[u8]> = c.chunks(original).map(|(_, d)| d).collect();
-    let shared: usize = c
-        .chunks(edited)
-        .filter(|(_, d)| known.contains(d))
-        .map(|(_, d)| d.len())
-        .sum();
+    let shared: usize = c.chunks(edited).filter(|(_, d)| known.contains(d)).map(|(_, d)| d.len()).sum();
     shared as f64 / edited.len() as f64
 }
 
@@ -167,11 +159,7 @@ fn boundaries_resynchronise_after_edits() {
     let mut deleted = data.clone();
     deleted.drain(mid..mid + 100);
 
-    for (what, edited) in [
-        ("insertion", &inserted),
-        ("overwrite", &overwritten),
-        ("deletion", &deleted),
-    ] {
+    for (what, edited) in [("insertion", &inserted), ("overwrite", &overwritten), ("deletion", &deleted)] {
         let f = shared_fraction(&c, &data, edited);
         assert!(f >= 0.95, "{what}: only {:.1}% shared", f * 100.0);
     }
@@ -185,11 +173,7 @@ fn average_size_is_near_target() {
     let avg = data.len() as f64 / n as f64;
     let target = c.params().avg() as f64;
     let dev = (avg - target).abs() / target;
-    assert!(
-        dev <= 0.15,
-        "average {avg:.0} is {:.1}% off {target}",
-        dev * 100.0
-    );
+    assert!(dev <= 0.15, "average {avg:.0} is {:.1}% off {target}", dev * 100.0);
 }
 
 /// FROZEN boundaries. If these change, stored repositories no longer

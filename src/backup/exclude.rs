@@ -33,12 +33,7 @@ impl Excludes {
         let mut all: Vec<String> = patterns.to_vec();
         for f in files {
             let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
-            all.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(String::from),
-            );
+            all.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
         }
         let (mut paths, mut names) = (GlobSetBuilder::new(), GlobSetBuilder::new());
         let (mut np, mut nn) = (0, 0);
@@ -46,11 +41,8 @@ impl Excludes {
             let p = p.trim_end_matches('/');
             if p.contains('/') {
                 // A relative pattern with a '/' may match at any depth.
-                let anchored = if p.starts_with('/') || p.starts_with("**") {
-                    p.to_string()
-                } else {
-                    format!("**/{p}")
-                };
+                let anchored =
+                    if p.starts_with('/') || p.starts_with("**") { p.to_string() } else { format!("**/{p}") };
                 paths.add(glob(&anchored)?);
                 np += 1;
             } else {
@@ -62,22 +54,13 @@ impl Excludes {
             if n == 0 {
                 return Ok(None);
             }
-            b.build()
-                .map(Some)
-                .map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))
+            b.build().map(Some).map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))
         };
-        Ok(Excludes {
-            by_path: build(paths, np)?,
-            by_name: build(names, nn)?,
-            caches: false,
-            one_file_system: false,
-        })
+        Ok(Excludes { by_path: build(paths, np)?, by_name: build(names, nn)?, caches: false, one_file_system: false })
     }
 
     pub fn matches(&self, path: &Path, name: &[u8]) -> bool {
-        self.by_name
-            .as_ref()
-            .is_some_and(|g| g.is_match(crate::sys::os(name)))
+        self.by_name.as_ref().is_some_and(|g| g.is_match(crate::sys::os(name)))
             || self.by_path.as_ref().is_some_and(|g| g.is_match(path))
     }
 }
@@ -88,11 +71,7 @@ mod tests {
 
     #[test]
     fn names_and_paths() {
-        let x = Excludes::new(
-            &["*.tmp".into(), "/home/*/cache".into(), "build/out".into()],
-            &[],
-        )
-        .unwrap();
+        let x = Excludes::new(&["*.tmp".into(), "/home/*/cache".into(), "build/out".into()], &[]).unwrap();
         assert!(x.matches(Path::new("/a/b/x.tmp"), b"x.tmp"));
         assert!(!x.matches(Path::new("/a/b/x.tmpl"), b"x.tmpl"));
         assert!(x.matches(Path::new("/home/u/cache"), b"cache"));
@@ -102,10 +81,7 @@ mod tests {
 
     #[test]
     fn bad_pattern_is_named() {
-        let e = Excludes::new(&["a[".into()], &[])
-            .err()
-            .unwrap()
-            .to_string();
+        let e = Excludes::new(&["a[".into()], &[]).err().unwrap().to_string();
         assert!(e.contains("a["), "{e}");
     }
 }

@@ -42,13 +42,8 @@ pub struct Options {
 /// Makes a source path absolute and clean without following its last
 /// component (a symlink given as a source is stored as a symlink).
 pub fn absolute(p: &Path) -> Result<PathBuf> {
-    let abs = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map_err(|e| Error::io(".", e))?
-            .join(p)
-    };
+    let abs =
+        if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map_err(|e| Error::io(".", e))?.join(p) };
     let mut out = PathBuf::from("/");
     for c in abs.components() {
         match c {
@@ -59,10 +54,7 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
             _ => {}
         }
     }
-    let parent = out
-        .parent()
-        .map(|d| d.canonicalize().map_err(|e| Error::io(d, e)))
-        .transpose()?;
+    let parent = out.parent().map(|d| d.canonicalize().map_err(|e| Error::io(d, e))).transpose()?;
     Ok(match (parent, out.file_name()) {
         (Some(d), Some(n)) => d.join(n),
         _ => out,
@@ -87,24 +79,14 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     }
     paths.sort();
     paths.dedup();
-    let path_bytes: Vec<Vec<u8>> = paths
-        .iter()
-        .map(|p| p.as_os_str().as_bytes().to_vec())
-        .collect();
+    let path_bytes: Vec<Vec<u8>> = paths.iter().map(|p| p.as_os_str().as_bytes().to_vec()).collect();
 
     let all = repo.snapshots()?;
     let parent = match opts.parent {
-        Some(id) => Some(
-            all.iter()
-                .find(|(i, _)| *i == id)
-                .cloned()
-                .ok_or_else(|| Error::NoSuchSnapshot(id.to_hex()))?,
-        ),
-        None => all
-            .iter()
-            .rev()
-            .find(|(_, s)| s.host == opts.host && s.paths == path_bytes)
-            .cloned(),
+        Some(id) => {
+            Some(all.iter().find(|(i, _)| *i == id).cloned().ok_or_else(|| Error::NoSuchSnapshot(id.to_hex()))?)
+        }
+        None => all.iter().rev().find(|(_, s)| s.host == opts.host && s.paths == path_bytes).cloned(),
     };
     let parent_root = match &parent {
         Some((_, s)) => Some(repo.tree(&s.tree)?),
@@ -122,12 +104,8 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         node.source = true;
     }
 
-    let pipeline = Pipeline::start(
-        repo.keys().clone(),
-        repo.store().clone(),
-        repo.config().compression,
-        progress.clone(),
-    );
+    let pipeline =
+        Pipeline::start(repo.keys().clone(), repo.store().clone(), repo.config().compression, progress.clone());
     let mut walker = Walker {
         repo,
         pipeline: &pipeline,
@@ -145,13 +123,8 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     let tree = if root.source {
         // Backing up "/" itself.
         let fd = sys::open_dir(Path::new("/")).map_err(|e| Error::io("/", e))?;
-        walker.root_dev = sys::fstat(fd.as_raw_fd())
-            .map_err(|e| Error::io("/", e))?
-            .st_dev;
-        let prev = parent.as_ref().map(|(_, s)| Entry {
-            subtree: Some(s.tree),
-            ..Entry::new(Vec::new(), Kind::Dir)
-        });
+        walker.root_dev = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io("/", e))?.st_dev;
+        let prev = parent.as_ref().map(|(_, s)| Entry { subtree: Some(s.tree), ..Entry::new(Vec::new(), Kind::Dir) });
         walker.walk_dir(fd, Path::new("/"), prev.as_ref())?
     } else {
         virtual_dir(&mut walker, Path::new("/"), &root, parent_root.as_ref())?
@@ -162,15 +135,9 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     pipeline.finish()?;
 
     let mut counters = counters_walk;
-    counters.bytes_read = progress
-        .bytes_read
-        .load(std::sync::atomic::Ordering::Relaxed);
-    counters.bytes_added = progress
-        .bytes_added
-        .load(std::sync::atomic::Ordering::Relaxed);
-    counters.chunks_added = progress
-        .chunks_added
-        .load(std::sync::atomic::Ordering::Relaxed);
+    counters.bytes_read = progress.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
+    counters.bytes_added = progress.bytes_added.load(std::sync::atomic::Ordering::Relaxed);
+    counters.chunks_added = progress.chunks_added.load(std::sync::atomic::Ordering::Relaxed);
     let snapshot = Snapshot {
         time,
         host: opts.host,
@@ -197,9 +164,7 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) 
         let child_path = path.join(sys::os(name));
         let prev = parent.and_then(|t| t.find(name));
         if child.source {
-            w.root_dev = sys::fstatat(fd.as_raw_fd(), name)
-                .map_err(|e| Error::io(&child_path, e))?
-                .st_dev;
+            w.root_dev = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?.st_dev;
             if let Some(p) = w.entry(fd.as_raw_fd(), name, &child_path, prev)? {
                 pending.push(p);
             }

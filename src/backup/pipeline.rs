@@ -45,12 +45,7 @@ struct SlotState {
 impl FileSlot {
     pub fn new() -> Arc<FileSlot> {
         Arc::new(FileSlot {
-            state: Mutex::new(SlotState {
-                pieces: Vec::new(),
-                outstanding: 0,
-                sealed: false,
-                error: None,
-            }),
+            state: Mutex::new(SlotState { pieces: Vec::new(), outstanding: 0, sealed: false, error: None }),
             done: Condvar::new(),
         })
     }
@@ -102,10 +97,7 @@ impl FileSlot {
         if let Some(e) = &s.error {
             return Err(e.clone());
         }
-        Ok(s.pieces
-            .iter()
-            .map(|p| p.expect("every reserved piece is completed"))
-            .collect())
+        Ok(s.pieces.iter().map(|p| p.expect("every reserved piece is completed")).collect())
     }
 }
 
@@ -135,29 +127,17 @@ impl Shared {
     /// the store, and the writer clearing ids only after writing them, means
     /// a chunk is never stored twice by racing workers.
     fn is_new(&self, id: &Id) -> Result<bool> {
-        if self
-            .inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(id)
-        {
+        if self.inflight.lock().unwrap_or_else(|e| e.into_inner()).contains(id) {
             return Ok(false);
         }
         if self.store.contains(Cf::ChunkIndex, &id.0)? {
             return Ok(false);
         }
-        Ok(self
-            .inflight
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(*id))
+        Ok(self.inflight.lock().unwrap_or_else(|e| e.into_inner()).insert(*id))
     }
 
     fn set_fatal(&self, e: Error) {
-        self.fatal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(e);
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
     }
 }
 
@@ -173,12 +153,7 @@ pub struct Pipeline {
 const BATCH_BYTES: usize = 32 << 20;
 
 impl Pipeline {
-    pub fn start(
-        keys: Keys,
-        store: Arc<dyn Store>,
-        level: i32,
-        progress: Arc<Progress>,
-    ) -> Pipeline {
+    pub fn start(keys: Keys, store: Arc<dyn Store>, level: i32, progress: Arc<Progress>) -> Pipeline {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let shared = Arc::new(Shared {
             keys,
@@ -204,24 +179,14 @@ impl Pipeline {
             .name("strata-writer".into())
             .spawn(move || writer(writes_rx, sh))
             .expect("spawning a thread");
-        Pipeline {
-            shared,
-            jobs: Some(jobs_tx),
-            writes: Some(writes_tx),
-            workers,
-            writer: Some(writer),
-        }
+        Pipeline { shared, jobs: Some(jobs_tx), writes: Some(writes_tx), workers, writer: Some(writer) }
     }
 
     /// Queues a chunk of `slot`'s file; blocks while the pool is busy.
     pub fn submit(&self, slot: &Arc<FileSlot>, data: Vec<u8>) -> Result<()> {
         self.check()?;
         let index = slot.reserve();
-        let job = Job {
-            data,
-            slot: slot.clone(),
-            index,
-        };
+        let job = Job { data, slot: slot.clone(), index };
         if let Err(e) = self.jobs.as_ref().expect("pipeline running").send(job) {
             // The pool is gone; unblock the slot's waiter.
             e.0.slot.complete(e.0.index, Piece::Hole { len: 0 });
@@ -236,24 +201,14 @@ impl Pipeline {
         let id = sh.keys.id(plaintext);
         if !sh.store.contains(cf, &id.0)? {
             let record = record::seal(&sh.keys, &id, plaintext, sh.level);
-            let _ = self
-                .writes
-                .as_ref()
-                .expect("pipeline running")
-                .send(Write::Object { cf, id, record });
+            let _ = self.writes.as_ref().expect("pipeline running").send(Write::Object { cf, id, record });
         }
         self.check()?;
         Ok(id)
     }
 
     fn check(&self) -> Result<()> {
-        match self
-            .shared
-            .fatal
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
+        match self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).take() {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -322,22 +277,14 @@ fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
     for w in writes {
         match w {
             Write::Chunk { id, record } => {
-                sh.progress
-                    .bytes_added
-                    .fetch_add(record.len() as u64, Ordering::Relaxed);
+                sh.progress.bytes_added.fetch_add(record.len() as u64, Ordering::Relaxed);
                 sh.progress.chunks_added.fetch_add(1, Ordering::Relaxed);
-                batch.put(
-                    Cf::ChunkIndex,
-                    id.0.to_vec(),
-                    (record.len() as u32).to_le_bytes().to_vec(),
-                );
+                batch.put(Cf::ChunkIndex, id.0.to_vec(), (record.len() as u32).to_le_bytes().to_vec());
                 batch.put(Cf::Chunks, id.0.to_vec(), record);
                 ids.push(id);
             }
             Write::Object { cf, id, record } => {
-                sh.progress
-                    .bytes_added
-                    .fetch_add(record.len() as u64, Ordering::Relaxed);
+                sh.progress.bytes_added.fetch_add(record.len() as u64, Ordering::Relaxed);
                 batch.put(cf, id.0.to_vec(), record);
             }
         }
@@ -368,13 +315,7 @@ mod tests {
         p.finish().unwrap();
         assert_eq!(pieces.len(), 40);
         for (i, piece) in pieces.iter().enumerate() {
-            assert_eq!(
-                *piece,
-                Piece::Data {
-                    id: keys.id(&[(i % 4) as u8; 1000]),
-                    len: 1000
-                }
-            );
+            assert_eq!(*piece, Piece::Data { id: keys.id(&[(i % 4) as u8; 1000]), len: 1000 });
         }
         assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 4);
         assert_eq!(store.range(Cf::Chunks, b"", None).unwrap().len(), 4);

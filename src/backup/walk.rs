@@ -8,9 +8,7 @@ use super::pipeline::{FileSlot, Pipeline, Progress};
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
-use crate::format::tree::{
-    encode_chunk_list, Content, Entry, Kind, Piece, Tree, INLINE_PIECES_MAX,
-};
+use crate::format::tree::{encode_chunk_list, Content, Entry, Kind, Piece, Tree, INLINE_PIECES_MAX};
 use crate::format::Time;
 use crate::repo::Repo;
 use crate::store::Cf;
@@ -57,17 +55,11 @@ fn kind_of(mode: u32) -> Option<Kind> {
 }
 
 fn mtime(st: &libc::stat) -> Time {
-    Time {
-        secs: st.st_mtime,
-        nanos: st.st_mtime_nsec as u32,
-    }
+    Time { secs: st.st_mtime, nanos: st.st_mtime_nsec as u32 }
 }
 
 fn ctime(st: &libc::stat) -> Time {
-    Time {
-        secs: st.st_ctime,
-        nanos: st.st_ctime_nsec as u32,
-    }
+    Time { secs: st.st_ctime, nanos: st.st_ctime_nsec as u32 }
 }
 
 fn path_bytes(p: &Path) -> Vec<u8> {
@@ -104,24 +96,10 @@ impl Walker<'_> {
     }
 
     /// The entry for a stat result, with owner names and xattrs.
-    pub fn base_entry(
-        &mut self,
-        dir: RawFd,
-        name: &[u8],
-        st: &libc::stat,
-        kind: Kind,
-        path: &Path,
-    ) -> Entry {
-        let user = self
-            .users
-            .entry(st.st_uid)
-            .or_insert_with(|| sys::user_name(st.st_uid).unwrap_or_default())
-            .clone();
-        let group = self
-            .groups
-            .entry(st.st_gid)
-            .or_insert_with(|| sys::group_name(st.st_gid).unwrap_or_default())
-            .clone();
+    pub fn base_entry(&mut self, dir: RawFd, name: &[u8], st: &libc::stat, kind: Kind, path: &Path) -> Entry {
+        let user = self.users.entry(st.st_uid).or_insert_with(|| sys::user_name(st.st_uid).unwrap_or_default()).clone();
+        let group =
+            self.groups.entry(st.st_gid).or_insert_with(|| sys::group_name(st.st_gid).unwrap_or_default()).clone();
         let xattrs = match sys::xattrs_at(dir, name) {
             Ok(x) => x,
             Err(e) => {
@@ -137,32 +115,18 @@ impl Walker<'_> {
             group,
             mtime: mtime(st),
             ctime: ctime(st),
-            size: if kind == Kind::File {
-                st.st_size as u64
-            } else {
-                0
-            },
+            size: if kind == Kind::File { st.st_size as u64 } else { 0 },
             dev: st.st_dev,
             ino: st.st_ino,
             nlink: st.st_nlink,
-            rdev: if matches!(kind, Kind::CharDev | Kind::BlockDev) {
-                st.st_rdev
-            } else {
-                0
-            },
+            rdev: if matches!(kind, Kind::CharDev | Kind::BlockDev) { st.st_rdev } else { 0 },
             xattrs,
             ..Entry::new(name.to_vec(), kind)
         }
     }
 
     /// Builds the entry for `name` in `dir`; `None` when it is skipped.
-    pub fn entry(
-        &mut self,
-        dir: RawFd,
-        name: &[u8],
-        path: &Path,
-        parent: Option<&Entry>,
-    ) -> Result<Option<Pending>> {
+    pub fn entry(&mut self, dir: RawFd, name: &[u8], path: &Path, parent: Option<&Entry>) -> Result<Option<Pending>> {
         if self.excludes.matches(path, name) {
             return Ok(None);
         }
@@ -183,11 +147,7 @@ impl Walker<'_> {
             return Ok(None);
         };
         let mut entry = self.base_entry(dir, name, &st, kind, path);
-        self.progress
-            .current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone_from(&path.display().to_string());
+        self.progress.current.lock().unwrap_or_else(|e| e.into_inner()).clone_from(&path.display().to_string());
         match kind {
             Kind::Symlink => match sys::readlinkat(dir, name) {
                 Ok(t) => entry.target = t,
@@ -201,12 +161,7 @@ impl Walker<'_> {
                 let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
                     self.put_tree(Tree::default())?
                 } else {
-                    let fd = match sys::openat(
-                        dir,
-                        name,
-                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-                        0,
-                    ) {
+                    let fd = match sys::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
                         Ok(fd) => fd,
                         Err(e) => {
                             self.record(path, format!("opening directory: {e}"));
@@ -261,16 +216,9 @@ impl Walker<'_> {
     }
 
     /// Starts reading a file into the pipeline. Holes are recorded, not read.
-    fn read_file(
-        &mut self,
-        dir: RawFd,
-        name: &[u8],
-        path: &Path,
-        entry: &mut Entry,
-    ) -> Result<Option<Arc<FileSlot>>> {
+    fn read_file(&mut self, dir: RawFd, name: &[u8], path: &Path, entry: &mut Entry) -> Result<Option<Arc<FileSlot>>> {
         let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NOCTTY;
-        let fd = match sys::openat(dir, name, flags | libc::O_NOATIME, 0)
-            .or_else(|_| sys::openat(dir, name, flags, 0))
+        let fd = match sys::openat(dir, name, flags | libc::O_NOATIME, 0).or_else(|_| sys::openat(dir, name, flags, 0))
         {
             Ok(fd) => fd,
             Err(e) => {
@@ -312,14 +260,8 @@ impl Walker<'_> {
                 slot.push_ready(Piece::Hole { len: size - pos });
             }
             let after = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io(path, e))?;
-            if after.st_size != before.st_size
-                || mtime(&after) != mtime(&before)
-                || ctime(&after) != ctime(&before)
-            {
-                self.record(
-                    path,
-                    "changed while being read; the stored copy may be inconsistent",
-                );
+            if after.st_size != before.st_size || mtime(&after) != mtime(&before) || ctime(&after) != ctime(&before) {
+                self.record(path, "changed while being read; the stored copy may be inconsistent");
                 entry.size = pos.max(size.min(after.st_size as u64)).min(size);
             }
         }
@@ -328,13 +270,7 @@ impl Walker<'_> {
     }
 
     /// Chunks `[off, off+len)` into the pipeline; returns the bytes read.
-    fn read_extent(
-        &mut self,
-        fd: &OwnedFd,
-        off: u64,
-        len: u64,
-        slot: &Arc<FileSlot>,
-    ) -> io::Result<u64> {
+    fn read_extent(&mut self, fd: &OwnedFd, off: u64, len: u64, slot: &Arc<FileSlot>) -> io::Result<u64> {
         let max = self.chunker.params().max() as u64;
         let mut got = 0u64;
         let sub = |e: Error| io::Error::other(e.to_string());
@@ -351,25 +287,17 @@ impl Walker<'_> {
             } else {
                 let mut at = 0;
                 for c in cuts {
-                    self.pipeline
-                        .submit(slot, buf[at..at + c].to_vec())
-                        .map_err(sub)?;
+                    self.pipeline.submit(slot, buf[at..at + c].to_vec()).map_err(sub)?;
                     at += c;
                 }
             }
             return Ok(got);
         }
-        let reader = ExtentReader {
-            fd: fd.as_raw_fd(),
-            pos: off,
-            end: off + len,
-        };
+        let reader = ExtentReader { fd: fd.as_raw_fd(), pos: off, end: off + len };
         for chunk in self.chunker.read_chunks(reader) {
             let chunk = chunk?;
             got += chunk.data.len() as u64;
-            self.progress
-                .bytes_read
-                .fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+            self.progress.bytes_read.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
             self.pipeline.submit(slot, chunk.data).map_err(sub)?;
         }
         Ok(got)
@@ -389,10 +317,7 @@ impl Walker<'_> {
             Some(id) => match self.repo.tree(&id) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    (self.warn)(&format!(
-                        "{}: parent snapshot's tree unreadable, reading all: {e}",
-                        path.display()
-                    ));
+                    (self.warn)(&format!("{}: parent snapshot's tree unreadable, reading all: {e}", path.display()));
                     None
                 }
             },
@@ -411,9 +336,7 @@ impl Walker<'_> {
 
     /// Waits for a directory's files, then stores its tree.
     pub fn finish_dir(&mut self, pending: Vec<Pending>) -> Result<Id> {
-        let mut tree = Tree {
-            entries: Vec::with_capacity(pending.len()),
-        };
+        let mut tree = Tree { entries: Vec::with_capacity(pending.len()) };
         for p in pending {
             match p {
                 Pending::Ready(e) => tree.entries.push(e),
@@ -434,13 +357,8 @@ impl Walker<'_> {
         if pieces.len() <= INLINE_PIECES_MAX {
             return Ok(Content::Inline(pieces));
         }
-        let id = self
-            .pipeline
-            .put_object(Cf::Trees, &encode_chunk_list(&pieces))?;
-        Ok(Content::List {
-            id,
-            pieces: pieces.len() as u64,
-        })
+        let id = self.pipeline.put_object(Cf::Trees, &encode_chunk_list(&pieces))?;
+        Ok(Content::List { id, pieces: pieces.len() as u64 })
     }
 
     pub fn put_tree(&mut self, tree: Tree) -> Result<Id> {

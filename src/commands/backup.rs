@@ -10,12 +10,7 @@ use strata::repo::Access;
 
 pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
     let repo = open(g, Access::Write)?;
-    let parent = a
-        .parent
-        .as_deref()
-        .map(|p| repo.resolve(p))
-        .transpose()?
-        .map(|(id, _)| id);
+    let parent = a.parent.as_deref().map(|p| repo.resolve(p)).transpose()?.map(|(id, _)| id);
     let mut excludes = Excludes::new(&a.excludes, &a.exclude_files)?;
     excludes.caches = a.exclude_caches;
     excludes.one_file_system = a.one_file_system;
@@ -95,10 +90,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
             human(c.bytes_read), human(c.bytes_added), human(c.bytes), s.duration_ms as f64 / 1000.0
         );
         if c.errors > 0 {
-            eprintln!(
-                "{} paths could not be backed up completely (listed above)",
-                c.errors
-            );
+            eprintln!("{} paths could not be backed up completely (listed above)", c.errors);
         }
     }
     Ok(if c.errors > 0 { 3 } else { 0 })

@@ -15,27 +15,11 @@ pub fn run(g: &Global, a: &InitArgs) -> Result<i32> {
         encrypted: !a.no_encryption,
         chunker,
         compression: a.compression,
-        kdf: KdfParams {
-            memory_kib: a.kdf.kdf_memory,
-            iterations: a.kdf.kdf_iterations,
-            parallelism: 1,
-        },
+        kdf: KdfParams { memory_kib: a.kdf.kdf_memory, iterations: a.kdf.kdf_iterations, parallelism: 1 },
     };
-    let pw = if opts.encrypted {
-        Some(password(g, true)?)
-    } else {
-        None
-    };
+    let pw = if opts.encrypted { Some(password(g, true)?) } else { None };
     Repo::init(path, &opts, pw.as_deref())?;
-    println!(
-        "created {} repository at {}",
-        if opts.encrypted {
-            "encrypted"
-        } else {
-            "unencrypted"
-        },
-        path.display()
-    );
+    println!("created {} repository at {}", if opts.encrypted { "encrypted" } else { "unencrypted" }, path.display());
     if opts.encrypted {
         println!("keep the password safe: without it the data cannot be read");
     }

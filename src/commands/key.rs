@@ -8,15 +8,11 @@ use strata::store::Cf;
 
 pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
     match c {
-        KeyCommand::Add {
-            new_password_file,
-            kdf,
-        } => {
+        KeyCommand::Add { new_password_file, kdf } => {
             let repo = open(g, Access::Write)?;
             let pw = match new_password_file {
                 Some(f) => {
-                    let b = std::fs::read(f)
-                        .with_context(|| format!("password file {}", f.display()))?;
+                    let b = std::fs::read(f).with_context(|| format!("password file {}", f.display()))?;
                     b.split(|&c| c == b'\n').next().unwrap_or_default().to_vec()
                 }
                 None => {
@@ -32,11 +28,7 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
             }
             repo.add_password(
                 &pw,
-                KdfParams {
-                    memory_kib: kdf.kdf_memory,
-                    iterations: kdf.kdf_iterations,
-                    parallelism: 1,
-                },
+                KdfParams { memory_kib: kdf.kdf_memory, iterations: kdf.kdf_iterations, parallelism: 1 },
             )?;
             println!("password added");
         }
@@ -51,12 +43,7 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
                         serde_json::json!({"id": id, "created": super::time_str(key.created), "host": key.host, "user": key.user})
                     );
                 } else {
-                    println!(
-                        "{id}  {}  {}@{}",
-                        super::time_str(key.created),
-                        key.user,
-                        key.host
-                    );
+                    println!("{id}  {}  {}@{}", super::time_str(key.created), key.user, key.host);
                 }
             }
         }

@@ -52,13 +52,7 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<i32> {
     };
     match root {
         Some(e) if e.kind != Kind::Dir => print(&e, path, a),
-        Some(e) => walk(
-            &repo,
-            &e.subtree
-                .ok_or_else(|| anyhow!("{path}: directory without tree"))?,
-            path,
-            a,
-        )?,
+        Some(e) => walk(&repo, &e.subtree.ok_or_else(|| anyhow!("{path}: directory without tree"))?, path, a)?,
         None => walk(&repo, &snap.tree, "", a)?,
     }
     Ok(0)
@@ -89,29 +83,10 @@ fn print(e: &Entry, path: &str, a: &LsArgs) {
             })
         );
     } else if a.long {
-        let owner = if e.user.is_empty() {
-            e.uid.to_string()
-        } else {
-            e.user.clone()
-        };
-        let group = if e.group.is_empty() {
-            e.gid.to_string()
-        } else {
-            e.group.clone()
-        };
-        let link = if e.kind == Kind::Symlink {
-            format!(" -> {}", path_str(&e.target))
-        } else {
-            String::new()
-        };
-        println!(
-            "{} {:<8} {:<8} {:>12} {} {path}{link}",
-            mode_string(e),
-            owner,
-            group,
-            e.size,
-            time_str(e.mtime)
-        );
+        let owner = if e.user.is_empty() { e.uid.to_string() } else { e.user.clone() };
+        let group = if e.group.is_empty() { e.gid.to_string() } else { e.group.clone() };
+        let link = if e.kind == Kind::Symlink { format!(" -> {}", path_str(&e.target)) } else { String::new() };
+        println!("{} {:<8} {:<8} {:>12} {} {path}{link}", mode_string(e), owner, group, e.size, time_str(e.mtime));
     } else {
         println!("{path}");
     }

@@ -17,18 +17,14 @@ use strata::cli::Global;
 use strata::repo::{Access, Repo};
 
 pub fn repo_path(g: &Global) -> Result<&Path> {
-    g.repo
-        .as_deref()
-        .ok_or_else(|| anyhow!("no repository given: use -r/--repo or set STRATA_REPOSITORY"))
+    g.repo.as_deref().ok_or_else(|| anyhow!("no repository given: use -r/--repo or set STRATA_REPOSITORY"))
 }
 
 /// The password, from (in order) --password-file, --password-command,
 /// STRATA_PASSWORD, or a prompt on the terminal.
 pub fn password(g: &Global, confirm: bool) -> Result<Vec<u8>> {
     if let Some(f) = &g.password_file {
-        return first_line(
-            &std::fs::read(f).with_context(|| format!("password file {}", f.display()))?,
-        );
+        return first_line(&std::fs::read(f).with_context(|| format!("password file {}", f.display()))?);
     }
     if let Some(cmd) = &g.password_command {
         let out = std::process::Command::new("sh")
@@ -63,12 +59,11 @@ fn first_line(b: &[u8]) -> Result<Vec<u8>> {
 
 /// Reads a line from the terminal with echo off.
 pub fn prompt(msg: &str) -> Result<Vec<u8>> {
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty");
+    let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty");
     let Ok(mut tty) = tty else {
-        bail!("no password given and no terminal to ask on: set STRATA_PASSWORD, --password-file or --password-command");
+        bail!(
+            "no password given and no terminal to ask on: set STRATA_PASSWORD, --password-file or --password-command"
+        );
     };
     use std::os::fd::AsRawFd;
     let fd = tty.as_raw_fd();

@@ -16,27 +16,14 @@ fn check_mountpoint(p: &Path) -> Result<()> {
     if !meta.is_dir() {
         bail!("mountpoint {}: not a directory", p.display());
     }
-    let canon = p
-        .canonicalize()
-        .with_context(|| format!("mountpoint {}", p.display()))?;
+    let canon = p.canonicalize().with_context(|| format!("mountpoint {}", p.display()))?;
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     // Field 5 of mountinfo is the mount point (octal-escaped).
     let escaped = canon.to_string_lossy().replace(' ', "\\040");
-    if mounts
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some(escaped.as_str()))
-    {
-        bail!(
-            "mountpoint {}: already a mount point (unmount it with `fusermount3 -u {}`)",
-            p.display(),
-            p.display()
-        );
+    if mounts.lines().any(|l| l.split(' ').nth(4) == Some(escaped.as_str())) {
+        bail!("mountpoint {}: already a mount point (unmount it with `fusermount3 -u {}`)", p.display(), p.display());
     }
-    if std::fs::read_dir(p)
-        .with_context(|| format!("mountpoint {}", p.display()))?
-        .next()
-        .is_some()
-    {
+    if std::fs::read_dir(p).with_context(|| format!("mountpoint {}", p.display()))?.next().is_some() {
         bail!("mountpoint {}: not empty", p.display());
     }
     Ok(())
@@ -58,10 +45,8 @@ fn block_signals() -> libc::sigset_t {
 
 /// Waits up to `timeout` for a blocked signal; true when one came.
 fn wait_for_signal(set: &libc::sigset_t, timeout: Duration) -> bool {
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
+    let ts =
+        libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as libc::c_long };
     unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &ts) > 0 }
 }
 
@@ -89,12 +74,9 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
     let mode = match (&a.snapshot, &a.at) {
         (Some(spec), _) => Mode::Snapshot(repo.resolve(spec)?.0),
         (None, Some(t)) => {
-            let time = strata::timespec::parse(t).ok_or_else(|| {
-                anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00, 2026-11-20 or @1763647200)")
-            })?;
-            let (id, _) = repo
-                .snapshot_at(time)?
-                .ok_or_else(|| anyhow!("--at {t}: no snapshot is that old"))?;
+            let time = strata::timespec::parse(t)
+                .ok_or_else(|| anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00, 2026-11-20 or @1763647200)"))?;
+            let (id, _) = repo.snapshot_at(time)?.ok_or_else(|| anyhow!("--at {t}: no snapshot is that old"))?;
             Mode::Snapshot(id)
         }
         (None, None) => Mode::Repo,
@@ -178,11 +160,7 @@ fn daemonize() -> Result<i32> {
             }
             eprintln!(
                 "{}",
-                if msg.is_empty() {
-                    "strata: error: the mount process died before mounting"
-                } else {
-                    &msg
-                }
+                if msg.is_empty() { "strata: error: the mount process died before mounting" } else { &msg }
             );
             std::process::exit(1);
         }
@@ -190,11 +168,7 @@ fn daemonize() -> Result<i32> {
 }
 
 fn redirect_stdio() {
-    if let Ok(null) = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/null")
-    {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         use std::os::fd::AsRawFd;
         for fd in 0..3 {
             unsafe { libc::dup2(null.as_raw_fd(), fd) };

@@ -15,11 +15,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
     let (id, snap) = repo.resolve(spec)?;
     let path = path.trim_end_matches('/');
     let entry = if path.is_empty() {
-        Entry {
-            subtree: Some(snap.tree),
-            mode: 0o755,
-            ..Entry::new(Vec::new(), Kind::Dir)
-        }
+        Entry { subtree: Some(snap.tree), mode: 0o755, ..Entry::new(Vec::new(), Kind::Dir) }
     } else {
         repo.lookup(&snap.tree, path.as_bytes())?
             .ok_or_else(|| anyhow!("{path}: no such path in snapshot {}", id.short()))?
@@ -34,10 +30,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
         exclude: restore::globs(&a.excludes)?,
         report: Box::new(move |action, p| {
             if json {
-                println!(
-                    "{}",
-                    json!({"type": "action", "action": action, "path": p.to_string_lossy()})
-                );
+                println!("{}", json!({"type": "action", "action": action, "path": p.to_string_lossy()}));
             } else if dry {
                 println!("would {action} {}", p.display());
             }
@@ -66,16 +59,8 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
             human(s.bytes),
             id.short(),
             a.target.display(),
-            if s.skipped > 0 {
-                format!(", {} skipped", s.skipped)
-            } else {
-                String::new()
-            },
-            if s.deleted > 0 {
-                format!(", {} deleted", s.deleted)
-            } else {
-                String::new()
-            },
+            if s.skipped > 0 { format!(", {} skipped", s.skipped) } else { String::new() },
+            if s.deleted > 0 { format!(", {} deleted", s.deleted) } else { String::new() },
         );
     }
     if !s.errors.is_empty() {

@@ -30,10 +30,7 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
         println!("{}", serde_json::Value::Array(v));
         return Ok(0);
     }
-    println!(
-        "{:<16}  {:<20}  {:<12}  {:>10}  {:<10}  paths",
-        "id", "time", "host", "size", "tags"
-    );
+    println!("{:<16}  {:<20}  {:<12}  {:>10}  {:<10}  paths", "id", "time", "host", "size", "tags");
     for (id, s) in &list {
         let paths: Vec<String> = s.paths.iter().map(|p| path_str(p)).collect();
         println!(

@@ -29,12 +29,8 @@ impl Config {
     }
 
     pub fn chunker(&self) -> Result<strata_chunker::Chunker> {
-        let p = strata_chunker::Params::new(
-            self.chunk_min as usize,
-            self.chunk_avg as usize,
-            self.chunk_max as usize,
-        )
-        .map_err(|e| crate::error::Error::corrupt("repository config", e.to_string()))?;
+        let p = strata_chunker::Params::new(self.chunk_min as usize, self.chunk_avg as usize, self.chunk_max as usize)
+            .map_err(|e| crate::error::Error::corrupt("repository config", e.to_string()))?;
         Ok(strata_chunker::Chunker::new(p))
     }
 }
@@ -56,10 +52,7 @@ mod tests {
             compression: 3,
             encrypted: true,
             id_key: None,
-            created: Time {
-                secs: 1_700_000_000,
-                nanos: 5,
-            },
+            created: Time { secs: 1_700_000_000, nanos: 5 },
         }
     }
 

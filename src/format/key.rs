@@ -34,11 +34,7 @@ mod tests {
 
     fn sample() -> KeyFile {
         KeyFile {
-            kdf: KdfParams {
-                memory_kib: 8,
-                iterations: 1,
-                parallelism: 1,
-            },
+            kdf: KdfParams { memory_kib: 8, iterations: 1, parallelism: 1 },
             salt: [1; 32],
             wrapped: vec![0xaa, 0xbb],
             created: Time { secs: 2, nanos: 3 },

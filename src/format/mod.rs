@@ -34,20 +34,11 @@ pub(crate) fn encode<T: Serialize>(tag: u8, version: u8, value: &T) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(
-    what: &'static str,
-    tag: u8,
-    supported: u8,
-    bytes: &[u8],
-) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &'static str, tag: u8, supported: u8, bytes: &[u8]) -> Result<T> {
     match bytes {
         [t, v, body @ ..] if *t == tag => {
             if *v > supported {
-                return Err(Error::NewerFormat {
-                    what,
-                    found: *v,
-                    supported,
-                });
+                return Err(Error::NewerFormat { what, found: *v, supported });
             }
             postcard::from_bytes(body).map_err(|e| Error::corrupt(what, e.to_string()))
         }
@@ -56,19 +47,7 @@ pub(crate) fn decode<T: DeserializeOwned>(
 }
 
 /// A point in time: seconds and nanoseconds since the Unix epoch, UTC.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Time {
     pub secs: i64,
     pub nanos: u32,
@@ -76,13 +55,8 @@ pub struct Time {
 
 impl Time {
     pub fn now() -> Time {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Time {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
-        }
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Time { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
     }
 
     pub fn to_chrono(self) -> chrono::DateTime<chrono::Utc> {

@@ -75,11 +75,7 @@ pub fn open(keys: &Keys, id: &Id, bytes: &[u8], what: &str) -> Result<Vec<u8>> {
         return Err(Error::corrupt(what, "checksum mismatch"));
     }
     if bytes[0] > RECORD_VERSION {
-        return Err(Error::NewerFormat {
-            what: "record",
-            found: bytes[0],
-            supported: RECORD_VERSION,
-        });
+        return Err(Error::NewerFormat { what: "record", found: bytes[0], supported: RECORD_VERSION });
     }
     let flags = bytes[1];
     let body = keys.open(id, &bytes[HEADER_LEN..bytes.len() - CHECKSUM_LEN], what)?;
@@ -89,8 +85,7 @@ pub fn open(keys: &Keys, id: &Id, bytes: &[u8], what: &str) -> Result<Vec<u8>> {
             .flatten()
             .filter(|&n| n <= 64 << 20)
             .ok_or_else(|| Error::corrupt(what, "bad compressed frame"))?;
-        zstd::bulk::decompress(&body, size as usize)
-            .map_err(|e| Error::corrupt(what, format!("decompression: {e}")))?
+        zstd::bulk::decompress(&body, size as usize).map_err(|e| Error::corrupt(what, format!("decompression: {e}")))?
     } else {
         body
     };
@@ -123,18 +118,9 @@ mod tests {
         let rec = seal(&keys, &keys.id(&zeros), &zeros, 3);
         assert_eq!(rec[1], FLAG_ZSTD);
         assert!(rec.len() < 1000);
-        let noise: Vec<u8> = (0..10_000u32)
-            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-            .collect();
+        let noise: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         let rec = seal(&keys, &keys.id(&noise), &noise, 3);
-        assert_eq!(
-            rec[1] & FLAG_ZSTD,
-            if rec.len() < noise.len() {
-                FLAG_ZSTD
-            } else {
-                0
-            }
-        );
+        assert_eq!(rec[1] & FLAG_ZSTD, if rec.len() < noise.len() { FLAG_ZSTD } else { 0 });
     }
 
     #[test]
@@ -156,10 +142,7 @@ mod tests {
         let rec = seal(&keys, &id, b"abc", 0);
         assert_eq!(
             crate::format::testing::hex(&rec),
-            format!(
-                "0100616263{}",
-                &crate::crypto::hex(blake3::hash(&[1, 0, b'a', b'b', b'c']).as_bytes())[..32]
-            )
+            format!("0100616263{}", &crate::crypto::hex(blake3::hash(&[1, 0, b'a', b'b', b'c']).as_bytes())[..32])
         );
     }
 }

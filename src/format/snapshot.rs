@@ -82,10 +82,7 @@ mod tests {
 
     fn sample() -> Snapshot {
         Snapshot {
-            time: Time {
-                secs: 1_763_647_200,
-                nanos: 1,
-            },
+            time: Time { secs: 1_763_647_200, nanos: 1 },
             host: "h".into(),
             user: "root".into(),
             paths: vec![b"/a".to_vec()],
@@ -93,10 +90,7 @@ mod tests {
             description: String::new(),
             parent: None,
             tree: Id([1; 32]),
-            counters: Counters {
-                files: 2,
-                ..Default::default()
-            },
+            counters: Counters { files: 2, ..Default::default() },
             failed: vec![],
             duration_ms: 500,
         }
@@ -115,10 +109,7 @@ mod tests {
         let early = Snapshot::key(Time { secs: -5, nanos: 0 }, &Id([9; 32]));
         let late = Snapshot::key(Time { secs: 5, nanos: 0 }, &Id([0; 32]));
         assert!(early < late);
-        assert_eq!(
-            Snapshot::parse_key(&early),
-            Some((Time { secs: -5, nanos: 0 }, Id([9; 32])))
-        );
+        assert_eq!(Snapshot::parse_key(&early), Some((Time { secs: -5, nanos: 0 }, Id([9; 32]))));
         assert!(late < Snapshot::key_after(Time { secs: 5, nanos: 0 }));
     }
 

@@ -135,10 +135,7 @@ impl Tree {
     }
 
     pub fn find(&self, name: &[u8]) -> Option<&Entry> {
-        self.entries
-            .binary_search_by(|e| e.name.as_slice().cmp(name))
-            .ok()
-            .map(|i| &self.entries[i])
+        self.entries.binary_search_by(|e| e.name.as_slice().cmp(name)).ok().map(|i| &self.entries[i])
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -179,39 +176,25 @@ pub(crate) mod tests {
             ino: 7,
             nlink: 2,
             xattrs: vec![(b"user.a".to_vec(), b"v".to_vec())],
-            content: Content::Inline(vec![
-                Piece::Data {
-                    id: Id([9; 32]),
-                    len: 5,
-                },
-                Piece::Hole { len: 4096 },
-            ]),
+            content: Content::Inline(vec![Piece::Data { id: Id([9; 32]), len: 5 }, Piece::Hole { len: 4096 }]),
             ..Entry::new(b"f\xff".to_vec(), Kind::File)
         }
     }
 
     #[test]
     fn golden_bytes() {
-        let t = Tree {
-            entries: vec![sample_entry()],
-        };
+        let t = Tree { entries: vec![sample_entry()] };
         assert_eq!(
             hex(&t.encode()),
             "5401010266ff00ed13e8076401750167020206040506070200000106757365722e61017600020009090909090909090909090909090909090909090909090909090909090909090501802000"
         );
-        assert_eq!(
-            hex(&encode_chunk_list(&[Piece::Hole { len: 1 }])),
-            "4c01010101"
-        );
+        assert_eq!(hex(&encode_chunk_list(&[Piece::Hole { len: 1 }])), "4c01010101");
     }
 
     #[test]
     fn find_uses_byte_order() {
         let mut t = Tree {
-            entries: [&b"b"[..], b"a", b"\xff", b"B"]
-                .iter()
-                .map(|n| Entry::new(n.to_vec(), Kind::File))
-                .collect(),
+            entries: [&b"b"[..], b"a", b"\xff", b"B"].iter().map(|n| Entry::new(n.to_vec(), Kind::File)).collect(),
         };
         t.sort();
         let names: Vec<&[u8]> = t.entries.iter().map(|e| &e.name[..]).collect();
@@ -233,29 +216,24 @@ pub(crate) mod tests {
             any::<u32>(),
             any::<(i64, u32, u64, u64)>(),
             proptest::collection::vec(
-                (
-                    proptest::collection::vec(any::<u8>(), 0..8),
-                    proptest::collection::vec(any::<u8>(), 0..8),
-                ),
+                (proptest::collection::vec(any::<u8>(), 0..8), proptest::collection::vec(any::<u8>(), 0..8)),
                 0..3,
             ),
             proptest::collection::vec(arb_piece(), 0..5),
             proptest::option::of(any::<[u8; 32]>()),
             proptest::collection::vec(any::<u8>(), 0..10),
         )
-            .prop_map(
-                |(name, mode, (s, n, size, ino), xattrs, pieces, sub, target)| Entry {
-                    mode,
-                    mtime: Time { secs: s, nanos: n },
-                    size,
-                    ino,
-                    xattrs,
-                    content: Content::Inline(pieces),
-                    subtree: sub.map(Id),
-                    target,
-                    ..Entry::new(name, Kind::Symlink)
-                },
-            )
+            .prop_map(|(name, mode, (s, n, size, ino), xattrs, pieces, sub, target)| Entry {
+                mode,
+                mtime: Time { secs: s, nanos: n },
+                size,
+                ino,
+                xattrs,
+                content: Content::Inline(pieces),
+                subtree: sub.map(Id),
+                target,
+                ..Entry::new(name, Kind::Symlink)
+            })
     }
 
     proptest! {

@@ -52,11 +52,7 @@ impl Store for MemoryStore {
     }
 
     fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
-        Ok(self
-            .map()
-            .range((cf, Vec::new())..(cf, key.to_vec()))
-            .next_back()
-            .map(|((_, k), v)| (k.clone(), v.clone())))
+        Ok(self.map().range((cf, Vec::new())..(cf, key.to_vec())).next_back().map(|((_, k), v)| (k.clone(), v.clone())))
     }
 }
 

@@ -32,14 +32,7 @@ pub enum Cf {
 }
 
 impl Cf {
-    pub const ALL: [Cf; 6] = [
-        Cf::Meta,
-        Cf::Keys,
-        Cf::Chunks,
-        Cf::ChunkIndex,
-        Cf::Trees,
-        Cf::Snapshots,
-    ];
+    pub const ALL: [Cf; 6] = [Cf::Meta, Cf::Keys, Cf::Chunks, Cf::ChunkIndex, Cf::Trees, Cf::Snapshots];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -127,22 +120,12 @@ pub(crate) mod contract {
         b.put(Cf::Chunks, b"a".to_vec(), b"chunk".to_vec());
         s.write(b, Durability::Deferred).unwrap();
         s.flush().unwrap();
-        assert_eq!(
-            s.get(Cf::Snapshots, b"a").unwrap().as_deref(),
-            Some(&b"1"[..])
-        );
-        assert_eq!(
-            s.get(Cf::Chunks, b"a").unwrap().as_deref(),
-            Some(&b"chunk"[..])
-        );
+        assert_eq!(s.get(Cf::Snapshots, b"a").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(s.get(Cf::Chunks, b"a").unwrap().as_deref(), Some(&b"chunk"[..]));
         assert!(s.contains(Cf::Chunks, b"a").unwrap());
         assert!(!s.contains(Cf::Trees, b"a").unwrap());
-        let keys: Vec<Vec<u8>> = s
-            .range(Cf::Snapshots, b"a", Some(b"d"))
-            .unwrap()
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
+        let keys: Vec<Vec<u8>> =
+            s.range(Cf::Snapshots, b"a", Some(b"d")).unwrap().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, vec![b"a".to_vec(), b"b".to_vec()]);
         assert_eq!(s.range(Cf::Snapshots, b"", None).unwrap().len(), 3);
         assert_eq!(s.last_before(Cf::Snapshots, b"c").unwrap().unwrap().0, b"b");

@@ -15,8 +15,8 @@
 use super::{Batch, Cf, Durability, Store};
 use crate::error::{Error, Result};
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, FlushOptions, Options,
-    ReadOptions, WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, FlushOptions, Options, ReadOptions,
+    WriteBatch, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -45,16 +45,9 @@ fn fingerprint(path: &Path) -> Vec<(String, u64, SystemTime)> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let watched =
-                name.ends_with(".log") || name.starts_with("MANIFEST") || name == "CURRENT";
+            let watched = name.ends_with(".log") || name.starts_with("MANIFEST") || name == "CURRENT";
             let m = e.metadata().ok()?;
-            watched.then(|| {
-                (
-                    name,
-                    m.len(),
-                    m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                )
-            })
+            watched.then(|| (name, m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
         })
         .collect();
     v.sort();
@@ -106,15 +99,17 @@ fn open_db(path: &Path, mode: OpenMode) -> Result<DB> {
     opts.increase_parallelism(std::thread::available_parallelism().map_or(2, |n| n.get()) as i32);
     opts.set_max_open_files(512);
     opts.set_keep_log_file_num(3);
+    // Chunks and their index entries are written without the WAL, to
+    // different families: they must reach disk together, or a crash could
+    // leave an index entry whose chunk is lost (and later backups would
+    // dedup against it).
+    opts.set_atomic_flush(true);
     let cfs = Cf::ALL.map(|cf| ColumnFamilyDescriptor::new(cf.name(), cf_options(cf, &cache)));
     match mode {
         OpenMode::Create | OpenMode::Write => DB::open_cf_descriptors(&opts, path, cfs),
         OpenMode::Read => DB::open_cf_descriptors_read_only(&opts, path, cfs, false),
     }
-    .map_err(|e| Error::Store {
-        path: path.to_path_buf(),
-        detail: e.into_string(),
-    })
+    .map_err(|e| Error::Store { path: path.to_path_buf(), detail: e.into_string() })
 }
 
 impl RocksStore {
@@ -130,10 +125,7 @@ impl RocksStore {
     }
 
     fn err(&self, e: rocksdb::Error) -> Error {
-        Error::Store {
-            path: self.path.clone(),
-            detail: e.into_string(),
-        }
+        Error::Store { path: self.path.clone(), detail: e.into_string() }
     }
 
     fn db(&self) -> Arc<DB> {
@@ -144,9 +136,7 @@ impl RocksStore {
     fn with_db<T>(&self, f: impl Fn(&DB) -> std::result::Result<T, rocksdb::Error>) -> Result<T> {
         match f(&self.db()) {
             Ok(v) => Ok(v),
-            Err(_) if self.read_only && self.reopen().is_ok() => {
-                f(&self.db()).map_err(|e| self.err(e))
-            }
+            Err(_) if self.read_only && self.reopen().is_ok() => f(&self.db()).map_err(|e| self.err(e)),
             Err(e) => Err(self.err(e)),
         }
     }
@@ -161,16 +151,12 @@ impl RocksStore {
 }
 
 fn cf(db: &DB, cf: Cf) -> &rocksdb::ColumnFamily {
-    db.cf_handle(cf.name())
-        .expect("every column family is opened with the database")
+    db.cf_handle(cf.name()).expect("every column family is opened with the database")
 }
 
 impl Store for RocksStore {
     fn get(&self, c: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.with_db(|db| {
-            db.get_pinned_cf(cf(db, c), key)
-                .map(|v| v.map(|v| v.to_vec()))
-        })
+        self.with_db(|db| db.get_pinned_cf(cf(db, c), key).map(|v| v.map(|v| v.to_vec())))
     }
 
     fn contains(&self, c: Cf, key: &[u8]) -> Result<bool> {
@@ -244,9 +230,7 @@ impl Store for RocksStore {
     }
 
     fn refresh(&self) -> Result<()> {
-        if self.read_only
-            && fingerprint(&self.path) != *self.seen.lock().unwrap_or_else(|e| e.into_inner())
-        {
+        if self.read_only && fingerprint(&self.path) != *self.seen.lock().unwrap_or_else(|e| e.into_inner()) {
             self.reopen()?;
         }
         Ok(())
@@ -279,19 +263,14 @@ mod tests {
         w.write(b, Durability::Sync).unwrap();
         assert!(r.get(Cf::Snapshots, b"s").unwrap().is_none());
         r.refresh().unwrap();
-        assert_eq!(
-            r.get(Cf::Snapshots, b"s").unwrap().as_deref(),
-            Some(&b"x"[..])
-        );
+        assert_eq!(r.get(Cf::Snapshots, b"s").unwrap().as_deref(), Some(&b"x"[..]));
         assert_eq!(r.get(Cf::Chunks, b"c").unwrap().unwrap().len(), 100_000);
     }
 
     #[test]
     fn missing_database_is_an_error_naming_the_path() {
         let dir = tempfile::tempdir().unwrap();
-        let e = RocksStore::open(&dir.path().join("nope"), OpenMode::Write)
-            .err()
-            .unwrap();
+        let e = RocksStore::open(&dir.path().join("nope"), OpenMode::Write).err().unwrap();
         assert!(e.to_string().contains("nope"), "{e}");
     }
 }

@@ -155,13 +155,21 @@ pub struct Vfs {
     prefetch: Option<crossbeam_channel::Sender<(Id, Id)>>,
 }
 
-/// Decoded trees, bounded by count.
+/// Decoded trees, bounded by their approximate size in memory.
 struct TreeCache {
     map: HashMap<Id, (Arc<Tree>, u64)>,
+    bytes: usize,
     tick: u64,
 }
 
-const TREE_CACHE_ENTRIES: usize = 4096;
+const TREE_CACHE_BYTES: usize = 128 << 20;
+
+fn tree_bytes(t: &Tree) -> usize {
+    t.entries
+        .iter()
+        .map(|e| 200 + e.name.len() + e.target.len() + e.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>())
+        .sum()
+}
 
 fn key_child(parent: &[u8; 32], name: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
@@ -214,13 +222,7 @@ impl EntryNode {
             None => key_child(&self.key, &e.name),
         };
         let path = [&self.path[..], b"/", &e.name].concat();
-        EntryNode {
-            snap: self.snap,
-            path,
-            entry: e,
-            key,
-            map: OnceLock::new(),
-        }
+        EntryNode { snap: self.snap, path, entry: e, key, map: OnceLock::new() }
     }
 
     fn child_ino(&self, e: &Entry) -> u64 {
@@ -239,13 +241,7 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
         subtree: Some(s.snap.tree),
         ..Entry::new(Vec::new(), Kind::Dir)
     };
-    EntryNode {
-        snap: s.id,
-        path: Vec::new(),
-        entry,
-        key: key_snapshot(&s.id),
-        map: OnceLock::new(),
-    }
+    EntryNode { snap: s.id, path: Vec::new(), entry, key: key_snapshot(&s.id), map: OnceLock::new() }
 }
 
 /// A content hash for `user.strata.blake3`: BLAKE3 over the file's piece
@@ -271,10 +267,7 @@ pub fn content_hash(map: &FileMap) -> String {
 
 /// Linux's `new_encode_dev`, the form FUSE passes device numbers in.
 fn kernel_dev(dev: u64) -> u64 {
-    let (major, minor) = (
-        libc::major(dev as libc::dev_t) as u64,
-        libc::minor(dev as libc::dev_t) as u64,
-    );
+    let (major, minor) = (libc::major(dev as libc::dev_t) as u64, libc::minor(dev as libc::dev_t) as u64);
     (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
 }
 
@@ -285,21 +278,12 @@ impl Vfs {
         let root = match &mode {
             Mode::Repo => NodeKind::Root,
             Mode::Snapshot(id) => {
-                let s = snaps
-                    .all
-                    .iter()
-                    .find(|s| s.id == *id)
-                    .ok_or_else(|| crate::Error::NoSuchSnapshot(id.to_hex()))?;
+                let s =
+                    snaps.all.iter().find(|s| s.id == *id).ok_or_else(|| crate::Error::NoSuchSnapshot(id.to_hex()))?;
                 NodeKind::Entry(Arc::new(snapshot_root(s)))
             }
         };
-        nodes.insert(
-            ROOT,
-            Node {
-                kind: root,
-                lookups: 1,
-            },
-        );
+        nodes.insert(ROOT, Node { kind: root, lookups: 1 });
         let (tx, rx) = crossbeam_channel::bounded::<(Id, Id)>(64);
         let vfs = Arc::new(Vfs {
             repo,
@@ -309,10 +293,7 @@ impl Vfs {
             files: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
             reader: Reader::new(cache_bytes),
-            trees: Mutex::new(TreeCache {
-                map: HashMap::new(),
-                tick: 0,
-            }),
+            trees: Mutex::new(TreeCache { map: HashMap::new(), bytes: 0, tick: 0 }),
             prefetch: Some(tx),
         });
         // Prefetchers hold only a weak reference, so dropping the Vfs ends them.
@@ -325,10 +306,7 @@ impl Vfs {
                         let Some(vfs) = weak.upgrade() else { break };
                         if !vfs.reader.cache.contains(&id) {
                             if let Err(e) = vfs.reader.chunk(&vfs.repo, &id) {
-                                eprintln!(
-                                    "strata: prefetch of chunk {id} in snapshot {} failed: {e}",
-                                    snap.short()
-                                );
+                                eprintln!("strata: prefetch of chunk {id} in snapshot {} failed: {e}", snap.short());
                             }
                         }
                     }
@@ -355,8 +333,7 @@ impl Vfs {
         self.repo.refresh()?;
         let fresh = self.repo.snapshots()?;
         let cur = self.snaps();
-        let same = fresh.len() == cur.all.len()
-            && fresh.iter().zip(&cur.all).all(|((id, _), s)| *id == s.id);
+        let same = fresh.len() == cur.all.len() && fresh.iter().zip(&cur.all).all(|((id, _), s)| *id == s.id);
         if !same {
             *self.snaps.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(SnapList::new(fresh));
         }
@@ -382,32 +359,30 @@ impl Vfs {
             VfsError::Io
         })?);
         let mut c = self.trees.lock().unwrap_or_else(|e| e.into_inner());
-        if c.map.len() >= TREE_CACHE_ENTRIES {
-            if let Some((&old, _)) = c.map.iter().min_by_key(|(_, (_, used))| *used) {
-                c.map.remove(&old);
+        c.bytes += tree_bytes(&t);
+        while c.bytes > TREE_CACHE_BYTES && !c.map.is_empty() {
+            let Some((&old, _)) = c.map.iter().min_by_key(|(_, (_, used))| *used) else {
+                break;
+            };
+            if let Some((gone, _)) = c.map.remove(&old) {
+                c.bytes -= tree_bytes(&gone);
             }
         }
         let tick = c.tick;
-        c.map.insert(*id, (t.clone(), tick));
+        if let Some((dup, _)) = c.map.insert(*id, (t.clone(), tick)) {
+            c.bytes -= tree_bytes(&dup);
+        }
         Ok(t)
     }
 
     fn node(&self, ino: u64) -> VResult<NodeKind> {
-        self.nodes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&ino)
-            .map(|n| n.kind.clone())
-            .ok_or(VfsError::NotFound)
+        self.nodes.lock().unwrap_or_else(|e| e.into_inner()).get(&ino).map(|n| n.kind.clone()).ok_or(VfsError::NotFound)
     }
 
     /// Registers a looked-up node (one more kernel reference); returns its inode.
     fn remember(&self, ino: u64, kind: NodeKind) -> u64 {
         let mut nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
-        nodes
-            .entry(ino)
-            .or_insert(Node { kind, lookups: 0 })
-            .lookups += 1;
+        nodes.entry(ino).or_insert(Node { kind, lookups: 0 }).lookups += 1;
         ino
     }
 
@@ -436,12 +411,8 @@ impl Vfs {
     /// The virtual node a name resolves to in a repository directory.
     fn virtual_child(&self, parent: &NodeKind, name: &str) -> VResult<(u64, NodeKind)> {
         let snaps = self.snaps();
-        let link = |ino_key: &str, target: Vec<u8>| {
-            (
-                ino_of(&key_child(&[0; 32], ino_key.as_bytes())),
-                NodeKind::Link(target),
-            )
-        };
+        let link =
+            |ino_key: &str, target: Vec<u8>| (ino_of(&key_child(&[0; 32], ino_key.as_bytes())), NodeKind::Link(target));
         match parent {
             NodeKind::Root => match name {
                 "snapshots" => Ok((SNAPSHOTS, NodeKind::Snapshots)),
@@ -462,24 +433,15 @@ impl Vfs {
             }
             NodeKind::Ids => {
                 let i = *snaps.by_short.get(name).ok_or(VfsError::NotFound)?;
-                Ok(link(
-                    &format!("ids/{name}/{}", snaps.all[i].name),
-                    self.snapshots_link(1, &snaps.all[i]),
-                ))
+                Ok(link(&format!("ids/{name}/{}", snaps.all[i].name), self.snapshots_link(1, &snaps.all[i])))
             }
             NodeKind::Hosts => {
                 snaps.hosts.get(name).ok_or(VfsError::NotFound)?;
-                Ok((
-                    ino_of(&key_child(&[1; 32], name.as_bytes())),
-                    NodeKind::Host(name.to_string()),
-                ))
+                Ok((ino_of(&key_child(&[1; 32], name.as_bytes())), NodeKind::Host(name.to_string())))
             }
             NodeKind::Tags => {
                 snaps.tags.get(name).ok_or(VfsError::NotFound)?;
-                Ok((
-                    ino_of(&key_child(&[2; 32], name.as_bytes())),
-                    NodeKind::Tag(name.to_string()),
-                ))
+                Ok((ino_of(&key_child(&[2; 32], name.as_bytes())), NodeKind::Tag(name.to_string())))
             }
             NodeKind::Host(h) | NodeKind::Tag(h) => {
                 let (group, label) = match parent {
@@ -489,19 +451,10 @@ impl Vfs {
                 let group = group.ok_or(VfsError::NotFound)?;
                 if name == "latest" && label == "hosts" {
                     let s = &snaps.all[*group.last().ok_or(VfsError::NotFound)?];
-                    return Ok(link(
-                        &format!("hosts/{h}/latest/{}", s.name),
-                        s.name.clone().into_bytes(),
-                    ));
+                    return Ok(link(&format!("hosts/{h}/latest/{}", s.name), s.name.clone().into_bytes()));
                 }
-                let i = group
-                    .iter()
-                    .find(|&&i| snaps.all[i].name == name)
-                    .ok_or(VfsError::NotFound)?;
-                Ok(link(
-                    &format!("{label}/{h}/{name}"),
-                    self.snapshots_link(2, &snaps.all[*i]),
-                ))
+                let i = group.iter().find(|&&i| snaps.all[i].name == name).ok_or(VfsError::NotFound)?;
+                Ok(link(&format!("{label}/{h}/{name}"), self.snapshots_link(2, &snaps.all[*i])))
             }
             NodeKind::At => {
                 if name == "README" {
@@ -509,10 +462,7 @@ impl Vfs {
                 }
                 let t = crate::timespec::parse(name).ok_or(VfsError::NotFound)?;
                 let s = snaps.at(t).ok_or(VfsError::NotFound)?;
-                Ok(link(
-                    &format!("at/{name}/{}", s.name),
-                    self.snapshots_link(1, s),
-                ))
+                Ok(link(&format!("at/{name}/{}", s.name), self.snapshots_link(1, s)))
             }
             _ => Err(VfsError::NotDir),
         }
@@ -540,11 +490,7 @@ impl Vfs {
 
     pub fn getattr(&self, ino: u64) -> VResult<(Attr, Duration)> {
         let kind = self.node(ino)?;
-        let ttl = if matches!(kind, NodeKind::Entry(_)) {
-            TTL_FOREVER
-        } else {
-            TTL_LIVE
-        };
+        let ttl = if matches!(kind, NodeKind::Entry(_)) { TTL_FOREVER } else { TTL_LIVE };
         Ok((self.attr_of(ino, &kind)?, ttl))
     }
 
@@ -553,11 +499,7 @@ impl Vfs {
             return Ok(m.clone());
         }
         let m = Arc::new(FileMap::load(&self.repo, &n.entry).map_err(|e| {
-            eprintln!(
-                "strata: snapshot {} path /{}: {e}",
-                n.snap.short(),
-                String::from_utf8_lossy(&n.path)
-            );
+            eprintln!("strata: snapshot {} path /{}: {e}", n.snap.short(), String::from_utf8_lossy(&n.path));
             VfsError::Io
         })?);
         Ok(n.map.get_or_init(|| m).clone())
@@ -567,11 +509,7 @@ impl Vfs {
         let e = &n.entry;
         let data = match &e.content {
             _ if e.kind != Kind::File => 0,
-            Content::Inline(p) => p
-                .iter()
-                .filter(|p| matches!(p, Piece::Data { .. }))
-                .map(|p| p.len())
-                .sum(),
+            Content::Inline(p) => p.iter().filter(|p| matches!(p, Piece::Data { .. })).map(|p| p.len()).sum(),
             Content::List { .. } => self.file_map(n)?.data_bytes(),
         };
         Ok(Attr {
@@ -580,11 +518,7 @@ impl Vfs {
             perm: (e.mode & 0o7777) as u16,
             // Directories report 1 ("unknown"), as btrfs does: find(1) then
             // makes no assumption about the number of subdirectories.
-            nlink: if e.kind == Kind::Dir {
-                1
-            } else {
-                e.nlink.clamp(1, u32::MAX as u64) as u32
-            },
+            nlink: if e.kind == Kind::Dir { 1 } else { e.nlink.clamp(1, u32::MAX as u64) as u32 },
             uid: e.uid,
             gid: e.gid,
             size: match e.kind {
@@ -636,18 +570,8 @@ impl Vfs {
         let node = self.node(ino)?;
         let offset = offset.max(0) as usize;
         let mut out = vec![
-            DirEntry {
-                ino,
-                next: 1,
-                kind: NodeType::Dir,
-                name: b".".to_vec(),
-            },
-            DirEntry {
-                ino: ROOT,
-                next: 2,
-                kind: NodeType::Dir,
-                name: b"..".to_vec(),
-            },
+            DirEntry { ino, next: 1, kind: NodeType::Dir, name: b".".to_vec() },
+            DirEntry { ino: ROOT, next: 2, kind: NodeType::Dir, name: b"..".to_vec() },
         ];
         if let NodeKind::Entry(n) = &node {
             if n.entry.kind != Kind::Dir {
@@ -655,12 +579,7 @@ impl Vfs {
             }
             let tree = self.tree(&n.entry.subtree.ok_or(VfsError::NotFound)?, n)?;
             let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
-            for (i, e) in tree
-                .entries
-                .iter()
-                .enumerate()
-                .skip(offset.saturating_sub(2))
-            {
+            for (i, e) in tree.entries.iter().enumerate().skip(offset.saturating_sub(2)) {
                 if out.len() >= limit {
                     break;
                 }
@@ -675,24 +594,13 @@ impl Vfs {
         }
         let mut push = |ino: u64, kind: NodeType, name: Vec<u8>| {
             let next = out.len() as i64 + 1;
-            out.push(DirEntry {
-                ino,
-                next,
-                kind,
-                name,
-            });
+            out.push(DirEntry { ino, next, kind, name });
         };
         let snaps = self.snaps();
         let link_ino = |k: String| ino_of(&key_child(&[0; 32], k.as_bytes()));
         match &node {
             NodeKind::Root => {
-                for (i, n) in [
-                    (SNAPSHOTS, "snapshots"),
-                    (IDS, "ids"),
-                    (HOSTS, "hosts"),
-                    (TAGS, "tags"),
-                    (AT, "at"),
-                ] {
+                for (i, n) in [(SNAPSHOTS, "snapshots"), (IDS, "ids"), (HOSTS, "hosts"), (TAGS, "tags"), (AT, "at")] {
                     push(i, NodeType::Dir, n.as_bytes().to_vec());
                 }
                 if snaps.latest().is_some() {
@@ -701,11 +609,7 @@ impl Vfs {
             }
             NodeKind::Snapshots => {
                 for s in &snaps.all {
-                    push(
-                        ino_of(&key_snapshot(&s.id)),
-                        NodeType::Dir,
-                        s.name.clone().into_bytes(),
-                    );
+                    push(ino_of(&key_snapshot(&s.id)), NodeType::Dir, s.name.clone().into_bytes());
                 }
             }
             NodeKind::Ids => {
@@ -718,34 +622,19 @@ impl Vfs {
                 }
             }
             NodeKind::Hosts | NodeKind::Tags => {
-                let (groups, seed) = if matches!(node, NodeKind::Hosts) {
-                    (&snaps.hosts, [1; 32])
-                } else {
-                    (&snaps.tags, [2; 32])
-                };
+                let (groups, seed) =
+                    if matches!(node, NodeKind::Hosts) { (&snaps.hosts, [1; 32]) } else { (&snaps.tags, [2; 32]) };
                 for g in groups.keys() {
-                    push(
-                        ino_of(&key_child(&seed, g.as_bytes())),
-                        NodeType::Dir,
-                        g.clone().into_bytes(),
-                    );
+                    push(ino_of(&key_child(&seed, g.as_bytes())), NodeType::Dir, g.clone().into_bytes());
                 }
             }
             NodeKind::Host(g) | NodeKind::Tag(g) => {
                 let is_host = matches!(node, NodeKind::Host(_));
                 let label = if is_host { "hosts" } else { "tags" };
-                let group = if is_host {
-                    snaps.hosts.get(g)
-                } else {
-                    snaps.tags.get(g)
-                };
+                let group = if is_host { snaps.hosts.get(g) } else { snaps.tags.get(g) };
                 for &i in group.into_iter().flatten() {
                     let name = &snaps.all[i].name;
-                    push(
-                        link_ino(format!("{label}/{g}/{name}")),
-                        NodeType::Symlink,
-                        name.clone().into_bytes(),
-                    );
+                    push(link_ino(format!("{label}/{g}/{name}")), NodeType::Symlink, name.clone().into_bytes());
                 }
                 if let (true, Some(&last)) = (is_host, group.and_then(|g| g.last())) {
                     push(
@@ -773,31 +662,20 @@ impl Vfs {
         };
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         if let Some((node, map)) = map {
-            self.files.lock().unwrap_or_else(|e| e.into_inner()).insert(
-                fh,
-                OpenFile {
-                    node,
-                    map,
-                    last_end: AtomicU64::new(u64::MAX),
-                },
-            );
+            self.files
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(fh, OpenFile { node, map, last_end: AtomicU64::new(u64::MAX) });
         }
         Ok(fh)
     }
 
     pub fn release(&self, fh: u64) {
-        self.files
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&fh);
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
     }
 
     fn open_file(&self, fh: u64) -> Option<(Arc<EntryNode>, Arc<FileMap>)> {
-        self.files
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&fh)
-            .map(|f| (f.node.clone(), f.map.clone()))
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).map(|f| (f.node.clone(), f.map.clone()))
     }
 
     /// Reads file data. Sequential reads trigger prefetch of the next chunks.
@@ -808,24 +686,18 @@ impl Vfs {
             return Ok(t[start..(start + size as usize).min(t.len())].to_vec());
         }
         let (node, map) = self.open_file(fh).ok_or(VfsError::BadHandle)?;
-        let data = self
-            .reader
-            .read(&self.repo, &map, offset, size as usize)
-            .map_err(|e| {
-                eprintln!(
-                    "strata: read error in snapshot {} path /{} at offset {offset}: {e}",
-                    node.snap.short(),
-                    String::from_utf8_lossy(&node.path)
-                );
-                VfsError::Io
-            })?;
+        let data = self.reader.read(&self.repo, &map, offset, size as usize).map_err(|e| {
+            eprintln!(
+                "strata: read error in snapshot {} path /{} at offset {offset}: {e}",
+                node.snap.short(),
+                String::from_utf8_lossy(&node.path)
+            );
+            VfsError::Io
+        })?;
         let end = offset + data.len() as u64;
         let sequential = {
             let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-            files
-                .get(&fh)
-                .map(|f| f.last_end.swap(end, Ordering::Relaxed) == offset)
-                .unwrap_or(false)
+            files.get(&fh).map(|f| f.last_end.swap(end, Ordering::Relaxed) == offset).unwrap_or(false)
         };
         if sequential || offset == 0 {
             self.prefetch_after(&node, &map, end);
@@ -866,12 +738,7 @@ impl Vfs {
         if name == HASH_XATTR && n.entry.kind == Kind::File {
             return Ok(content_hash(&*self.file_map(&n)?).into_bytes());
         }
-        n.entry
-            .xattrs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .ok_or(VfsError::NoData)
+        n.entry.xattrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).ok_or(VfsError::NoData)
     }
 
     /// The stored xattr names, NUL-terminated. `user.strata.blake3` is not

@@ -26,10 +26,7 @@ pub struct SnapList {
 
 /// A name safe as one path component (host and tag names are free text).
 pub fn component(s: &str) -> String {
-    let c: String = s
-        .chars()
-        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
-        .collect();
+    let c: String = s.chars().map(|c| if c == '/' || c == '\0' { '_' } else { c }).collect();
     match c.as_str() {
         "" | "." | ".." => format!("_{c}"),
         _ => c,
@@ -41,11 +38,7 @@ impl SnapList {
         let mut list = SnapList::default();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, (id, snap)) in snaps.into_iter().enumerate() {
-            let base = snap
-                .time
-                .to_chrono()
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string();
+            let base = snap.time.to_chrono().format("%Y-%m-%dT%H:%M:%SZ").to_string();
             let n = seen.entry(base.clone()).or_insert(0);
             *n += 1;
             let name = if *n == 1 { base } else { format!("{base}-{n}") };
@@ -105,41 +98,9 @@ mod tests {
         assert!(l.hosts.contains_key("b_c"));
         assert_eq!(l.tags["x"], vec![0, 2]);
         assert!(l.at(Time { secs: 99, nanos: 0 }).is_none());
-        assert_eq!(
-            l.at(Time {
-                secs: 100,
-                nanos: 0
-            })
-            .unwrap()
-            .id,
-            Id([1; 32])
-        );
-        assert_eq!(
-            l.at(Time {
-                secs: 150,
-                nanos: 0
-            })
-            .unwrap()
-            .id,
-            Id([2; 32])
-        );
-        assert_eq!(
-            l.at(Time {
-                secs: 200,
-                nanos: 0
-            })
-            .unwrap()
-            .id,
-            Id([3; 32])
-        );
-        assert_eq!(
-            l.at(Time {
-                secs: 9999,
-                nanos: 0
-            })
-            .unwrap()
-            .id,
-            Id([3; 32])
-        );
+        assert_eq!(l.at(Time { secs: 100, nanos: 0 }).unwrap().id, Id([1; 32]));
+        assert_eq!(l.at(Time { secs: 150, nanos: 0 }).unwrap().id, Id([2; 32]));
+        assert_eq!(l.at(Time { secs: 200, nanos: 0 }).unwrap().id, Id([3; 32]));
+        assert_eq!(l.at(Time { secs: 9999, nanos: 0 }).unwrap().id, Id([3; 32]));
     }
 }

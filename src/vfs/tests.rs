@@ -8,10 +8,7 @@ use crate::repo::{Access, InitOptions, Repo};
 fn repo_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Repo, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("repo");
-    let opts = InitOptions {
-        encrypted: false,
-        ..Default::default()
-    };
+    let opts = InitOptions { encrypted: false, ..Default::default() };
     Repo::init(&path, &opts, None).unwrap();
     let src = dir.path().join("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -49,23 +46,8 @@ fn listings_lookups_and_inodes_agree() {
     let (_d, repo, src) = repo_with(&files);
     let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
     let snap = vfs.readdir(ROOT, 0, 100).unwrap();
-    let names_at_root: Vec<_> = snap
-        .iter()
-        .map(|e| String::from_utf8_lossy(&e.name).into_owned())
-        .collect();
-    assert_eq!(
-        names_at_root,
-        [
-            ".",
-            "..",
-            "snapshots",
-            "ids",
-            "hosts",
-            "tags",
-            "at",
-            "latest"
-        ]
-    );
+    let names_at_root: Vec<_> = snap.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
+    assert_eq!(names_at_root, [".", "..", "snapshots", "ids", "hosts", "tags", "at", "latest"]);
     let latest = vfs.lookup(ROOT, b"latest").unwrap().0;
     assert_eq!(latest.kind, NodeType::Symlink);
     let target = vfs.readlink(latest.ino).unwrap();
@@ -103,14 +85,9 @@ fn reads_hashes_and_at_lookups() {
     assert_eq!(vfs.lookup(at, b"@0"), Err(VfsError::NotFound));
     assert_eq!(vfs.lookup(at, b"garbage"), Err(VfsError::NotFound));
     let link = vfs.lookup(at, b"2999-01-01").unwrap().0;
-    assert!(vfs
-        .readlink(link.ino)
-        .unwrap()
-        .starts_with(b"../snapshots/"));
+    assert!(vfs.readlink(link.ino).unwrap().starts_with(b"../snapshots/"));
 
-    let latest = vfs
-        .readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino)
-        .unwrap();
+    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
     let snaps = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
     let sroot = vfs.lookup(snaps, &latest[10..]).unwrap().0.ino;
     let dir = walk_to(&vfs, sroot, &src);
@@ -127,14 +104,8 @@ fn reads_hashes_and_at_lookups() {
     let a = vfs.lookup(dir, b"same-a").unwrap().0.ino;
     let b = vfs.lookup(dir, b"same-b").unwrap().0.ino;
     assert_ne!(a, b);
-    assert_eq!(
-        vfs.getxattr(a, HASH_XATTR).unwrap(),
-        vfs.getxattr(b, HASH_XATTR).unwrap()
-    );
-    assert_ne!(
-        vfs.getxattr(a, HASH_XATTR).unwrap(),
-        vfs.getxattr(f.ino, HASH_XATTR).unwrap()
-    );
+    assert_eq!(vfs.getxattr(a, HASH_XATTR).unwrap(), vfs.getxattr(b, HASH_XATTR).unwrap());
+    assert_ne!(vfs.getxattr(a, HASH_XATTR).unwrap(), vfs.getxattr(f.ino, HASH_XATTR).unwrap());
     assert_eq!(vfs.listxattr(a).unwrap(), b"");
     assert_eq!(vfs.getxattr(a, b"user.none"), Err(VfsError::NoData));
 }

@@ -39,21 +39,12 @@ impl Run {
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "command failed\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "command failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        let last = self
-            .stdout
-            .lines()
-            .rev()
-            .find(|l| l.starts_with('{') || l.starts_with('['))
-            .unwrap_or("null");
+        let last = self.stdout.lines().rev().find(|l| l.starts_with('{') || l.starts_with('[')).unwrap_or("null");
         serde_json::from_str(last).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
     }
 }
@@ -62,8 +53,7 @@ impl Repo {
     /// A fresh encrypted repository with cheap key derivation.
     pub fn new() -> Repo {
         let r = Repo::uninit();
-        r.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"])
-            .ok();
+        r.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"]).ok();
         r
     }
 
@@ -79,10 +69,7 @@ impl Repo {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
-        c.arg("-r")
-            .arg(&self.path)
-            .env("STRATA_PASSWORD", PASSWORD)
-            .env_remove("STRATA_REPOSITORY");
+        c.arg("-r").arg(&self.path).env("STRATA_PASSWORD", PASSWORD).env_remove("STRATA_REPOSITORY");
         c
     }
 
@@ -100,23 +87,12 @@ impl Repo {
         args.extend(extra.iter().map(std::ffi::OsStr::new));
         args.extend(paths.iter().map(|p| p.as_os_str()));
         let r = self.run_os(&args);
-        assert!(
-            r.code == 0 || r.code == 3,
-            "backup failed ({}):\n{}\n{}",
-            r.code,
-            r.stdout,
-            r.stderr
-        );
+        assert!(r.code == 0 || r.code == 3, "backup failed ({}):\n{}\n{}", r.code, r.stdout, r.stderr);
         r.json()
     }
 
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
-        self.run(&["snapshots", "--json"])
-            .ok()
-            .json()
-            .as_array()
-            .unwrap()
-            .clone()
+        self.run(&["snapshots", "--json"]).ok().json().as_array().unwrap().clone()
     }
 }
 
@@ -143,10 +119,6 @@ pub fn fuse_available() -> bool {
 
 pub fn sh(script: &str) -> Output {
     let o = Command::new("sh").arg("-c").arg(script).output().unwrap();
-    assert!(
-        o.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{script}: {}", String::from_utf8_lossy(&o.stderr));
     o
 }

@@ -37,28 +37,15 @@ impl Mount {
     pub fn start(repo: &super::Repo, dir: &Path, args: &[&str]) -> Mount {
         std::fs::create_dir_all(dir).unwrap();
         let mut cmd = repo.cmd();
-        cmd.arg("mount")
-            .args(args)
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+        cmd.arg("mount").args(args).arg(dir).stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
-        let ok = wait_until(Duration::from_secs(30), || {
-            is_mounted(dir) || matches!(child.try_wait(), Ok(Some(_)))
-        });
+        let ok = wait_until(Duration::from_secs(30), || is_mounted(dir) || matches!(child.try_wait(), Ok(Some(_))));
         if !ok || !is_mounted(dir) {
             let _ = child.kill();
             let out = child.wait_with_output().unwrap();
-            panic!(
-                "mount on {} did not come up: {}",
-                dir.display(),
-                String::from_utf8_lossy(&out.stderr)
-            );
+            panic!("mount on {} did not come up: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
         }
-        Mount {
-            dir: dir.to_path_buf(),
-            child: Some(child),
-        }
+        Mount { dir: dir.to_path_buf(), child: Some(child) }
     }
 
     /// Unmounts with SIGTERM, as a user's Ctrl-C would; returns the exit code.
@@ -74,11 +61,7 @@ impl Mount {
 fn wait_child(child: &mut Child, limit: Duration) -> i32 {
     let mut code = None;
     wait_until(limit, || {
-        code = child
-            .try_wait()
-            .ok()
-            .flatten()
-            .map(|s| s.code().unwrap_or(-1));
+        code = child.try_wait().ok().flatten().map(|s| s.code().unwrap_or(-1));
         code.is_some()
     });
     code.unwrap_or_else(|| {
@@ -94,11 +77,7 @@ impl Drop for Mount {
             wait_child(&mut child, Duration::from_secs(10));
         }
         if is_mounted(&self.dir) {
-            let _ = Command::new("fusermount3")
-                .arg("-u")
-                .arg("-z")
-                .arg(&self.dir)
-                .status();
+            let _ = Command::new("fusermount3").arg("-u").arg("-z").arg(&self.dir).status();
         }
     }
 }

@@ -23,39 +23,15 @@ fn c(p: &Path) -> std::ffi::CString {
 }
 
 pub fn set_mtime(p: &Path, secs: i64, nanos: i64) {
-    let t = libc::timespec {
-        tv_sec: secs,
-        tv_nsec: nanos,
-    };
-    let r = unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c(p).as_ptr(),
-            [t, t].as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
+    let t = libc::timespec { tv_sec: secs, tv_nsec: nanos };
+    let r = unsafe { libc::utimensat(libc::AT_FDCWD, c(p).as_ptr(), [t, t].as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
     assert_eq!(r, 0, "utimensat {}", p.display());
 }
 
 pub fn set_xattr(p: &Path, name: &str, value: &[u8]) {
     let n = std::ffi::CString::new(name).unwrap();
-    let r = unsafe {
-        libc::lsetxattr(
-            c(p).as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "setxattr {name} on {}: {}",
-        p.display(),
-        std::io::Error::last_os_error()
-    );
+    let r = unsafe { libc::lsetxattr(c(p).as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    assert_eq!(r, 0, "setxattr {name} on {}: {}", p.display(), std::io::Error::last_os_error());
 }
 
 /// A tree with every kind of entry strata must keep.
@@ -81,11 +57,7 @@ pub fn build_full(root: &Path) {
     fs::hard_link(root.join("linked"), root.join("dir/sub/linked-three")).unwrap();
     symlink("small.txt", root.join("rel-link")).unwrap();
     symlink("/nonexistent/target", root.join("dangling")).unwrap();
-    symlink(
-        std::ffi::OsStr::from_bytes(b"\xff\xfeodd target"),
-        root.join("odd-link"),
-    )
-    .unwrap();
+    symlink(std::ffi::OsStr::from_bytes(b"\xff\xfeodd target"), root.join("odd-link")).unwrap();
     let odd = std::ffi::OsStr::from_bytes(b"non-utf8-\xff\xfe name\twith tab");
     fs::write(root.join(odd), b"odd").unwrap();
     fs::write(root.join("new\nline"), b"nl").unwrap();
@@ -93,22 +65,8 @@ pub fn build_full(root: &Path) {
     // Special files (we are root in tests).
     unsafe {
         assert_eq!(libc::mkfifo(c(&root.join("fifo")).as_ptr(), 0o640), 0);
-        assert_eq!(
-            libc::mknod(
-                c(&root.join("null-dev")).as_ptr(),
-                libc::S_IFCHR | 0o666,
-                libc::makedev(1, 3)
-            ),
-            0
-        );
-        assert_eq!(
-            libc::mknod(
-                c(&root.join("blk-dev")).as_ptr(),
-                libc::S_IFBLK | 0o600,
-                libc::makedev(7, 200)
-            ),
-            0
-        );
+        assert_eq!(libc::mknod(c(&root.join("null-dev")).as_ptr(), libc::S_IFCHR | 0o666, libc::makedev(1, 3)), 0);
+        assert_eq!(libc::mknod(c(&root.join("blk-dev")).as_ptr(), libc::S_IFBLK | 0o600, libc::makedev(7, 200)), 0);
     }
     // Modes and owners.
     fs::write(root.join("setuid"), b"#!/bin/sh\n").unwrap();
@@ -124,13 +82,9 @@ pub fn build_full(root: &Path) {
     set_xattr(&root.join("setuid"), "trusted.strata-test", b"trusted");
     // system.posix_acl_access: version 2; user::rw-, user:1000:r--, group::r--, mask::r--, other::---
     let mut acl = vec![2, 0, 0, 0];
-    for (tag, perm, id) in [
-        (1u16, 6u16, u32::MAX),
-        (2, 4, 1000),
-        (4, 4, u32::MAX),
-        (0x10, 4, u32::MAX),
-        (0x20, 0, u32::MAX),
-    ] {
+    for (tag, perm, id) in
+        [(1u16, 6u16, u32::MAX), (2, 4, 1000), (4, 4, u32::MAX), (0x10, 4, u32::MAX), (0x20, 0, u32::MAX)]
+    {
         acl.extend_from_slice(&tag.to_le_bytes());
         acl.extend_from_slice(&perm.to_le_bytes());
         acl.extend_from_slice(&id.to_le_bytes());
@@ -169,13 +123,7 @@ fn mkdir_long(root: &Path, rel: &Path) {
 
 fn write_long(root: &Path, rel: &Path, data: &[u8]) {
     let (fd, last) = open_parent(root, rel);
-    let f = sys::openat(
-        fd.as_raw_fd(),
-        last.as_bytes(),
-        libc::O_WRONLY | libc::O_CREAT,
-        0o644,
-    )
-    .unwrap();
+    let f = sys::openat(fd.as_raw_fd(), last.as_bytes(), libc::O_WRONLY | libc::O_CREAT, 0o644).unwrap();
     let n = unsafe { libc::write(f.as_raw_fd(), data.as_ptr().cast(), data.len()) };
     assert_eq!(n as usize, data.len());
 }
@@ -184,13 +132,7 @@ fn open_parent<'a>(root: &Path, rel: &'a Path) -> (OwnedFd, &'a std::ffi::OsStr)
     let mut fd = sys::open_dir(root).unwrap();
     let comps: Vec<_> = rel.iter().collect();
     for comp in &comps[..comps.len() - 1] {
-        fd = sys::openat(
-            fd.as_raw_fd(),
-            comp.as_bytes(),
-            libc::O_RDONLY | libc::O_DIRECTORY,
-            0,
-        )
-        .unwrap();
+        fd = sys::openat(fd.as_raw_fd(), comp.as_bytes(), libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
     }
     (fd, comps[comps.len() - 1])
 }
@@ -239,11 +181,7 @@ fn walk(
     let mut names = sys::read_dir_names(dir).unwrap();
     names.sort();
     for name in names {
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            [prefix, b"/", &name].concat()
-        };
+        let rel = if prefix.is_empty() { name.clone() } else { [prefix, b"/", &name].concat() };
         let st = sys::fstatat(dir, &name).unwrap();
         let kind = st.st_mode & libc::S_IFMT;
         let is_dir = kind == libc::S_IFDIR;
@@ -274,33 +212,17 @@ fn walk(
             uid: st.st_uid,
             gid: st.st_gid,
             size: if is_dir { 0 } else { st.st_size },
-            mtime: if is_dir && !opts.dir_mtimes {
-                (0, 0)
-            } else {
-                (st.st_mtime, st.st_mtime_nsec)
-            },
-            rdev: if kind == libc::S_IFCHR || kind == libc::S_IFBLK {
-                st.st_rdev
-            } else {
-                0
-            },
+            mtime: if is_dir && !opts.dir_mtimes { (0, 0) } else { (st.st_mtime, st.st_mtime_nsec) },
+            rdev: if kind == libc::S_IFCHR || kind == libc::S_IFBLK { st.st_rdev } else { 0 },
             link: (kind == libc::S_IFLNK).then(|| sys::readlinkat(dir, &name).unwrap()),
             content,
             xattrs,
             link_group,
-            sparse: kind == libc::S_IFREG
-                && st.st_size > (4 << 20)
-                && (st.st_blocks * 512) < st.st_size / 2,
+            sparse: kind == libc::S_IFREG && st.st_size > (4 << 20) && (st.st_blocks * 512) < st.st_size / 2,
         };
         out.insert(rel.clone(), meta);
         if is_dir {
-            let sub = sys::openat(
-                dir,
-                &name,
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-                0,
-            )
-            .unwrap();
+            let sub = sys::openat(dir, &name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0).unwrap();
             walk(sub.as_raw_fd(), &rel, out, groups, opts);
         }
     }
@@ -309,19 +231,11 @@ fn walk(
 /// Differences between two scans, one readable line each.
 pub fn diff(a: &BTreeMap<Vec<u8>, Meta>, b: &BTreeMap<Vec<u8>, Meta>) -> Vec<String> {
     let mut out = Vec::new();
-    let show = |p: &[u8]| {
-        String::from_utf8_lossy(p)
-            .chars()
-            .take(120)
-            .collect::<String>()
-    };
+    let show = |p: &[u8]| String::from_utf8_lossy(p).chars().take(120).collect::<String>();
     for (p, ma) in a {
         match b.get(p) {
             None => out.push(format!("only in first: {}", show(p))),
-            Some(mb) if ma != mb => out.push(format!(
-                "differs: {}\n   first:  {ma:?}\n   second: {mb:?}",
-                show(p)
-            )),
+            Some(mb) if ma != mb => out.push(format!("differs: {}\n   first:  {ma:?}\n   second: {mb:?}", show(p))),
             _ => {}
         }
     }
@@ -334,11 +248,5 @@ pub fn diff(a: &BTreeMap<Vec<u8>, Meta>, b: &BTreeMap<Vec<u8>, Meta>) -> Vec<Str
 #[track_caller]
 pub fn assert_same(a: &Path, b: &Path, opts: &Options) {
     let d = diff(&scan(a, opts), &scan(b, opts));
-    assert!(
-        d.is_empty(),
-        "{} and {} differ:\n{}",
-        a.display(),
-        b.display(),
-        d.join("\n")
-    );
+    assert!(d.is_empty(), "{} and {} differ:\n{}", a.display(), b.display(), d.join("\n"));
 }
