@@ -57,7 +57,7 @@ init() {
   case $1 in
     strata) "$STRATA" -r "$(repo strata)" init >/dev/null ;;
     restic) restic init -q --repo "$(repo restic)" >/dev/null ;;
-    borg) borg init -e repokey-blake2 "$(repo borg)" >/dev/null ;;
+    borg) borg init -e repokey-blake2 "$(repo borg)" >/dev/null 2>&1 ;;
   esac
 }
 
@@ -76,7 +76,9 @@ restore() { # tool source target
   case $t in
     strata) measure "$t.restore" "$STRATA" -r "$(repo strata)" restore "latest:$src" "$dst" ;;
     restic) measure "$t.restore" restic -q --repo "$(repo restic)" restore latest --target "$dst" --include "$src" ;;
-    borg) (cd "$dst" && measure "$t.restore" borg extract "$(repo borg)::$(borg list --last 1 --short "$(repo borg)")" "${src#/}") ;;
+    borg)
+      local archive; archive=$(borg list --last 1 --short "$(repo borg)")
+      pushd "$dst" >/dev/null; measure "$t.restore" borg extract "$(repo borg)::$archive" "${src#/}"; popd >/dev/null ;;
   esac
 }
 
