@@ -7,6 +7,7 @@
 
 mod exclude;
 mod pipeline;
+mod trees;
 mod walk;
 
 pub use exclude::Excludes;
@@ -25,7 +26,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use walk::{Pending, Walker};
+use trees::{Pending, TreeRef};
+use walk::Walker;
 
 pub struct Options {
     pub paths: Vec<PathBuf>,
@@ -106,35 +108,40 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
 
     let pipeline =
         Pipeline::start(repo.keys().clone(), repo.store().clone(), repo.config().compression, progress.clone());
-    let mut walker = Walker {
-        repo,
-        pipeline: &pipeline,
-        excludes: &opts.excludes,
-        progress: &progress,
-        warn: &*opts.warn,
-        chunker: repo.config().chunker()?,
-        counters: Default::default(),
-        failed: Vec::new(),
-        links: HashMap::new(),
-        users: HashMap::new(),
-        groups: HashMap::new(),
-        root_dev: 0,
-    };
-    let tree = if root.source {
-        // Backing up "/" itself.
-        let fd = sys::open_dir(Path::new("/")).map_err(|e| Error::io("/", e))?;
-        walker.root_dev = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io("/", e))?.st_dev;
-        let prev = parent.as_ref().map(|(_, s)| Entry { subtree: Some(s.tree), ..Entry::new(Vec::new(), Kind::Dir) });
-        walker.walk_dir(fd, Path::new("/"), prev.as_ref())?
-    } else {
-        virtual_dir(&mut walker, Path::new("/"), &root, parent_root.as_ref())?
-    };
-    drop(walker.links.drain());
-    let counters_walk = std::mem::take(&mut walker.counters);
-    let failed = std::mem::take(&mut walker.failed);
+    let chunker = repo.config().chunker()?;
+    let (dirs_tx, dirs_rx) = crossbeam_channel::bounded(64);
+    let warn = &*opts.warn;
+    let (walked, built) = std::thread::scope(|scope| {
+        let builder = scope.spawn(|| trees::build(dirs_rx, &pipeline, &progress, warn));
+        let mut walker = Walker {
+            repo,
+            pipeline: &pipeline,
+            excludes: &opts.excludes,
+            progress: &progress,
+            warn,
+            chunker,
+            counters: Default::default(),
+            failed: Vec::new(),
+            links: HashMap::new(),
+            users: HashMap::new(),
+            groups: HashMap::new(),
+            root_dev: 0,
+            dirs: dirs_tx,
+        };
+        let root = walk_sources(&mut walker, &root, parent.as_ref().map(|(_, s)| s), parent_root.as_ref());
+        let walked = root.map(|r| (r, std::mem::take(&mut walker.counters), std::mem::take(&mut walker.failed)));
+        drop(walker); // hangs up on the builder
+        let built = builder.join().unwrap_or_else(|_| Err(Error::Invalid("the tree builder panicked".into())));
+        (walked, built)
+    });
     pipeline.finish()?;
+    let built = built?;
+    let (root_tree, counters_walk, mut failed) = walked?;
+    let tree = *root_tree.get().ok_or_else(|| Error::Invalid("internal: the root tree was not built".into()))?;
+    failed.extend(built);
 
     let mut counters = counters_walk;
+    counters.errors = failed.len() as u64;
     counters.bytes_read = progress.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
     counters.bytes_added = progress.bytes_added.load(std::sync::atomic::Ordering::Relaxed);
     counters.chunks_added = progress.chunks_added.load(std::sync::atomic::Ordering::Relaxed);
@@ -155,9 +162,22 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     Ok((id, snapshot))
 }
 
+/// Walks the sources, from the root of the snapshot's tree.
+fn walk_sources(w: &mut Walker, root: &Node, parent: Option<&Snapshot>, parent_root: Option<&Tree>) -> Result<TreeRef> {
+    if root.source {
+        // Backing up "/" itself.
+        let fd = sys::open_dir(Path::new("/")).map_err(|e| Error::io("/", e))?;
+        w.root_dev = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io("/", e))?.st_dev;
+        let prev = parent.map(|s| Entry { subtree: Some(s.tree), ..Entry::new(Vec::new(), Kind::Dir) });
+        w.walk_dir(fd, Path::new("/"), prev.as_ref())
+    } else {
+        virtual_dir(w, Path::new("/"), root, parent_root)
+    }
+}
+
 /// Stores the tree of an ancestor directory of the sources: only the
 /// children on the way to a source, each with its real metadata.
-fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) -> Result<Id> {
+fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) -> Result<TreeRef> {
     let fd = sys::open_dir(path).map_err(|e| Error::io(path, e))?;
     let mut pending = Vec::new();
     for (name, child) in &node.children {
@@ -171,13 +191,13 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) 
             continue;
         }
         let st = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?;
-        let mut entry = w.base_entry(fd.as_raw_fd(), name, &st, Kind::Dir, &child_path);
+        let entry = w.base_entry(fd.as_raw_fd(), name, &st, Kind::Dir, &child_path);
         let prev_tree = match prev.and_then(|p| p.subtree) {
             Some(id) => Some(w.repo.tree(&id)?),
             None => None,
         };
-        entry.subtree = Some(virtual_dir(w, &child_path, child, prev_tree.as_ref())?);
-        pending.push(Pending::Ready(entry));
+        let sub = virtual_dir(w, &child_path, child, prev_tree.as_ref())?;
+        pending.push(Pending::Dir(entry, sub));
     }
     w.finish_dir(pending)
 }

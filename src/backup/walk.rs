@@ -5,25 +5,19 @@
 
 use super::exclude::{Excludes, CACHEDIR_SIGNATURE};
 use super::pipeline::{FileSlot, Pipeline, Progress};
-use crate::crypto::Id;
+use super::trees::{DirJob, Pending, TreeRef};
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
-use crate::format::tree::{encode_chunk_list, Content, Entry, Kind, Piece, Tree, INLINE_PIECES_MAX};
+use crate::format::tree::{Entry, Kind, Piece};
 use crate::format::Time;
 use crate::repo::Repo;
-use crate::store::Cf;
 use crate::sys;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-pub(super) enum Pending {
-    Ready(Entry),
-    File(Entry, Arc<FileSlot>, PathBuf),
-}
 
 pub(super) struct Walker<'a> {
     pub repo: &'a Repo,
@@ -40,6 +34,8 @@ pub(super) struct Walker<'a> {
     pub groups: HashMap<u32, String>,
     /// Device of the source path being walked, for --one-file-system.
     pub root_dev: u64,
+    /// Finished directories, to the tree builder.
+    pub dirs: crossbeam_channel::Sender<DirJob>,
 }
 
 fn kind_of(mode: u32) -> Option<Kind> {
@@ -159,7 +155,7 @@ impl Walker<'_> {
             Kind::Dir => {
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
                 let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
-                    self.put_tree(Tree::default())?
+                    self.finish_dir(Vec::new())?
                 } else {
                     let fd = match sys::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
                         Ok(fd) => fd,
@@ -173,8 +169,8 @@ impl Walker<'_> {
                     }
                     self.walk_dir(fd, path, parent_dir)?
                 };
-                entry.subtree = Some(subtree);
                 self.counters.dirs += 1;
+                return Ok(Some(Pending::Dir(entry, subtree)));
             }
             Kind::File => {
                 self.counters.files += 1;
@@ -303,8 +299,8 @@ impl Walker<'_> {
         Ok(got)
     }
 
-    /// Walks an open directory; returns its tree id.
-    pub fn walk_dir(&mut self, fd: OwnedFd, path: &Path, parent: Option<&Entry>) -> Result<Id> {
+    /// Walks an open directory; its tree id is set once the builder stores it.
+    pub fn walk_dir(&mut self, fd: OwnedFd, path: &Path, parent: Option<&Entry>) -> Result<TreeRef> {
         let mut names = match sys::read_dir_names(fd.as_raw_fd()) {
             Ok(n) => n,
             Err(e) => {
@@ -334,35 +330,13 @@ impl Walker<'_> {
         self.finish_dir(pending)
     }
 
-    /// Waits for a directory's files, then stores its tree.
-    pub fn finish_dir(&mut self, pending: Vec<Pending>) -> Result<Id> {
-        let mut tree = Tree { entries: Vec::with_capacity(pending.len()) };
-        for p in pending {
-            match p {
-                Pending::Ready(e) => tree.entries.push(e),
-                Pending::File(mut e, slot, path) => match slot.wait() {
-                    Ok(pieces) => {
-                        e.content = self.content(pieces)?;
-                        tree.entries.push(e);
-                    }
-                    Err(why) => self.record(&path, why),
-                },
-            }
-        }
-        tree.sort();
-        self.put_tree(tree)
-    }
-
-    fn content(&mut self, pieces: Vec<Piece>) -> Result<Content> {
-        if pieces.len() <= INLINE_PIECES_MAX {
-            return Ok(Content::Inline(pieces));
-        }
-        let id = self.pipeline.put_object(Cf::Trees, &encode_chunk_list(&pieces))?;
-        Ok(Content::List { id, pieces: pieces.len() as u64 })
-    }
-
-    pub fn put_tree(&mut self, tree: Tree) -> Result<Id> {
-        self.pipeline.put_object(Cf::Trees, &tree.encode())
+    /// Hands a listed directory to the tree builder.
+    pub fn finish_dir(&mut self, pending: Vec<Pending>) -> Result<TreeRef> {
+        let tree = TreeRef::default();
+        self.dirs
+            .send(DirJob { pending, tree: tree.clone() })
+            .map_err(|_| Error::Invalid("the tree builder stopped".into()))?;
+        Ok(tree)
     }
 }
 
