@@ -21,7 +21,8 @@ for a in "$@"; do
 done
 BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
 mkdir -p "$BENCH_DIR"
-corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$([ $quick = 1 ] && echo -quick)}
+suffix=""; [ $quick = 0 ] || suffix=-quick
+corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$suffix}
 if [ ! -d "$corpus" ]; then
   echo "copying the corpus to $corpus (once)"
   mkdir -p "$corpus"
@@ -29,8 +30,9 @@ if [ ! -d "$corpus" ]; then
     cp -a /usr/share "$corpus/share"; cp -a /usr/lib/x86_64-linux-gnu "$corpus/lib"; fi
 fi
 bigfile=$BENCH_DIR/bigfile
-[ -f "$bigfile" ] || head -c $((512 << 20)) /dev/urandom > "$bigfile.src"
-[ -f "$bigfile.src" ] && mv "$bigfile.src" "$bigfile"
+if [ ! -f "$bigfile" ]; then
+  head -c $((512 << 20)) /dev/urandom > "$bigfile.part" && mv "$bigfile.part" "$bigfile"
+fi
 
 export STRATA_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
