@@ -21,6 +21,7 @@ for a in "$@"; do
 done
 BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
 mkdir -p "$BENCH_DIR"
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* && sync
 suffix=""; [ $quick = 0 ] || suffix=-quick
 corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$suffix}
 if [ ! -d "$corpus" ]; then
@@ -72,9 +73,9 @@ backup() { # tool key source...
   esac
 }
 
-restore() { # tool source target
+restore() { # tool source target (a new directory)
   local t=$1 src=$2 dst=$3
-  rm -rf "$dst"; mkdir -p "$dst"
+  mkdir -p "$dst"
   case $t in
     strata) measure "$t.restore" "$STRATA" -r "$(repo strata)" restore "latest:$src" "$dst" ;;
     restic) measure "$t.restore" restic -q --repo "$(repo restic)" restore latest --target "$dst" --include "$src" ;;
@@ -108,7 +109,8 @@ for t in "${tools[@]}"; do
   backup "$t" second "$corpus"
   S[$t.repo]=$(du -sb "$(repo "$t")" | cut -f1)
   drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
-  rm -rf "$BENCH_DIR/restore-$t"
+  # Restored trees are deleted at the end: creating many files right after
+  # deleting many is slow on ext4 and would penalise the next tool.
   # A large file, then the same file after small edits in 10 places.
   init "$t"
   cp "$bigfile" "$BENCH_DIR/edit-$t"
@@ -132,6 +134,7 @@ for t in "${tools[@]}"; do
   fi
   rm -rf "$(repo "$t")"
 done
+rm -rf "$BENCH_DIR"/restore-*
 if [ $mount = 1 ]; then
   measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"
 fi

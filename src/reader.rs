@@ -7,7 +7,7 @@ use crate::crypto::Id;
 use crate::error::Result;
 use crate::format::tree::{Content, Entry, Piece};
 use crate::repo::Repo;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A file's pieces with their end offsets.
@@ -78,21 +78,37 @@ impl FileMap {
     }
 }
 
-/// Decoded chunks, bounded in bytes; evicts the least recently used.
+/// Decoded chunks, bounded in bytes; evicts the least recently used in
+/// O(log n) (`order` maps each entry's last use to its id).
 pub struct ChunkCache {
     inner: Mutex<CacheInner>,
     capacity: usize,
 }
 
+#[derive(Default)]
 struct CacheInner {
     map: HashMap<Id, (Arc<Vec<u8>>, u64)>,
+    order: BTreeMap<u64, Id>,
     bytes: usize,
     tick: u64,
 }
 
+impl CacheInner {
+    /// Marks `id` as used now.
+    fn touch(&mut self, id: &Id) -> Option<Arc<Vec<u8>>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let (data, used) = self.map.get_mut(id)?;
+        self.order.remove(used);
+        *used = tick;
+        self.order.insert(tick, *id);
+        Some(data.clone())
+    }
+}
+
 impl ChunkCache {
     pub fn new(capacity: usize) -> ChunkCache {
-        ChunkCache { inner: Mutex::new(CacheInner { map: HashMap::new(), bytes: 0, tick: 0 }), capacity }
+        ChunkCache { inner: Mutex::new(CacheInner::default()), capacity }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
@@ -100,28 +116,21 @@ impl ChunkCache {
     }
 
     pub fn get(&self, id: &Id) -> Option<Arc<Vec<u8>>> {
-        let mut c = self.lock();
-        c.tick += 1;
-        let tick = c.tick;
-        c.map.get_mut(id).map(|(d, t)| {
-            *t = tick;
-            d.clone()
-        })
+        self.lock().touch(id)
     }
 
     pub fn insert(&self, id: Id, data: Arc<Vec<u8>>) {
         let mut c = self.lock();
+        if c.touch(&id).is_some() {
+            return;
+        }
         c.tick += 1;
         let tick = c.tick;
         c.bytes += data.len();
-        if let Some((old, _)) = c.map.insert(id, (data, tick)) {
-            c.bytes -= old.len();
-        }
+        c.map.insert(id, (data, tick));
+        c.order.insert(tick, id);
         while c.bytes > self.capacity && c.map.len() > 1 {
-            // Linear scan: the cache holds at most a few hundred chunks.
-            let Some((&victim, _)) = c.map.iter().filter(|(k, _)| **k != id).min_by_key(|(_, (_, t))| *t) else {
-                break;
-            };
+            let Some((_, victim)) = c.order.pop_first() else { break };
             if let Some((d, _)) = c.map.remove(&victim) {
                 c.bytes -= d.len();
             }
@@ -243,5 +252,9 @@ mod tests {
         assert!(c.contains(&Id([9; 32])));
         assert!(!c.contains(&Id([0; 32])));
         assert!(c.lock().bytes <= 250);
+        // A use keeps an entry: 8 was used last, so 9 goes first.
+        c.get(&Id([8; 32]));
+        c.insert(Id([20; 32]), Arc::new(vec![0; 100]));
+        assert!(c.contains(&Id([8; 32])) && !c.contains(&Id([9; 32])));
     }
 }

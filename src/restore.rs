@@ -12,7 +12,8 @@ use crate::sys;
 use globset::GlobSet;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Overwrite {
@@ -48,9 +49,17 @@ pub struct Summary {
     pub errors: Vec<String>,
 }
 
+/// A created regular file whose content and attributes a worker writes.
+struct FileJob {
+    fd: OwnedFd,
+    entry: Entry,
+    path: PathBuf,
+}
+
 struct Restorer<'a> {
     repo: &'a Repo,
-    reader: Reader,
+    /// To the content writers; `None` in a dry run.
+    files: Option<crossbeam_channel::Sender<FileJob>>,
     opts: Options,
     root: OwnedFd,
     owners: bool,
@@ -83,32 +92,54 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
     } else {
         sys::open_dir(target).map_err(|e| Error::io(target, e))?
     };
-    let mut r = Restorer {
-        repo,
-        reader: Reader::new(64 << 20),
-        opts,
-        root,
-        owners: sys::is_root(),
-        links: HashMap::new(),
-        summary: Summary::default(),
-    };
+    let owners = sys::is_root();
+    let reader = Reader::new(64 << 20);
+    let worker_errors = Mutex::new(Vec::new());
+    let mut r = Restorer { repo, files: None, opts, root, owners, links: HashMap::new(), summary: Summary::default() };
     if !r.owners {
         (r.opts.warn)("not running as root: file owners are not restored");
     }
-    let root_fd = r.root.as_raw_fd();
-    if is_dir {
-        let tree = repo.tree(&entry.subtree.ok_or_else(|| Error::corrupt("directory entry", "no tree"))?)?;
-        let exists = !r.opts.dry_run || target.exists();
-        r.dir_contents(root_fd, &tree, target, b"", exists, true)?;
-        if !r.opts.dry_run {
-            r.metadata(root_fd, b".", entry, target);
+    // File contents are written by a pool, in parallel with the walk, which
+    // creates every entry in order; directory times are set by the walk
+    // after their entries exist (writing a file's data leaves them alone).
+    let result = std::thread::scope(|scope| {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (tx, rx) = crossbeam_channel::bounded::<FileJob>(4 * workers);
+        for _ in 0..workers {
+            let (rx, reader, errors) = (rx.clone(), &reader, &worker_errors);
+            scope.spawn(move || {
+                for job in rx {
+                    write_file(repo, reader, owners, job, errors);
+                }
+            });
         }
-    } else {
-        let existing =
-            if r.opts.dry_run && !target.exists() { HashSet::new() } else { existing_names(root_fd, target) };
-        r.entry(root_fd, entry, target, b"", &existing, true)?;
+        if !r.opts.dry_run {
+            r.files = Some(tx);
+        }
+        let root_fd = r.root.as_raw_fd();
+        let result = if is_dir {
+            (|| {
+                let tree = repo.tree(&entry.subtree.ok_or_else(|| Error::corrupt("directory entry", "no tree"))?)?;
+                let exists = !r.opts.dry_run || target.exists();
+                r.dir_contents(root_fd, &tree, target, b"", exists, true)?;
+                if !r.opts.dry_run {
+                    r.metadata(root_fd, b".", entry, target);
+                }
+                Ok(())
+            })()
+        } else {
+            let existing =
+                if r.opts.dry_run && !target.exists() { HashSet::new() } else { existing_names(root_fd, target) };
+            r.entry(root_fd, entry, target, b"", &existing, true).map(drop)
+        };
+        r.files = None; // the workers finish the queue, and the scope joins them
+        result
+    });
+    for msg in worker_errors.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        (r.opts.warn)(&msg);
+        r.summary.errors.push(msg);
     }
-    Ok(r.summary)
+    result.map(|()| r.summary)
 }
 
 fn existing_names(dir: RawFd, path: &Path) -> HashSet<Vec<u8>> {
@@ -306,10 +337,14 @@ impl Restorer<'_> {
                 let fd =
                     sys::openat(dir, &e.name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
                         .map_err(io)?;
-                self.write_content(&fd, e, path);
                 if let Some(group) = e.link_group() {
                     self.links.insert(group, rel.to_vec());
                 }
+                let job = FileJob { fd, entry: e.clone(), path: path.to_path_buf() };
+                if let Some(files) = &self.files {
+                    files.send(job).map_err(|_| Error::Invalid("restore workers stopped".into()))?;
+                }
+                return Ok(());
             }
             Kind::Symlink => sys::symlinkat(&e.target, dir, &e.name).map_err(io)?,
             Kind::Fifo => sys::mknodat(dir, &e.name, libc::S_IFIFO | 0o600, 0).map_err(io)?,
@@ -319,32 +354,6 @@ impl Restorer<'_> {
         }
         self.metadata(dir, &e.name, e, path);
         Ok(())
-    }
-
-    /// Writes a file's data, skipping holes; a bad chunk is reported and
-    /// left as zeros so the rest of the file (and restore) goes on.
-    fn write_content(&mut self, fd: &OwnedFd, e: &Entry, path: &Path) {
-        let map = match FileMap::load(self.repo, e) {
-            Ok(m) => m,
-            Err(err) => return self.fail(path, err),
-        };
-        let mut at = 0u64;
-        for piece in map.pieces() {
-            if let Piece::Data { id, .. } = piece {
-                match self.reader.chunk(self.repo, id) {
-                    Ok(data) => {
-                        if let Err(err) = write_all_at(fd.as_raw_fd(), &data, at) {
-                            return self.fail(path, format!("writing: {err}"));
-                        }
-                    }
-                    Err(err) => self.fail(path, format!("chunk {id}: {err}")),
-                }
-            }
-            at += piece.len();
-        }
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), map.size() as libc::off_t) } != 0 {
-            self.fail(path, format!("setting size: {}", std::io::Error::last_os_error()));
-        }
     }
 
     /// Owner, xattrs, mode, then times: chown clears setuid bits and file
@@ -368,6 +377,53 @@ impl Restorer<'_> {
         if let Err(err) = sys::utimensat(dir, name, e.mtime.secs, e.mtime.nanos) {
             self.fail(path, format!("setting times: {err}"));
         }
+    }
+}
+
+/// Writes a file's data, skipping holes, then its attributes through the
+/// fd. A bad chunk is reported and left as zeros, so the rest of the file
+/// (and of the restore) goes on.
+fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: &Mutex<Vec<String>>) {
+    let FileJob { fd, entry: e, path } = job;
+    let fail =
+        |why: String| errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{}: {why}", path.display()));
+    let map = match FileMap::load(repo, &e) {
+        Ok(m) => m,
+        Err(err) => return fail(err.to_string()),
+    };
+    let raw = fd.as_raw_fd();
+    let mut at = 0u64;
+    for piece in map.pieces() {
+        if let Piece::Data { id, .. } = piece {
+            match reader.chunk(repo, id) {
+                Ok(data) => {
+                    if let Err(err) = write_all_at(raw, &data, at) {
+                        return fail(format!("writing: {err}"));
+                    }
+                }
+                Err(err) => fail(format!("chunk {id}: {err}")),
+            }
+        }
+        at += piece.len();
+    }
+    if unsafe { libc::ftruncate(raw, map.size() as libc::off_t) } != 0 {
+        fail(format!("setting size: {}", std::io::Error::last_os_error()));
+    }
+    // Same order as `Restorer::metadata`: chown clears setuid and capabilities.
+    if owners && unsafe { libc::fchown(raw, e.uid, e.gid) } != 0 {
+        fail(format!("setting owner: {}", std::io::Error::last_os_error()));
+    }
+    for (k, v) in &e.xattrs {
+        if let Err(err) = sys::fset_xattr(raw, k, v) {
+            fail(format!("setting xattr {}: {err}", String::from_utf8_lossy(k)));
+        }
+    }
+    if unsafe { libc::fchmod(raw, e.mode as libc::mode_t) } != 0 {
+        fail(format!("setting mode: {}", std::io::Error::last_os_error()));
+    }
+    let t = libc::timespec { tv_sec: e.mtime.secs as libc::time_t, tv_nsec: e.mtime.nanos as libc::c_long };
+    if unsafe { libc::futimens(raw, [t, t].as_ptr()) } != 0 {
+        fail(format!("setting times: {}", std::io::Error::last_os_error()));
     }
 }
 

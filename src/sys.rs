@@ -137,6 +137,12 @@ pub fn set_xattr_at(dir: RawFd, name: &[u8], attr: &[u8], value: &[u8]) -> io::R
     Ok(())
 }
 
+pub fn fset_xattr(fd: RawFd, attr: &[u8], value: &[u8]) -> io::Result<()> {
+    let cname = cstr(attr)?;
+    check(unsafe { libc::fsetxattr(fd, cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) })?;
+    Ok(())
+}
+
 pub fn mkdirat(dir: RawFd, name: &[u8], mode: u32) -> io::Result<()> {
     let c = cstr(name)?;
     check(unsafe { libc::mkdirat(dir, c.as_ptr(), mode as libc::mode_t) }).map(drop)
