@@ -6,8 +6,8 @@
 use crate::format::Time;
 use crate::vfs::{Attr, NodeType, Vfs, VfsError};
 use fuser::{
-    FileAttr, FileType, Filesystem, KernelConfig, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
-    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
+    FileAttr, FileType, Filesystem, KernelConfig, ReplyAttr, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty,
+    ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -112,7 +112,11 @@ impl Filesystem for Fs {
         // Best effort: an older kernel simply keeps its defaults.
         let _ = config.set_max_readahead(1 << 20);
         let _ = config.add_capabilities(
-            fuser::consts::FUSE_ASYNC_READ | fuser::consts::FUSE_CACHE_SYMLINKS | fuser::consts::FUSE_PARALLEL_DIROPS,
+            fuser::consts::FUSE_ASYNC_READ
+                | fuser::consts::FUSE_CACHE_SYMLINKS
+                | fuser::consts::FUSE_PARALLEL_DIROPS
+                | fuser::consts::FUSE_DO_READDIRPLUS
+                | fuser::consts::FUSE_READDIRPLUS_AUTO,
         );
         Ok(())
     }
@@ -170,8 +174,15 @@ impl Filesystem for Fs {
         _lock_owner: Option<u64>,
         reply: ReplyData,
     ) {
+        let offset = offset.max(0) as u64;
+        if let Some(result) = self.vfs.read_cached(ino, fh, offset, size) {
+            return match result {
+                Ok(d) => reply.data(&d),
+                Err(e) => reply.error(errno(e)),
+            };
+        }
         let vfs = self.vfs.clone();
-        self.spawn(move || match vfs.read(ino, fh, offset.max(0) as u64, size) {
+        self.spawn(move || match vfs.read(ino, fh, offset, size) {
             Ok(d) => reply.data(&d),
             Err(e) => reply.error(errno(e)),
         });
@@ -203,6 +214,23 @@ impl Filesystem for Fs {
                     if reply.add(e.ino, e.next, file_type(e.kind), OsStr::from_bytes(&e.name)) {
                         break;
                     }
+                }
+                reply.ok();
+            }
+            Err(e) => reply.error(errno(e)),
+        });
+    }
+
+    fn readdirplus(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, offset: i64, mut reply: ReplyDirectoryPlus) {
+        let vfs = self.vfs.clone();
+        self.spawn(move || match vfs.readdirplus(ino, offset, 256) {
+            Ok(entries) => {
+                for (e, listed) in entries {
+                    let name = OsStr::from_bytes(&e.name);
+                    if reply.add(e.ino, e.next, name, &listed.ttl, &file_attr(&listed.attr), 0) {
+                        break;
+                    }
+                    vfs.keep(&listed);
                 }
                 reply.ok();
             }

@@ -239,6 +239,28 @@ fn mountpoint_errors_are_clear() {
     let r = repo.run(&["mount", m.dir.to_str().unwrap()]);
     assert!(r.stderr.contains("already a mount point"), "{}", r.stderr);
     // fusermount3 -u ends the mount process cleanly too.
+    let mut m = m;
     sh(&format!("fusermount3 -u {}", m.dir.display()));
-    assert!(wait_until(Duration::from_secs(10), || !is_mounted(&m.dir)));
+    assert_eq!(m.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(!is_mounted(&m.dir));
+}
+
+#[test]
+fn a_remount_after_fusermount_u_is_not_taken_down_by_the_old_process() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"1").unwrap();
+    repo.backup(&[&src], &[]);
+    let dir = repo.scratch("mnt");
+    let mut first = Mount::start(&repo, &dir, &[]);
+    sh(&format!("fusermount3 -u {}", dir.display()));
+    let second = Mount::start(&repo, &dir, &[]);
+    assert_eq!(first.wait_exit(Duration::from_secs(10)), Some(0), "the first mount process did not exit");
+    assert!(is_mounted(&dir), "the old mount process unmounted the new mount");
+    assert!(dir.join("latest").exists());
+    assert_eq!(second.stop(), 0);
 }

@@ -120,7 +120,10 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
             break;
         }
         if session.guard.is_finished() {
-            // Unmounted from outside (fusermount3 -u).
+            // Unmounted from outside (fusermount3 -u). Dropping the session
+            // would unmount the path again, and with it any new mount made
+            // there since: leave it alone.
+            std::mem::forget(session);
             return Ok(0);
         }
         since_refresh += Duration::from_millis(500);

@@ -99,6 +99,13 @@ pub struct DirEntry {
     pub name: Vec<u8>,
 }
 
+/// A directory entry's node and attributes, before the kernel is told.
+pub struct Listed {
+    pub attr: Attr,
+    pub ttl: Duration,
+    kind: Option<NodeKind>,
+}
+
 #[derive(Clone)]
 enum NodeKind {
     Root,
@@ -119,6 +126,8 @@ struct EntryNode {
     /// Path within the snapshot, for log lines.
     path: Vec<u8>,
     entry: Entry,
+    /// The tree holding this entry, for prefetching its siblings.
+    parent_tree: Option<Id>,
     /// Identity of this path, from which children's inodes derive.
     key: [u8; 32],
     map: OnceLock<Arc<FileMap>>,
@@ -222,7 +231,7 @@ impl EntryNode {
             None => key_child(&self.key, &e.name),
         };
         let path = [&self.path[..], b"/", &e.name].concat();
-        EntryNode { snap: self.snap, path, entry: e, key, map: OnceLock::new() }
+        EntryNode { snap: self.snap, path, entry: e, parent_tree: self.entry.subtree, key, map: OnceLock::new() }
     }
 
     fn child_ino(&self, e: &Entry) -> u64 {
@@ -241,7 +250,7 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
         subtree: Some(s.snap.tree),
         ..Entry::new(Vec::new(), Kind::Dir)
     };
-    EntryNode { snap: s.id, path: Vec::new(), entry, key: key_snapshot(&s.id), map: OnceLock::new() }
+    EntryNode { snap: s.id, path: Vec::new(), entry, parent_tree: None, key: key_snapshot(&s.id), map: OnceLock::new() }
 }
 
 /// A content hash for `user.strata.blake3`: BLAKE3 over the file's piece
@@ -285,6 +294,7 @@ impl Vfs {
         };
         nodes.insert(ROOT, Node { kind: root, lookups: 1 });
         let (tx, rx) = crossbeam_channel::bounded::<(Id, Id)>(64);
+        let prefetchers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let vfs = Arc::new(Vfs {
             repo,
             mode,
@@ -297,7 +307,7 @@ impl Vfs {
             prefetch: Some(tx),
         });
         // Prefetchers hold only a weak reference, so dropping the Vfs ends them.
-        for i in 0..2 {
+        for i in 0..prefetchers {
             let (rx, weak) = (rx.clone(), Arc::downgrade(&vfs));
             std::thread::Builder::new()
                 .name(format!("strata-prefetch-{i}"))
@@ -468,9 +478,9 @@ impl Vfs {
         }
     }
 
-    pub fn lookup(&self, parent: u64, name: &[u8]) -> VResult<(Attr, Duration)> {
-        let pnode = self.node(parent)?;
-        if let NodeKind::Entry(p) = &pnode {
+    /// The node `name` names in the directory `parent`, not yet remembered.
+    fn child_of(&self, parent: &NodeKind, name: &[u8]) -> VResult<Listed> {
+        if let NodeKind::Entry(p) = parent {
             if p.entry.kind != Kind::Dir {
                 return Err(VfsError::NotDir);
             }
@@ -478,14 +488,44 @@ impl Vfs {
             let e = tree.find(name).ok_or(VfsError::NotFound)?.clone();
             let child = Arc::new(p.child(e));
             let attr = self.entry_attr(&child)?;
-            self.remember(attr.ino, NodeKind::Entry(child));
-            return Ok((attr, TTL_FOREVER));
+            return Ok(Listed { attr, ttl: TTL_FOREVER, kind: Some(NodeKind::Entry(child)) });
         }
         let name = std::str::from_utf8(name).map_err(|_| VfsError::NotFound)?;
-        let (ino, kind) = self.virtual_child(&pnode, name)?;
+        let (ino, kind) = self.virtual_child(parent, name)?;
         let attr = self.attr_of(ino, &kind)?;
-        self.remember(ino, kind);
-        Ok((attr, TTL_LIVE))
+        Ok(Listed { attr, ttl: TTL_LIVE, kind: Some(kind) })
+    }
+
+    pub fn lookup(&self, parent: u64, name: &[u8]) -> VResult<(Attr, Duration)> {
+        let listed = self.child_of(&self.node(parent)?, name)?;
+        self.keep(&listed);
+        Ok((listed.attr, listed.ttl))
+    }
+
+    /// Directory entries with their attributes (FUSE readdirplus). Each one
+    /// the caller hands to the kernel must be passed to `keep`: the kernel
+    /// counts it as looked up.
+    pub fn readdirplus(&self, ino: u64, offset: i64, limit: usize) -> VResult<Vec<(DirEntry, Listed)>> {
+        let node = self.node(ino)?;
+        let (own, ttl) = self.getattr(ino)?;
+        self.readdir(ino, offset, limit)?
+            .into_iter()
+            .map(|d| {
+                if d.name == b"." || d.name == b".." {
+                    // Not counted by the kernel; it ignores these attributes.
+                    return Ok((d, Listed { attr: own.clone(), ttl, kind: None }));
+                }
+                let listed = self.child_of(&node, &d.name)?;
+                Ok((d, listed))
+            })
+            .collect()
+    }
+
+    /// Counts one kernel reference to a node from `child_of`.
+    pub fn keep(&self, listed: &Listed) {
+        if let Some(kind) = &listed.kind {
+            self.remember(listed.attr.ino, kind.clone());
+        }
     }
 
     pub fn getattr(&self, ino: u64) -> VResult<(Attr, Duration)> {
@@ -661,6 +701,9 @@ impl Vfs {
             _ => return Err(VfsError::IsDir),
         };
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        if let Some((node, _)) = &map {
+            self.prefetch_siblings(node);
+        }
         if let Some((node, map)) = map {
             self.files
                 .lock()
@@ -705,6 +748,29 @@ impl Vfs {
         Ok(data)
     }
 
+    /// The read, if every chunk it needs is already decoded: then it costs
+    /// no more than a copy and can be answered without a thread switch.
+    pub fn read_cached(&self, ino: u64, fh: u64, offset: u64, size: u32) -> Option<VResult<Vec<u8>>> {
+        if ino == AT_README {
+            return Some(self.read(ino, fh, offset, size));
+        }
+        let (_, map) = self.open_file(fh)?;
+        let end = map.size().min(offset.saturating_add(size as u64));
+        let (first, mut start) = map.find(offset)?;
+        for piece in &map.pieces()[first..] {
+            if start >= end {
+                break;
+            }
+            if let Piece::Data { id, .. } = piece {
+                if !self.reader.cache.contains(id) {
+                    return None;
+                }
+            }
+            start += piece.len();
+        }
+        Some(self.read(ino, fh, offset, size))
+    }
+
     /// Queues the next two data chunks after `offset` for decoding.
     fn prefetch_after(&self, node: &EntryNode, map: &FileMap, offset: u64) {
         let Some(tx) = &self.prefetch else { return };
@@ -721,6 +787,28 @@ impl Vfs {
         {
             if !self.reader.cache.contains(&p) {
                 let _ = tx.try_send((node.snap, p));
+            }
+        }
+    }
+
+    /// Files are mostly read in directory order (tar, rsync, cp -r): on
+    /// open, queue the first chunk of the next few files beside this one, so
+    /// their decoding overlaps the reading of this one.
+    fn prefetch_siblings(&self, node: &EntryNode) {
+        const AHEAD: usize = 16;
+        let (Some(tx), Some(tree)) = (&self.prefetch, node.parent_tree) else { return };
+        let Ok(tree) = self.tree(&tree, node) else { return };
+        let start = tree.entries.partition_point(|e| e.name < node.entry.name) + 1;
+        let firsts = tree.entries.iter().skip(start).take(AHEAD).filter_map(|e| match &e.content {
+            Content::Inline(p) if e.kind == Kind::File => p.iter().find_map(|p| match p {
+                Piece::Data { id, .. } => Some(*id),
+                Piece::Hole { .. } => None,
+            }),
+            _ => None,
+        });
+        for id in firsts {
+            if !self.reader.cache.contains(&id) && tx.try_send((node.snap, id)).is_err() {
+                break; // queue full: the prefetchers are busy enough
             }
         }
     }

@@ -48,6 +48,20 @@ impl Mount {
         Mount { dir: dir.to_path_buf(), child: Some(child) }
     }
 
+    /// Waits for the mount process to exit by itself; its exit code.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let mut code = None;
+        wait_until(limit, || {
+            code = child.try_wait().ok().flatten().map(|s| s.code().unwrap_or(-1));
+            code.is_some()
+        });
+        if code.is_some() {
+            self.child = None;
+        }
+        code
+    }
+
     /// Unmounts with SIGTERM, as a user's Ctrl-C would; returns the exit code.
     pub fn stop(mut self) -> i32 {
         let mut child = self.child.take().unwrap();
