@@ -19,6 +19,8 @@ type Job = Box<dyn FnOnce() + Send>;
 pub struct Fs {
     vfs: Arc<Vfs>,
     jobs: crossbeam_channel::Sender<Job>,
+    /// The kernel opens files without asking us (answer ENOSYS to open).
+    no_open: bool,
 }
 
 fn errno(e: VfsError) -> libc::c_int {
@@ -88,7 +90,7 @@ impl Fs {
                 })
                 .expect("spawning a FUSE worker thread");
         }
-        Fs { vfs, jobs: tx }
+        Fs { vfs, jobs: tx, no_open: false }
     }
 
     fn spawn(&self, job: impl FnOnce() + Send + 'static) {
@@ -111,6 +113,8 @@ impl Filesystem for Fs {
     fn init(&mut self, _req: &Request<'_>, config: &mut KernelConfig) -> Result<(), libc::c_int> {
         // Best effort: an older kernel simply keeps its defaults.
         let _ = config.set_max_readahead(1 << 20);
+        // Reads go by inode, so opening a file needs no round trip to us.
+        self.no_open = config.add_capabilities(fuser::consts::FUSE_NO_OPEN_SUPPORT).is_ok();
         let _ = config.add_capabilities(
             fuser::consts::FUSE_ASYNC_READ
                 | fuser::consts::FUSE_CACHE_SYMLINKS
@@ -157,8 +161,11 @@ impl Filesystem for Fs {
             return reply.error(libc::EROFS);
         }
         match self.vfs.open(ino) {
+            // ENOSYS with no-open support means "open without asking me
+            // again"; the kernel then keeps the page cache, as we ask here.
+            Ok(()) if self.no_open => reply.error(libc::ENOSYS),
             // Content never changes: keep the page cache across opens.
-            Ok(fh) => reply.opened(fh, fuser::consts::FOPEN_KEEP_CACHE),
+            Ok(()) => reply.opened(0, fuser::consts::FOPEN_KEEP_CACHE),
             Err(e) => reply.error(errno(e)),
         }
     }
@@ -167,7 +174,7 @@ impl Filesystem for Fs {
         &mut self,
         _req: &Request<'_>,
         ino: u64,
-        fh: u64,
+        _fh: u64,
         offset: i64,
         size: u32,
         _flags: i32,
@@ -175,14 +182,14 @@ impl Filesystem for Fs {
         reply: ReplyData,
     ) {
         let offset = offset.max(0) as u64;
-        if let Some(result) = self.vfs.read_cached(ino, fh, offset, size) {
+        if let Some(result) = self.vfs.read_cached(ino, offset, size) {
             return match result {
                 Ok(d) => reply.data(&d),
                 Err(e) => reply.error(errno(e)),
             };
         }
         let vfs = self.vfs.clone();
-        self.spawn(move || match vfs.read(ino, fh, offset, size) {
+        self.spawn(move || match vfs.read(ino, offset, size) {
             Ok(d) => reply.data(&d),
             Err(e) => reply.error(errno(e)),
         });
@@ -192,13 +199,12 @@ impl Filesystem for Fs {
         &mut self,
         _req: &Request<'_>,
         _ino: u64,
-        fh: u64,
+        _fh: u64,
         _flags: i32,
         _lock: Option<u64>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        self.vfs.release(fh);
         reply.ok();
     }
 
@@ -259,13 +265,13 @@ impl Filesystem for Fs {
         }
     }
 
-    fn lseek(&mut self, _req: &Request<'_>, _ino: u64, fh: u64, offset: i64, whence: i32, reply: ReplyLseek) {
+    fn lseek(&mut self, _req: &Request<'_>, ino: u64, _fh: u64, offset: i64, whence: i32, reply: ReplyLseek) {
         let data = match whence {
             libc::SEEK_DATA => true,
             libc::SEEK_HOLE => false,
             _ => return reply.error(libc::EINVAL),
         };
-        match self.vfs.lseek(fh, offset.max(0) as u64, data) {
+        match self.vfs.lseek(ino, offset.max(0) as u64, data) {
             Ok(o) => reply.offset(o as i64),
             Err(VfsError::NoData) => reply.error(libc::ENXIO),
             Err(e) => reply.error(errno(e)),

@@ -157,6 +157,11 @@ impl Reader {
         Reader { cache: ChunkCache::new(cache_bytes), loading: Mutex::new(HashMap::new()) }
     }
 
+    /// Whether the chunk is decoded or being decoded: no need to ask again.
+    pub fn has_or_loading(&self, id: &Id) -> bool {
+        self.cache.contains(id) || self.loading.lock().unwrap_or_else(|e| e.into_inner()).contains_key(id)
+    }
+
     pub fn chunk(&self, repo: &Repo, id: &Id) -> Result<Arc<Vec<u8>>> {
         if let Some(d) = self.cache.get(id) {
             return Ok(d);

@@ -22,6 +22,19 @@ const HEADER_LEN: usize = 2;
 thread_local! {
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
         const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Decompresses with a per-thread context (creating one costs more than
+/// decompressing a small chunk).
+fn decompress(body: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
+    DECOMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(zstd::bulk::Decompressor::new()?);
+        }
+        slot.as_mut().expect("set above").decompress(body, size)
+    })
 }
 
 fn compress(plaintext: &[u8], level: i32) -> Option<Vec<u8>> {
@@ -85,7 +98,7 @@ pub fn open(keys: &Keys, id: &Id, bytes: &[u8], what: &str) -> Result<Vec<u8>> {
             .flatten()
             .filter(|&n| n <= 64 << 20)
             .ok_or_else(|| Error::corrupt(what, "bad compressed frame"))?;
-        zstd::bulk::decompress(&body, size as usize).map_err(|e| Error::corrupt(what, format!("decompression: {e}")))?
+        decompress(&body, size as usize).map_err(|e| Error::corrupt(what, format!("decompression: {e}")))?
     } else {
         body
     };

@@ -131,18 +131,13 @@ struct EntryNode {
     /// Identity of this path, from which children's inodes derive.
     key: [u8; 32],
     map: OnceLock<Arc<FileMap>>,
+    /// End of the last read, to detect sequential reading.
+    last_end: AtomicU64,
 }
 
 struct Node {
     kind: NodeKind,
     lookups: u64,
-}
-
-struct OpenFile {
-    node: Arc<EntryNode>,
-    map: Arc<FileMap>,
-    /// End of the last read, to detect sequential reading.
-    last_end: AtomicU64,
 }
 
 pub enum Mode {
@@ -157,8 +152,6 @@ pub struct Vfs {
     mode: Mode,
     snaps: RwLock<Arc<SnapList>>,
     nodes: Mutex<HashMap<u64, Node>>,
-    files: Mutex<HashMap<u64, OpenFile>>,
-    next_fh: AtomicU64,
     reader: Reader,
     trees: Mutex<TreeCache>,
     prefetch: Option<crossbeam_channel::Sender<(Id, Id)>>,
@@ -231,7 +224,15 @@ impl EntryNode {
             None => key_child(&self.key, &e.name),
         };
         let path = [&self.path[..], b"/", &e.name].concat();
-        EntryNode { snap: self.snap, path, entry: e, parent_tree: self.entry.subtree, key, map: OnceLock::new() }
+        EntryNode {
+            snap: self.snap,
+            path,
+            entry: e,
+            parent_tree: self.entry.subtree,
+            key,
+            map: OnceLock::new(),
+            last_end: AtomicU64::new(u64::MAX),
+        }
     }
 
     fn child_ino(&self, e: &Entry) -> u64 {
@@ -250,7 +251,15 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
         subtree: Some(s.snap.tree),
         ..Entry::new(Vec::new(), Kind::Dir)
     };
-    EntryNode { snap: s.id, path: Vec::new(), entry, parent_tree: None, key: key_snapshot(&s.id), map: OnceLock::new() }
+    EntryNode {
+        snap: s.id,
+        path: Vec::new(),
+        entry,
+        parent_tree: None,
+        key: key_snapshot(&s.id),
+        map: OnceLock::new(),
+        last_end: AtomicU64::new(u64::MAX),
+    }
 }
 
 /// A content hash for `user.strata.blake3`: BLAKE3 over the file's piece
@@ -300,8 +309,6 @@ impl Vfs {
             mode,
             snaps: RwLock::new(Arc::new(snaps)),
             nodes: Mutex::new(nodes),
-            files: Mutex::new(HashMap::new()),
-            next_fh: AtomicU64::new(1),
             reader: Reader::new(cache_bytes),
             trees: Mutex::new(TreeCache { map: HashMap::new(), bytes: 0, tick: 0 }),
             prefetch: Some(tx),
@@ -314,7 +321,7 @@ impl Vfs {
                 .spawn(move || {
                     for (snap, id) in rx {
                         let Some(vfs) = weak.upgrade() else { break };
-                        if !vfs.reader.cache.contains(&id) {
+                        if !vfs.reader.has_or_loading(&id) {
                             if let Err(e) = vfs.reader.chunk(&vfs.repo, &id) {
                                 eprintln!("strata: prefetch of chunk {id} in snapshot {} failed: {e}", snap.short());
                             }
@@ -690,45 +697,39 @@ impl Vfs {
         Ok(out.into_iter().skip(offset).take(limit).collect())
     }
 
-    pub fn open(&self, ino: u64) -> VResult<u64> {
-        let map = match self.node(ino)? {
+    /// A regular file's node and content map.
+    fn file(&self, ino: u64) -> VResult<(Arc<EntryNode>, Arc<FileMap>)> {
+        match self.node(ino)? {
             NodeKind::Entry(n) if n.entry.kind == Kind::File => {
                 let map = self.file_map(&n)?;
-                Some((n, map))
+                Ok((n, map))
             }
-            NodeKind::AtReadme => None,
-            NodeKind::Entry(n) if n.entry.kind == Kind::Dir => return Err(VfsError::IsDir),
-            _ => return Err(VfsError::IsDir),
-        };
-        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        if let Some((node, _)) = &map {
-            self.prefetch_siblings(node);
+            NodeKind::Entry(n) if n.entry.kind != Kind::Dir => Err(VfsError::BadHandle),
+            _ => Err(VfsError::IsDir),
         }
-        if let Some((node, map)) = map {
-            self.files
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(fh, OpenFile { node, map, last_end: AtomicU64::new(u64::MAX) });
+    }
+
+    /// Checks that `ino` can be opened. Reads go by inode, not by handle,
+    /// so the kernel may skip opens altogether (FUSE no-open).
+    pub fn open(&self, ino: u64) -> VResult<()> {
+        if ino == AT_README {
+            return Ok(());
         }
-        Ok(fh)
+        self.file(ino).map(drop)
     }
 
-    pub fn release(&self, fh: u64) {
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
-    }
-
-    fn open_file(&self, fh: u64) -> Option<(Arc<EntryNode>, Arc<FileMap>)> {
-        self.files.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).map(|f| (f.node.clone(), f.map.clone()))
-    }
-
-    /// Reads file data. Sequential reads trigger prefetch of the next chunks.
-    pub fn read(&self, ino: u64, fh: u64, offset: u64, size: u32) -> VResult<Vec<u8>> {
+    /// Reads file data. A read from the start queues the files beside this
+    /// one; sequential reads queue the next chunks of this one.
+    pub fn read(&self, ino: u64, offset: u64, size: u32) -> VResult<Vec<u8>> {
         if ino == AT_README {
             let t = AT_README_TEXT.as_bytes();
             let start = (offset as usize).min(t.len());
             return Ok(t[start..(start + size as usize).min(t.len())].to_vec());
         }
-        let (node, map) = self.open_file(fh).ok_or(VfsError::BadHandle)?;
+        let (node, map) = self.file(ino)?;
+        if offset == 0 {
+            self.prefetch_siblings(&node);
+        }
         let data = self.reader.read(&self.repo, &map, offset, size as usize).map_err(|e| {
             eprintln!(
                 "strata: read error in snapshot {} path /{} at offset {offset}: {e}",
@@ -738,10 +739,7 @@ impl Vfs {
             VfsError::Io
         })?;
         let end = offset + data.len() as u64;
-        let sequential = {
-            let files = self.files.lock().unwrap_or_else(|e| e.into_inner());
-            files.get(&fh).map(|f| f.last_end.swap(end, Ordering::Relaxed) == offset).unwrap_or(false)
-        };
+        let sequential = node.last_end.swap(end, Ordering::Relaxed) == offset;
         if sequential || offset == 0 {
             self.prefetch_after(&node, &map, end);
         }
@@ -750,11 +748,11 @@ impl Vfs {
 
     /// The read, if every chunk it needs is already decoded: then it costs
     /// no more than a copy and can be answered without a thread switch.
-    pub fn read_cached(&self, ino: u64, fh: u64, offset: u64, size: u32) -> Option<VResult<Vec<u8>>> {
+    pub fn read_cached(&self, ino: u64, offset: u64, size: u32) -> Option<VResult<Vec<u8>>> {
         if ino == AT_README {
-            return Some(self.read(ino, fh, offset, size));
+            return Some(self.read(ino, offset, size));
         }
-        let (_, map) = self.open_file(fh)?;
+        let (_, map) = self.file(ino).ok()?;
         let end = map.size().min(offset.saturating_add(size as u64));
         let (first, mut start) = map.find(offset)?;
         for piece in &map.pieces()[first..] {
@@ -768,7 +766,7 @@ impl Vfs {
             }
             start += piece.len();
         }
-        Some(self.read(ino, fh, offset, size))
+        Some(self.read(ino, offset, size))
     }
 
     /// Queues the next two data chunks after `offset` for decoding.
@@ -785,7 +783,7 @@ impl Vfs {
             })
             .take(3)
         {
-            if !self.reader.cache.contains(&p) {
+            if !self.reader.has_or_loading(&p) {
                 let _ = tx.try_send((node.snap, p));
             }
         }
@@ -807,15 +805,15 @@ impl Vfs {
             _ => None,
         });
         for id in firsts {
-            if !self.reader.cache.contains(&id) && tx.try_send((node.snap, id)).is_err() {
+            if !self.reader.has_or_loading(&id) && tx.try_send((node.snap, id)).is_err() {
                 break; // queue full: the prefetchers are busy enough
             }
         }
     }
 
     /// SEEK_DATA / SEEK_HOLE.
-    pub fn lseek(&self, fh: u64, offset: u64, data: bool) -> VResult<u64> {
-        let (_, map) = self.open_file(fh).ok_or(VfsError::BadHandle)?;
+    pub fn lseek(&self, ino: u64, offset: u64, data: bool) -> VResult<u64> {
+        let (_, map) = self.file(ino)?;
         map.seek(offset, data).ok_or(VfsError::NoData)
     }
 

@@ -93,14 +93,13 @@ fn reads_hashes_and_at_lookups() {
     let dir = walk_to(&vfs, sroot, &src);
     let f = vfs.lookup(dir, b"big").unwrap().0;
     assert_eq!(f.size, big.len() as u64);
-    let fh = vfs.open(f.ino).unwrap();
+    vfs.open(f.ino).unwrap();
     for (off, len) in [(0u64, 4096u32), (1_048_000, 200_000), (2_999_990, 100)] {
-        let got = vfs.read(f.ino, fh, off, len).unwrap();
+        let got = vfs.read(f.ino, off, len).unwrap();
         let end = (off as usize + len as usize).min(big.len());
         assert_eq!(got, &big[off as usize..end]);
     }
-    vfs.release(fh);
-    assert_eq!(vfs.read(f.ino, fh, 0, 1), Err(VfsError::BadHandle));
+    assert_eq!(vfs.open(dir), Err(VfsError::IsDir));
     let a = vfs.lookup(dir, b"same-a").unwrap().0.ino;
     let b = vfs.lookup(dir, b"same-b").unwrap().0.ino;
     assert_ne!(a, b);
@@ -108,4 +107,7 @@ fn reads_hashes_and_at_lookups() {
     assert_ne!(vfs.getxattr(a, HASH_XATTR).unwrap(), vfs.getxattr(f.ino, HASH_XATTR).unwrap());
     assert_eq!(vfs.listxattr(a).unwrap(), b"");
     assert_eq!(vfs.getxattr(a, b"user.none"), Err(VfsError::NoData));
+    // Once the kernel forgets the inode, it is gone.
+    vfs.forget(f.ino, 1);
+    assert_eq!(vfs.read(f.ino, 0, 1), Err(VfsError::NotFound));
 }
