@@ -4,6 +4,7 @@
 //! repo → format/store/crypto. See DESIGN.md for the architecture.
 
 pub mod backup;
+pub mod cache;
 pub mod cli;
 pub mod crypto;
 pub mod error;

@@ -3,11 +3,12 @@
 //! a read at any offset costs O(log n), and decoded chunks are kept in a
 //! bounded cache so neighbouring reads do not decode a chunk twice.
 
+use crate::cache::Lru;
 use crate::crypto::Id;
 use crate::error::Result;
 use crate::format::tree::{Content, Entry, Piece};
 use crate::repo::Repo;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A file's pieces with their end offsets.
@@ -78,69 +79,8 @@ impl FileMap {
     }
 }
 
-/// Decoded chunks, bounded in bytes; evicts the least recently used in
-/// O(log n) (`order` maps each entry's last use to its id).
-pub struct ChunkCache {
-    inner: Mutex<CacheInner>,
-    capacity: usize,
-}
-
-#[derive(Default)]
-struct CacheInner {
-    map: HashMap<Id, (Arc<Vec<u8>>, u64)>,
-    order: BTreeMap<u64, Id>,
-    bytes: usize,
-    tick: u64,
-}
-
-impl CacheInner {
-    /// Marks `id` as used now.
-    fn touch(&mut self, id: &Id) -> Option<Arc<Vec<u8>>> {
-        self.tick += 1;
-        let tick = self.tick;
-        let (data, used) = self.map.get_mut(id)?;
-        self.order.remove(used);
-        *used = tick;
-        self.order.insert(tick, *id);
-        Some(data.clone())
-    }
-}
-
-impl ChunkCache {
-    pub fn new(capacity: usize) -> ChunkCache {
-        ChunkCache { inner: Mutex::new(CacheInner::default()), capacity }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn get(&self, id: &Id) -> Option<Arc<Vec<u8>>> {
-        self.lock().touch(id)
-    }
-
-    pub fn insert(&self, id: Id, data: Arc<Vec<u8>>) {
-        let mut c = self.lock();
-        if c.touch(&id).is_some() {
-            return;
-        }
-        c.tick += 1;
-        let tick = c.tick;
-        c.bytes += data.len();
-        c.map.insert(id, (data, tick));
-        c.order.insert(tick, id);
-        while c.bytes > self.capacity && c.map.len() > 1 {
-            let Some((_, victim)) = c.order.pop_first() else { break };
-            if let Some((d, _)) = c.map.remove(&victim) {
-                c.bytes -= d.len();
-            }
-        }
-    }
-
-    pub fn contains(&self, id: &Id) -> bool {
-        self.lock().map.contains_key(id)
-    }
-}
+/// Decoded chunks, bounded in bytes.
+pub type ChunkCache = Lru<Vec<u8>>;
 
 type Loading = Arc<OnceLock<std::result::Result<Arc<Vec<u8>>, String>>>;
 
@@ -154,7 +94,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(cache_bytes: usize) -> Reader {
-        Reader { cache: ChunkCache::new(cache_bytes), loading: Mutex::new(HashMap::new()) }
+        Reader { cache: Lru::new(cache_bytes), loading: Mutex::new(HashMap::new()) }
     }
 
     /// Whether the chunk is decoded or being decoded: no need to ask again.
@@ -171,7 +111,7 @@ impl Reader {
             .get_or_init(|| {
                 let r = repo.chunk(id).map(Arc::new);
                 if let Ok(d) = &r {
-                    self.cache.insert(*id, d.clone());
+                    self.cache.insert(*id, d.clone(), d.len());
                 }
                 r.map_err(|e| e.to_string())
             })
@@ -246,20 +186,5 @@ mod tests {
         assert_eq!(m.seek(116, true), None);
         assert_eq!(m.seek(116, false), Some(116));
         assert_eq!(m.seek(122, false), None);
-    }
-
-    #[test]
-    fn cache_is_bounded() {
-        let c = ChunkCache::new(250);
-        for i in 0..10u8 {
-            c.insert(Id([i; 32]), Arc::new(vec![0; 100]));
-        }
-        assert!(c.contains(&Id([9; 32])));
-        assert!(!c.contains(&Id([0; 32])));
-        assert!(c.lock().bytes <= 250);
-        // A use keeps an entry: 8 was used last, so 9 goes first.
-        c.get(&Id([8; 32]));
-        c.insert(Id([20; 32]), Arc::new(vec![0; 100]));
-        assert!(c.contains(&Id([8; 32])) && !c.contains(&Id([9; 32])));
     }
 }

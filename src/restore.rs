@@ -129,7 +129,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
             })()
         } else {
             let existing =
-                if r.opts.dry_run && !target.exists() { HashSet::new() } else { existing_names(root_fd, target) };
+                if r.opts.dry_run && !target.exists() { HashSet::new() } else { r.existing(root_fd, target) };
             r.entry(root_fd, entry, target, b"", &existing, true).map(drop)
         };
         r.files = None; // the workers finish the queue, and the scope joins them
@@ -142,11 +142,8 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
     result.map(|()| r.summary)
 }
 
-fn existing_names(dir: RawFd, path: &Path) -> HashSet<Vec<u8>> {
-    sys::read_dir_names(dir).map(|v| v.into_iter().collect()).unwrap_or_else(|_| {
-        let _ = path;
-        HashSet::new()
-    })
+fn existing_names(dir: RawFd) -> std::io::Result<HashSet<Vec<u8>>> {
+    sys::read_dir_names(dir).map(|v| v.into_iter().collect())
 }
 
 fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
@@ -162,6 +159,14 @@ impl Restorer<'_> {
         let msg = format!("{}: {why}", path.display());
         (self.opts.warn)(&msg);
         self.summary.errors.push(msg);
+    }
+
+    /// Names already in a target directory; a listing failure is reported.
+    fn existing(&mut self, dir: RawFd, path: &Path) -> HashSet<Vec<u8>> {
+        existing_names(dir).unwrap_or_else(|e| {
+            self.fail(path, format!("listing the existing directory: {e}"));
+            HashSet::new()
+        })
     }
 
     fn selected(&self, rel: &[u8]) -> (bool, bool) {
@@ -183,7 +188,7 @@ impl Restorer<'_> {
         exists: bool,
         chosen: bool,
     ) -> Result<bool> {
-        let existing = if exists { existing_names(dir, path) } else { HashSet::new() };
+        let existing = if exists { self.existing(dir, path) } else { HashSet::new() };
         let mut any = false;
         for e in &tree.entries {
             any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_rel(rel, &e.name), &existing, chosen)?;

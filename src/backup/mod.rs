@@ -7,6 +7,7 @@
 
 mod exclude;
 mod pipeline;
+mod read;
 mod trees;
 mod walk;
 
@@ -110,16 +111,22 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         Pipeline::start(repo.keys().clone(), repo.store().clone(), repo.config().compression, progress.clone());
     let chunker = repo.config().chunker()?;
     let (dirs_tx, dirs_rx) = crossbeam_channel::bounded(64);
+    let (reads_tx, reads_rx) = crossbeam_channel::bounded(2 * read::READERS);
     let warn = &*opts.warn;
+    let changed = std::sync::Mutex::new(Vec::new());
+    let readers = read::Readers { pipeline: &pipeline, progress: &progress, chunker, warn, changed: &changed };
     let (walked, built) = std::thread::scope(|scope| {
         let builder = scope.spawn(|| trees::build(dirs_rx, &pipeline, &progress, warn));
+        for _ in 0..read::READERS {
+            let (rx, readers) = (reads_rx.clone(), &readers);
+            scope.spawn(move || readers.run(rx));
+        }
+        drop(reads_rx);
         let mut walker = Walker {
             repo,
-            pipeline: &pipeline,
             excludes: &opts.excludes,
             progress: &progress,
             warn,
-            chunker,
             counters: Default::default(),
             failed: Vec::new(),
             links: HashMap::new(),
@@ -127,10 +134,11 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
             groups: HashMap::new(),
             root_dev: 0,
             dirs: dirs_tx,
+            reads: reads_tx,
         };
         let root = walk_sources(&mut walker, &root, parent.as_ref().map(|(_, s)| s), parent_root.as_ref());
         let walked = root.map(|r| (r, std::mem::take(&mut walker.counters), std::mem::take(&mut walker.failed)));
-        drop(walker); // hangs up on the builder
+        drop(walker); // hangs up on the readers and the builder
         let built = builder.join().unwrap_or_else(|_| Err(Error::Invalid("the tree builder panicked".into())));
         (walked, built)
     });
@@ -139,6 +147,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     let (root_tree, counters_walk, mut failed) = walked?;
     let tree = *root_tree.get().ok_or_else(|| Error::Invalid("internal: the root tree was not built".into()))?;
     failed.extend(built);
+    failed.extend(changed.into_inner().unwrap_or_else(|e| e.into_inner()));
 
     let mut counters = counters_walk;
     counters.errors = failed.len() as u64;

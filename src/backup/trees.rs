@@ -45,6 +45,8 @@ pub fn build(
                 Pending::Ready(e) => tree.entries.push(e),
                 Pending::File(mut e, slot, path) => match slot.wait() {
                     Ok(pieces) => {
+                        // What was read, should the file have changed meanwhile.
+                        e.size = pieces.iter().map(Piece::len).sum();
                         e.content = content(pipeline, pieces)?;
                         tree.entries.push(e);
                     }

@@ -4,16 +4,17 @@
 //! and feeds the rest to the pipeline.
 
 use super::exclude::{Excludes, CACHEDIR_SIGNATURE};
-use super::pipeline::{FileSlot, Pipeline, Progress};
+use super::pipeline::{FileSlot, Progress};
+use super::read::ReadJob;
 use super::trees::{DirJob, Pending, TreeRef};
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
-use crate::format::tree::{Entry, Kind, Piece};
+use crate::format::tree::{Entry, Kind};
 use crate::format::Time;
 use crate::repo::Repo;
 use crate::sys;
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -21,11 +22,9 @@ use std::sync::Arc;
 
 pub(super) struct Walker<'a> {
     pub repo: &'a Repo,
-    pub pipeline: &'a Pipeline,
     pub excludes: &'a Excludes,
     pub progress: &'a Progress,
     pub warn: &'a (dyn Fn(&str) + Sync),
-    pub chunker: strata_chunker::Chunker,
     pub counters: Counters,
     pub failed: Vec<(Vec<u8>, String)>,
     /// Hardlinked files already read in this backup, by (dev, ino).
@@ -36,6 +35,8 @@ pub(super) struct Walker<'a> {
     pub root_dev: u64,
     /// Finished directories, to the tree builder.
     pub dirs: crossbeam_channel::Sender<DirJob>,
+    /// Opened files, to the readers.
+    pub reads: crossbeam_channel::Sender<ReadJob>,
 }
 
 fn kind_of(mode: u32) -> Option<Kind> {
@@ -50,36 +51,17 @@ fn kind_of(mode: u32) -> Option<Kind> {
     })
 }
 
-fn mtime(st: &libc::stat) -> Time {
+pub(super) fn mtime(st: &libc::stat) -> Time {
     Time { secs: st.st_mtime, nanos: st.st_mtime_nsec as u32 }
 }
 
-fn ctime(st: &libc::stat) -> Time {
+pub(super) fn ctime(st: &libc::stat) -> Time {
     Time { secs: st.st_ctime, nanos: st.st_ctime_nsec as u32 }
 }
 
-fn path_bytes(p: &Path) -> Vec<u8> {
+pub(super) fn path_bytes(p: &Path) -> Vec<u8> {
     use std::os::unix::ffi::OsStrExt;
     p.as_os_str().as_bytes().to_vec()
-}
-
-/// Reads `[pos, end)` of a file with pread.
-struct ExtentReader {
-    fd: RawFd,
-    pos: u64,
-    end: u64,
-}
-
-impl Read for ExtentReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let want = buf.len().min((self.end - self.pos) as usize);
-        if want == 0 {
-            return Ok(0);
-        }
-        let n = sys::pread_exact(self.fd, &mut buf[..want], self.pos)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
 }
 
 impl Walker<'_> {
@@ -211,7 +193,7 @@ impl Walker<'_> {
         Ok(Some(Pending::Ready(entry)))
     }
 
-    /// Starts reading a file into the pipeline. Holes are recorded, not read.
+    /// Opens a file and queues it for the readers; its slot fills as they go.
     fn read_file(&mut self, dir: RawFd, name: &[u8], path: &Path, entry: &mut Entry) -> Result<Option<Arc<FileSlot>>> {
         let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NOCTTY;
         let fd = match sys::openat(dir, name, flags | libc::O_NOATIME, 0).or_else(|_| sys::openat(dir, name, flags, 0))
@@ -232,71 +214,11 @@ impl Walker<'_> {
             self.record(path, "replaced while being read");
             return Ok(None);
         }
-        let size = before.st_size as u64;
-        entry.size = size;
+        entry.size = before.st_size as u64;
         let slot = FileSlot::new();
-        let mut pos = 0u64;
-        let result = (|| -> io::Result<()> {
-            for (off, len) in sys::data_extents(fd.as_raw_fd(), size)? {
-                if off > pos {
-                    slot.push_ready(Piece::Hole { len: off - pos });
-                }
-                let got = self.read_extent(&fd, off, len, &slot)?;
-                pos = off + got;
-                if got < len {
-                    break; // the file shrank while being read
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            slot.fail(format!("reading: {e}"));
-        } else {
-            if size > pos {
-                slot.push_ready(Piece::Hole { len: size - pos });
-            }
-            let after = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io(path, e))?;
-            if after.st_size != before.st_size || mtime(&after) != mtime(&before) || ctime(&after) != ctime(&before) {
-                self.record(path, "changed while being read; the stored copy may be inconsistent");
-                entry.size = pos.max(size.min(after.st_size as u64)).min(size);
-            }
-        }
-        slot.seal();
+        let job = ReadJob { fd, before, path: path.to_path_buf(), slot: slot.clone() };
+        self.reads.send(job).map_err(|_| Error::Invalid("the file readers stopped".into()))?;
         Ok(Some(slot))
-    }
-
-    /// Chunks `[off, off+len)` into the pipeline; returns the bytes read.
-    fn read_extent(&mut self, fd: &OwnedFd, off: u64, len: u64, slot: &Arc<FileSlot>) -> io::Result<u64> {
-        let max = self.chunker.params().max() as u64;
-        let mut got = 0u64;
-        let sub = |e: Error| io::Error::other(e.to_string());
-        if len <= max {
-            // Small extents (most files): one read, no stream buffer.
-            let mut buf = vec![0u8; len as usize];
-            let n = sys::pread_exact(fd.as_raw_fd(), &mut buf, off)?;
-            buf.truncate(n);
-            got = n as u64;
-            self.progress.bytes_read.fetch_add(got, Ordering::Relaxed);
-            let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
-            if cuts.len() == 1 {
-                self.pipeline.submit(slot, buf).map_err(sub)?;
-            } else {
-                let mut at = 0;
-                for c in cuts {
-                    self.pipeline.submit(slot, buf[at..at + c].to_vec()).map_err(sub)?;
-                    at += c;
-                }
-            }
-            return Ok(got);
-        }
-        let reader = ExtentReader { fd: fd.as_raw_fd(), pos: off, end: off + len };
-        for chunk in self.chunker.read_chunks(reader) {
-            let chunk = chunk?;
-            got += chunk.data.len() as u64;
-            self.progress.bytes_read.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
-            self.pipeline.submit(slot, chunk.data).map_err(sub)?;
-        }
-        Ok(got)
     }
 
     /// Walks an open directory; its tree id is set once the builder stores it.

@@ -7,10 +7,15 @@
 //! so every path of a group shares one inode. The table holds only inodes the
 //! kernel knows (counted by lookups, dropped on forget).
 
+mod inode;
 mod names;
+
+pub use inode::content_hash;
+use inode::{ino_of, kernel_dev, key_child, key_hardlink, key_snapshot};
 
 pub use names::{SnapList, SnapRef};
 
+use crate::cache::Lru;
 use crate::crypto::Id;
 use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
 use crate::format::Time;
@@ -153,17 +158,11 @@ pub struct Vfs {
     snaps: RwLock<Arc<SnapList>>,
     nodes: Mutex<HashMap<u64, Node>>,
     reader: Reader,
-    trees: Mutex<TreeCache>,
+    trees: Lru<Tree>,
     prefetch: Option<crossbeam_channel::Sender<(Id, Id)>>,
 }
 
-/// Decoded trees, bounded by their approximate size in memory.
-struct TreeCache {
-    map: HashMap<Id, (Arc<Tree>, u64)>,
-    bytes: usize,
-    tick: u64,
-}
-
+/// Decoded trees held at most, in approximate bytes of memory.
 const TREE_CACHE_BYTES: usize = 128 << 20;
 
 fn tree_bytes(t: &Tree) -> usize {
@@ -171,35 +170,6 @@ fn tree_bytes(t: &Tree) -> usize {
         .iter()
         .map(|e| 200 + e.name.len() + e.target.len() + e.xattrs.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>())
         .sum()
-}
-
-fn key_child(parent: &[u8; 32], name: &[u8]) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(parent);
-    h.update(&[0]);
-    h.update(name);
-    *h.finalize().as_bytes()
-}
-
-fn key_snapshot(id: &Id) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(b"strata snapshot root");
-    h.update(&id.0);
-    *h.finalize().as_bytes()
-}
-
-fn key_hardlink(snap: &Id, dev: u64, ino: u64) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(b"strata hardlink");
-    h.update(&snap.0);
-    h.update(&dev.to_le_bytes());
-    h.update(&ino.to_le_bytes());
-    *h.finalize().as_bytes()
-}
-
-/// Inode number from a key: high range, away from the fixed ones.
-fn ino_of(key: &[u8; 32]) -> u64 {
-    u64::from_le_bytes(key[..8].try_into().unwrap()) | (1 << 62)
 }
 
 fn node_type(k: Kind) -> NodeType {
@@ -262,33 +232,6 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
     }
 }
 
-/// A content hash for `user.strata.blake3`: BLAKE3 over the file's piece
-/// list (chunk ids are keyed hashes of the data), so equal content in one
-/// repository gives equal values without reading any data.
-pub fn content_hash(map: &FileMap) -> String {
-    let mut h = blake3::Hasher::new();
-    for p in map.pieces() {
-        match p {
-            Piece::Data { id, len } => {
-                h.update(b"d");
-                h.update(&id.0);
-                h.update(&len.to_le_bytes());
-            }
-            Piece::Hole { len } => {
-                h.update(b"h");
-                h.update(&len.to_le_bytes());
-            }
-        }
-    }
-    h.finalize().to_hex().to_string()
-}
-
-/// Linux's `new_encode_dev`, the form FUSE passes device numbers in.
-fn kernel_dev(dev: u64) -> u64 {
-    let (major, minor) = (libc::major(dev as libc::dev_t) as u64, libc::minor(dev as libc::dev_t) as u64);
-    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
-}
-
 impl Vfs {
     pub fn new(repo: Repo, mode: Mode, cache_bytes: usize) -> crate::Result<Arc<Vfs>> {
         let snaps = SnapList::new(repo.snapshots()?);
@@ -310,7 +253,7 @@ impl Vfs {
             snaps: RwLock::new(Arc::new(snaps)),
             nodes: Mutex::new(nodes),
             reader: Reader::new(cache_bytes),
-            trees: Mutex::new(TreeCache { map: HashMap::new(), bytes: 0, tick: 0 }),
+            trees: Lru::new(TREE_CACHE_BYTES),
             prefetch: Some(tx),
         });
         // Prefetchers hold only a weak reference, so dropping the Vfs ends them.
@@ -358,14 +301,8 @@ impl Vfs {
     }
 
     fn tree(&self, id: &Id, node: &EntryNode) -> VResult<Arc<Tree>> {
-        {
-            let mut c = self.trees.lock().unwrap_or_else(|e| e.into_inner());
-            c.tick += 1;
-            let tick = c.tick;
-            if let Some((t, used)) = c.map.get_mut(id) {
-                *used = tick;
-                return Ok(t.clone());
-            }
+        if let Some(t) = self.trees.get(id) {
+            return Ok(t);
         }
         let t = Arc::new(self.repo.tree(id).map_err(|e| {
             eprintln!(
@@ -375,20 +312,7 @@ impl Vfs {
             );
             VfsError::Io
         })?);
-        let mut c = self.trees.lock().unwrap_or_else(|e| e.into_inner());
-        c.bytes += tree_bytes(&t);
-        while c.bytes > TREE_CACHE_BYTES && !c.map.is_empty() {
-            let Some((&old, _)) = c.map.iter().min_by_key(|(_, (_, used))| *used) else {
-                break;
-            };
-            if let Some((gone, _)) = c.map.remove(&old) {
-                c.bytes -= tree_bytes(&gone);
-            }
-        }
-        let tick = c.tick;
-        if let Some((dup, _)) = c.map.insert(*id, (t.clone(), tick)) {
-            c.bytes -= tree_bytes(&dup);
-        }
+        self.trees.insert(*id, t.clone(), tree_bytes(&t));
         Ok(t)
     }
 

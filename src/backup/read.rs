@@ -1,0 +1,134 @@
+//! The file readers: a few threads that read opened files (data extents
+//! only: holes are recorded, not read), chunk them and feed the pipeline.
+//! Several files are read at once, so a cold disk's latency overlaps the
+//! sealing of what was already read.
+
+use super::pipeline::{FileSlot, Pipeline, Progress};
+use super::walk::{ctime, mtime, path_bytes};
+use crate::error::Error;
+use crate::format::tree::Piece;
+use crate::sys;
+use crossbeam_channel::Receiver;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// Threads reading files at once.
+pub const READERS: usize = 3;
+
+pub struct ReadJob {
+    pub fd: OwnedFd,
+    /// The file's stat when opened, to notice changes during the read.
+    pub before: libc::stat,
+    pub path: PathBuf,
+    pub slot: Arc<FileSlot>,
+}
+
+pub struct Readers<'a> {
+    pub pipeline: &'a Pipeline,
+    pub progress: &'a Progress,
+    pub chunker: strata_chunker::Chunker,
+    pub warn: &'a (dyn Fn(&str) + Sync),
+    /// Files stored but changed while read: kept, and listed in the snapshot.
+    pub changed: &'a Mutex<Vec<(Vec<u8>, String)>>,
+}
+
+impl Readers<'_> {
+    pub fn run(&self, jobs: Receiver<ReadJob>) {
+        for job in jobs {
+            self.read(job);
+        }
+    }
+
+    fn read(&self, job: ReadJob) {
+        let ReadJob { fd, before, path, slot } = job;
+        let size = before.st_size as u64;
+        let mut pos = 0u64;
+        let result = (|| -> io::Result<bool> {
+            for (off, len) in sys::data_extents(fd.as_raw_fd(), size)? {
+                if off > pos {
+                    slot.push_ready(Piece::Hole { len: off - pos });
+                }
+                let got = self.read_extent(&fd, off, len, &slot)?;
+                pos = off + got;
+                if got < len {
+                    return Ok(true); // the file shrank while being read
+                }
+            }
+            Ok(false)
+        })();
+        match result {
+            Err(e) => slot.fail(format!("reading: {e}")),
+            Ok(shrunk) => {
+                if !shrunk && size > pos {
+                    slot.push_ready(Piece::Hole { len: size - pos }); // a trailing hole
+                }
+                let after = sys::fstat(fd.as_raw_fd());
+                let changed = after.as_ref().map_or(true, |a| {
+                    a.st_size != before.st_size || mtime(a) != mtime(&before) || ctime(a) != ctime(&before)
+                });
+                if changed {
+                    let why = "changed while being read; the stored copy may be inconsistent";
+                    (self.warn)(&format!("{}: {why}", path.display()));
+                    self.progress.errors.fetch_add(1, Ordering::Relaxed);
+                    self.changed.lock().unwrap_or_else(|e| e.into_inner()).push((path_bytes(&path), why.into()));
+                }
+            }
+        }
+        slot.seal();
+    }
+
+    /// Chunks `[off, off+len)` into the pipeline; returns the bytes read.
+    fn read_extent(&self, fd: &OwnedFd, off: u64, len: u64, slot: &Arc<FileSlot>) -> io::Result<u64> {
+        let max = self.chunker.params().max() as u64;
+        let sub = |e: Error| io::Error::other(e.to_string());
+        if len <= max {
+            // Small extents (most files): one read, no stream buffer.
+            let mut buf = vec![0u8; len as usize];
+            let n = sys::pread_exact(fd.as_raw_fd(), &mut buf, off)?;
+            buf.truncate(n);
+            self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
+            let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
+            if cuts.len() == 1 {
+                self.pipeline.submit(slot, buf).map_err(sub)?;
+            } else {
+                let mut at = 0;
+                for c in cuts {
+                    self.pipeline.submit(slot, buf[at..at + c].to_vec()).map_err(sub)?;
+                    at += c;
+                }
+            }
+            return Ok(n as u64);
+        }
+        let mut got = 0u64;
+        let reader = ExtentReader { fd: fd.as_raw_fd(), pos: off, end: off + len };
+        for chunk in self.chunker.read_chunks(reader) {
+            let chunk = chunk?;
+            got += chunk.data.len() as u64;
+            self.progress.bytes_read.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+            self.pipeline.submit(slot, chunk.data).map_err(sub)?;
+        }
+        Ok(got)
+    }
+}
+
+/// Reads `[pos, end)` of a file with pread.
+struct ExtentReader {
+    fd: RawFd,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for ExtentReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let want = buf.len().min((self.end - self.pos) as usize);
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = sys::pread_exact(self.fd, &mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
