@@ -130,6 +130,8 @@ for t in "${tools[@]}"; do
     measure "$t.find" sh -c "find '$MOUNTED_ROOT' | wc -l"
     measure "$t.tar1" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
     measure "$t.tar2" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
+    pid=$(pgrep -f -- "mount.*$m" | head -1 || true)
+    M[$t.mount]=$( [ -n "$pid" ] && awk '/VmHWM/ { print $2 }' "/proc/$pid/status" || echo 0)
     unmount_tool "$m"
   fi
   rm -rf "$(repo "$t")"
@@ -168,6 +170,6 @@ if [ $mount = 1 ]; then
 fi
 echo
 for t in "${tools[@]}"; do
-  printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS of first backup %5d MiB\n' \
-    "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10))
+  printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS: first backup %5d MiB, mount %5d MiB\n' \
+    "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
 done
