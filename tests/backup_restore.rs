@@ -203,3 +203,17 @@ fn several_sources_keep_their_absolute_paths() {
     let snaps = repo.snapshots();
     assert_eq!(snaps[0]["paths"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn sockets_are_skipped_with_a_note_not_an_error() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind(src.join("sock")).unwrap();
+    std::fs::write(src.join("kept"), b"k").unwrap();
+    let r = repo.run(&["backup", src.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("sock") && r.stderr.contains("socket skipped"), "{}", r.stderr);
+    let ls = repo.run(&["ls", "latest", src.to_str().unwrap()]).ok().stdout;
+    assert!(ls.contains("kept") && !ls.contains("sock"), "{ls}");
+}
