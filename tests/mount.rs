@@ -152,11 +152,7 @@ fn a_backup_while_mounted_appears_live() {
     if !fuse_available() {
         return;
     }
-    let repo = Repo::new();
-    let src = repo.scratch("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("f"), b"1").unwrap();
-    repo.backup(&[&src], &[]);
+    let (repo, src) = Repo::with_source(&[("f", b"1")]);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
     assert_eq!(std::fs::read_dir(m.dir.join("snapshots")).unwrap().count(), 1);
     std::thread::sleep(Duration::from_millis(1100));
@@ -250,11 +246,7 @@ fn a_remount_after_fusermount_u_is_not_taken_down_by_the_old_process() {
     if !fuse_available() {
         return;
     }
-    let repo = Repo::new();
-    let src = repo.scratch("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("f"), b"1").unwrap();
-    repo.backup(&[&src], &[]);
+    let (repo, _src) = Repo::with_source(&[("f", b"1")]);
     let dir = repo.scratch("mnt");
     let mut first = Mount::start(&repo, &dir, &[]);
     sh(&format!("fusermount3 -u {}", dir.display()));

@@ -91,6 +91,18 @@ impl Repo {
         r.json()
     }
 
+    /// A source directory `src` holding the given files, backed up once.
+    pub fn with_source(files: &[(&str, &[u8])]) -> (Repo, PathBuf) {
+        let repo = Repo::new();
+        let src = repo.scratch("src");
+        std::fs::create_dir_all(&src).unwrap();
+        for (name, data) in files {
+            std::fs::write(src.join(name), data).unwrap();
+        }
+        repo.backup(&[&src], &[]);
+        (repo, src)
+    }
+
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
         self.run(&["snapshots", "--json"]).ok().json().as_array().unwrap().clone()
     }
