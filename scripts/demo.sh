@@ -18,11 +18,11 @@ set -x
 "$STRATA" backup "$src"
 "$STRATA" backup "$src"
 "$STRATA" snapshots
-"$STRATA" ls latest "$src" | head -5
+"$STRATA" ls latest "$src" | sed -n 1,5p
 mkdir -p "$mnt"
 "$STRATA" mount --daemon "$mnt"
 ls "$mnt" "$mnt/snapshots"
-ls -l "$mnt/latest$src" | head -5
+ls -l "$mnt/latest$src" | sed -n 1,5p
 du -sh "$mnt/latest$src"
 diff -r --no-dereference "$src" "$mnt/latest$src" && echo "mounted snapshot matches the source"
 fusermount3 -u "$mnt"
