@@ -100,6 +100,13 @@ impl Fs {
     }
 }
 
+fn reply_data(reply: ReplyData, data: Result<Vec<u8>, VfsError>) {
+    match data {
+        Ok(d) => reply.data(&d),
+        Err(e) => reply.error(errno(e)),
+    }
+}
+
 fn reply_xattr(reply: ReplyXattr, size: u32, data: Result<Vec<u8>, VfsError>) {
     match data {
         Ok(d) if size == 0 => reply.size(d.len() as u32),
@@ -150,10 +157,7 @@ impl Filesystem for Fs {
     }
 
     fn readlink(&mut self, _req: &Request<'_>, ino: u64, reply: ReplyData) {
-        match self.vfs.readlink(ino) {
-            Ok(t) => reply.data(&t),
-            Err(e) => reply.error(errno(e)),
-        }
+        reply_data(reply, self.vfs.readlink(ino));
     }
 
     fn open(&mut self, _req: &Request<'_>, ino: u64, flags: i32, reply: ReplyOpen) {
@@ -183,16 +187,10 @@ impl Filesystem for Fs {
     ) {
         let offset = offset.max(0) as u64;
         if let Some(result) = self.vfs.read_cached(ino, offset, size) {
-            return match result {
-                Ok(d) => reply.data(&d),
-                Err(e) => reply.error(errno(e)),
-            };
+            return reply_data(reply, result);
         }
         let vfs = self.vfs.clone();
-        self.spawn(move || match vfs.read(ino, offset, size) {
-            Ok(d) => reply.data(&d),
-            Err(e) => reply.error(errno(e)),
-        });
+        self.spawn(move || reply_data(reply, vfs.read(ino, offset, size)));
     }
 
     fn release(

@@ -118,7 +118,9 @@ struct Shared {
     level: i32,
     /// Chunks sealed but not yet in the store; see `is_new`.
     inflight: Mutex<HashSet<Id>>,
-    fatal: Mutex<Option<Error>>,
+    /// The first store failure. Sticky: once set, every check fails, so
+    /// no snapshot can be committed over chunks that never reached the store.
+    fatal: Mutex<Option<String>>,
     progress: Arc<Progress>,
 }
 
@@ -137,7 +139,7 @@ impl Shared {
     }
 
     fn set_fatal(&self, e: Error) {
-        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e);
+        self.fatal.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(e.to_string());
     }
 }
 
@@ -208,8 +210,8 @@ impl Pipeline {
     }
 
     fn check(&self) -> Result<()> {
-        match self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            Some(e) => Err(e),
+        match self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(e) => Err(Error::Invalid(format!("backup aborted, no snapshot written: {e}"))),
             None => Ok(()),
         }
     }
@@ -299,6 +301,46 @@ fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
 mod tests {
     use super::*;
     use crate::store::MemoryStore;
+
+    /// A store that refuses every write, like a full disk.
+    struct Full(MemoryStore);
+
+    impl Store for Full {
+        fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.0.get(cf, key)
+        }
+        fn write(&self, _: Batch, _: Durability) -> Result<()> {
+            Err(Error::io("/repo/db", std::io::Error::from_raw_os_error(libc::ENOSPC)))
+        }
+        fn flush(&self) -> Result<()> {
+            Ok(())
+        }
+        fn range(&self, cf: Cf, from: &[u8], to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.0.range(cf, from, to)
+        }
+        fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+            self.0.last_before(cf, key)
+        }
+    }
+
+    #[test]
+    fn a_failed_write_fails_every_check_and_the_finish() {
+        let keys = Keys::new([1; 32], None);
+        let p = Pipeline::start(keys, Arc::new(Full(MemoryStore::new())), 3, Arc::new(Progress::default()));
+        let slot = FileSlot::new();
+        p.submit(&slot, vec![1; 100]).unwrap();
+        slot.seal();
+        let _ = slot.wait();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while p.check().is_ok() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        // Whoever sees the failure first, it stays for every later check.
+        assert!(p.check().is_err());
+        assert!(p.put_object(Cf::Trees, b"tree").is_err());
+        let e = p.finish().unwrap_err().to_string();
+        assert!(e.contains("no snapshot written") && e.contains("/repo/db"), "{e}");
+    }
 
     #[test]
     fn duplicate_chunks_are_stored_once_and_pieces_keep_order() {
