@@ -328,7 +328,12 @@ mod tests {
         let keys = Keys::new([1; 32], None);
         let p = Pipeline::start(keys, Arc::new(Full(MemoryStore::new())), 3, Arc::new(Progress::default()));
         let slot = FileSlot::new();
-        p.submit(&slot, vec![1; 100]).unwrap();
+        // More than one batch, so a write happens (and fails) before the end.
+        for i in 0..(BATCH_BYTES >> 20) + 2 {
+            if p.submit(&slot, vec![i as u8; 1 << 20]).is_err() {
+                break;
+            }
+        }
         slot.seal();
         let _ = slot.wait();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
