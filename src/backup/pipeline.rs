@@ -329,8 +329,18 @@ mod tests {
         let p = Pipeline::start(keys, Arc::new(Full(MemoryStore::new())), 3, Arc::new(Progress::default()));
         let slot = FileSlot::new();
         // More than one batch, so a write happens (and fails) before the end.
-        for i in 0..(BATCH_BYTES >> 20) + 2 {
-            if p.submit(&slot, vec![i as u8; 1 << 20]).is_err() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..(BATCH_BYTES >> 20) + 2 {
+            // Incompressible, so the records fill a batch.
+            let data: Vec<u8> = (0..1 << 20)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            if p.submit(&slot, data).is_err() {
                 break;
             }
         }
