@@ -83,7 +83,7 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
     };
     let live = matches!(mode, Mode::Repo);
     let vfs = Vfs::new(repo, mode, a.cache_size)?;
-    let fs = strata::fuse::Fs::new(vfs.clone(), 2 * std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let fs = strata::fuse::Fs::new(vfs.clone(), 8);
     let mut opts = vec![
         fuser::MountOption::RO,
         fuser::MountOption::FSName("strata".into()),
