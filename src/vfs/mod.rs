@@ -549,6 +549,10 @@ impl Vfs {
                 return Err(VfsError::NotDir);
             }
             let tree = self.tree(&n.entry.subtree.ok_or(VfsError::NotFound)?, n)?;
+            if offset == 0 {
+                // A listing usually comes before reading the files (tar, cp -r).
+                self.prefetch_files(n.snap, &tree, 0);
+            }
             let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
             for (i, e) in tree.entries.iter().enumerate().skip(offset.saturating_sub(2)) {
                 if out.len() >= limit {
@@ -717,10 +721,16 @@ impl Vfs {
     /// open, queue the first chunk of the next few files beside this one, so
     /// their decoding overlaps the reading of this one.
     fn prefetch_siblings(&self, node: &EntryNode) {
-        const AHEAD: usize = 16;
-        let (Some(tx), Some(tree)) = (&self.prefetch, node.parent_tree) else { return };
+        let Some(tree) = node.parent_tree else { return };
         let Ok(tree) = self.tree(&tree, node) else { return };
         let start = tree.entries.partition_point(|e| e.name < node.entry.name) + 1;
+        self.prefetch_files(node.snap, &tree, start);
+    }
+
+    /// Queues the first chunk of the files at `start..` of a directory.
+    fn prefetch_files(&self, snap: Id, tree: &Tree, start: usize) {
+        const AHEAD: usize = 16;
+        let Some(tx) = &self.prefetch else { return };
         let firsts = tree.entries.iter().skip(start).take(AHEAD).filter_map(|e| match &e.content {
             Content::Inline(p) if e.kind == Kind::File => p.iter().find_map(|p| match p {
                 Piece::Data { id, .. } => Some(*id),
@@ -729,7 +739,7 @@ impl Vfs {
             _ => None,
         });
         for id in firsts {
-            if !self.reader.has_or_loading(&id) && tx.try_send((node.snap, id)).is_err() {
+            if !self.reader.has_or_loading(&id) && tx.try_send((snap, id)).is_err() {
                 break; // queue full: the prefetchers are busy enough
             }
         }
