@@ -245,7 +245,7 @@ impl Vfs {
             }
         };
         nodes.insert(ROOT, Node { kind: root, lookups: 1 });
-        let (tx, rx) = crossbeam_channel::bounded::<(Id, Id)>(64);
+        let (tx, rx) = crossbeam_channel::bounded::<(Id, Id)>(128);
         let prefetchers = std::thread::available_parallelism().map_or(2, |n| n.get());
         let vfs = Arc::new(Vfs {
             repo,
@@ -729,7 +729,7 @@ impl Vfs {
 
     /// Queues the first chunk of the files at `start..` of a directory.
     fn prefetch_files(&self, snap: Id, tree: &Tree, start: usize) {
-        const AHEAD: usize = 16;
+        const AHEAD: usize = 32;
         let Some(tx) = &self.prefetch else { return };
         let firsts = tree.entries.iter().skip(start).take(AHEAD).filter_map(|e| match &e.content {
             Content::Inline(p) if e.kind == Kind::File => p.iter().find_map(|p| match p {
