@@ -5,7 +5,7 @@
 
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
 pub fn cstr(b: &[u8]) -> io::Result<CString> {
@@ -277,10 +277,6 @@ pub fn open_dir(path: &std::path::Path) -> io::Result<OwnedFd> {
 
 pub fn os(b: &[u8]) -> &OsStr {
     OsStr::from_bytes(b)
-}
-
-pub fn raw(fd: &impl AsRawFd) -> RawFd {
-    fd.as_raw_fd()
 }
 
 /// Takes an exclusive, non-blocking `flock`; `Ok(false)` when another holds it.
