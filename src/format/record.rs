@@ -84,10 +84,15 @@ pub fn verify(bytes: &[u8]) -> bool {
 /// Verifies, opens and decompresses a record, and checks that its plaintext
 /// hashes to `id`. `what` names the object in errors.
 pub fn open(keys: &Keys, id: &Id, bytes: &[u8], what: &str) -> Result<Vec<u8>> {
-    if !verify(bytes) {
+    // With encryption the AEAD tag authenticates the same bytes (and the id
+    // check below covers the header): the keyless checksum, kept for
+    // checking a repository without its key, would only repeat the work.
+    let known_header = |b: &[u8]| b[0] <= RECORD_VERSION && b[1] & !FLAG_ZSTD == 0;
+    let authenticated = keys.encrypted() && bytes.len() >= HEADER_LEN + CHECKSUM_LEN && known_header(bytes);
+    if !authenticated && !verify(bytes) {
         return Err(Error::corrupt(what, "checksum mismatch"));
     }
-    if bytes[0] > RECORD_VERSION {
+    if !known_header(bytes) {
         return Err(Error::NewerFormat { what: "record", found: bytes[0], supported: RECORD_VERSION });
     }
     let flags = bytes[1];
@@ -138,13 +143,18 @@ mod tests {
 
     #[test]
     fn flipped_byte_is_detected() {
-        let keys = Keys::new([3; 32], Some([4; 32]));
-        let id = keys.id(b"data");
-        let mut rec = seal(&keys, &id, b"data", 3);
-        rec[5] ^= 0x10;
-        assert!(!verify(&rec));
-        let e = open(&keys, &id, &rec, "chunk abc").unwrap_err().to_string();
-        assert!(e.contains("chunk abc") && e.contains("checksum"), "{e}");
+        // Unencrypted, the checksum finds it; encrypted, the AEAD tag (for
+        // the payload) or the id check (for the header) does.
+        for (enc, at, expect) in [(None, 5, "checksum"), (Some([4; 32]), 5, "authentication"), (Some([4; 32]), 1, "")] {
+            let keys = Keys::new([3; 32], enc);
+            let data = vec![7u8; 1000];
+            let id = keys.id(&data);
+            let mut rec = seal(&keys, &id, &data, 3);
+            rec[at] ^= 0x10;
+            assert!(!verify(&rec));
+            let e = open(&keys, &id, &rec, "chunk abc").unwrap_err().to_string();
+            assert!(e.contains("chunk abc") && e.contains(expect), "{e}");
+        }
     }
 
     #[test]
