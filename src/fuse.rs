@@ -21,6 +21,8 @@ pub struct Fs {
     jobs: crossbeam_channel::Sender<Job>,
     /// The kernel opens files without asking us (answer ENOSYS to open).
     no_open: bool,
+    /// Likewise for directories.
+    no_opendir: bool,
 }
 
 fn errno(e: VfsError) -> libc::c_int {
@@ -90,7 +92,7 @@ impl Fs {
                 })
                 .expect("spawning a FUSE worker thread");
         }
-        Fs { vfs, jobs: tx, no_open: false }
+        Fs { vfs, jobs: tx, no_open: false, no_opendir: false }
     }
 
     fn spawn(&self, job: impl FnOnce() + Send + 'static) {
@@ -122,12 +124,16 @@ impl Filesystem for Fs {
         let _ = config.set_max_readahead(1 << 20);
         // Reads go by inode, so opening a file needs no round trip to us.
         self.no_open = config.add_capabilities(fuser::consts::FUSE_NO_OPEN_SUPPORT).is_ok();
+        self.no_opendir = config.add_capabilities(fuser::consts::FUSE_NO_OPENDIR_SUPPORT).is_ok();
+        // Always readdirplus (not "auto"): every listed entry then reaches
+        // the kernel with its attributes, so walking a tree after listing it
+        // (find, then tar) needs no lookups, and read-ahead can hand the
+        // listed files' data to the kernel.
         let _ = config.add_capabilities(
             fuser::consts::FUSE_ASYNC_READ
                 | fuser::consts::FUSE_CACHE_SYMLINKS
                 | fuser::consts::FUSE_PARALLEL_DIROPS
-                | fuser::consts::FUSE_DO_READDIRPLUS
-                | fuser::consts::FUSE_READDIRPLUS_AUTO,
+                | fuser::consts::FUSE_DO_READDIRPLUS,
         );
         Ok(())
     }
@@ -207,6 +213,10 @@ impl Filesystem for Fs {
     }
 
     fn opendir(&mut self, _req: &Request<'_>, _ino: u64, _flags: i32, reply: ReplyOpen) {
+        if self.no_opendir {
+            // "Open without asking me again", caching listings as below.
+            return reply.error(libc::ENOSYS);
+        }
         reply.opened(0, fuser::consts::FOPEN_CACHE_DIR | fuser::consts::FOPEN_KEEP_CACHE);
     }
 
