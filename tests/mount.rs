@@ -256,3 +256,51 @@ fn a_remount_after_fusermount_u_is_not_taken_down_by_the_old_process() {
     assert!(dir.join("latest").exists());
     assert_eq!(second.stop(), 0);
 }
+
+/// Bytes of `p` in the page cache, per fincore(1).
+fn resident(p: &Path) -> u64 {
+    let out = sh(&format!("fincore --bytes --noheadings --output RES '{}'", p.display()));
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0)
+}
+
+#[test]
+fn read_ahead_hands_the_next_files_to_the_page_cache() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let sizes = [1, 4095, 4096, 4097, 100_000, 1 << 20, 3 << 20, 0];
+    for i in 0..40u64 {
+        let size = sizes[i as usize % sizes.len()];
+        std::fs::write(src.join(format!("f{i:02}")), tree::random(i, size)).unwrap();
+    }
+    // A small sparse file: its hole reaches the page cache as zeros.
+    sh(&format!("printf a | dd of={}/f04 bs=1 seek=3000000 conv=notrunc status=none", src.display()));
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    let names: Vec<_> = (0..40).map(|i| format!("f{i:02}")).collect();
+    for n in &names {
+        std::fs::metadata(root.join(n)).unwrap();
+    }
+    // Reading the first file queues those after it; all but the first of
+    // each block of 16 entries go to the page cache without being read.
+    std::fs::read(root.join("f00")).unwrap();
+    let handed = |i: usize| i % 16 != 0 && i < 32 && std::fs::metadata(src.join(&names[i])).unwrap().len() > 0;
+    let ok = wait_until(Duration::from_secs(10), || {
+        (1..32).filter(|&i| handed(i)).all(|i| resident(&root.join(&names[i])) > 0)
+    });
+    let state: Vec<_> = (1..40).map(|i| (i, resident(&root.join(&names[i])))).collect();
+    assert!(ok, "files not in the page cache: {state:?}");
+    assert_eq!(resident(&root.join(&names[16])), 0, "the block's first file is left for the reader");
+    // What was handed over is exactly the content, holes included.
+    for n in &names {
+        assert!(std::fs::read(root.join(n)).unwrap() == std::fs::read(src.join(n)).unwrap(), "{n} differs");
+    }
+    let copy = repo.scratch("copy");
+    sh(&format!("cp --sparse=always {}/f04 {}", root.display(), copy.display()));
+    assert!(std::fs::metadata(&copy).unwrap().blocks() * 512 < 1 << 20, "the hole in f04 was not kept");
+    assert_eq!(m.stop(), 0);
+}

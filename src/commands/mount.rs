@@ -101,6 +101,11 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
     }
     let session = fuser::spawn_mount2(fs, &a.mountpoint, &opts)
         .with_context(|| format!("mounting on {}", a.mountpoint.display()))?;
+    // Read-ahead hands small files straight to the kernel's page cache.
+    let notifier = session.notifier();
+    vfs.set_page_sink(Box::new(move |ino, offset, data| {
+        let _ = notifier.store(ino, offset, data);
+    }));
     match ready {
         Some(fd) => {
             let mut f = unsafe { std::fs::File::from_raw_fd(fd) };

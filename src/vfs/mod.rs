@@ -9,11 +9,14 @@
 
 mod inode;
 mod names;
+mod prefetch;
 
 pub use inode::content_hash;
 use inode::{ino_of, kernel_dev, key_child, key_hardlink, key_snapshot};
 
 pub use names::{SnapList, SnapRef};
+pub use prefetch::PageSink;
+use prefetch::Prefetch;
 
 use crate::cache::Lru;
 use crate::crypto::Id;
@@ -131,8 +134,9 @@ struct EntryNode {
     /// Path within the snapshot, for log lines.
     path: Vec<u8>,
     entry: Entry,
-    /// The tree holding this entry, for prefetching its siblings.
-    parent_tree: Option<Id>,
+    /// The tree and key of the directory holding this entry, for
+    /// prefetching its siblings.
+    parent: Option<(Id, [u8; 32])>,
     /// Identity of this path, from which children's inodes derive.
     key: [u8; 32],
     map: OnceLock<Arc<FileMap>>,
@@ -159,7 +163,7 @@ pub struct Vfs {
     nodes: Mutex<HashMap<u64, Node>>,
     reader: Reader,
     trees: Lru<Tree>,
-    prefetch: Option<crossbeam_channel::Sender<(Id, Id)>>,
+    prefetch: Prefetch,
 }
 
 /// Decoded trees held at most, in approximate bytes of memory.
@@ -189,16 +193,13 @@ impl EntryNode {
     }
 
     fn child(&self, e: Entry) -> EntryNode {
-        let key = match e.link_group() {
-            Some((dev, ino)) => key_hardlink(&self.snap, dev, ino),
-            None => key_child(&self.key, &e.name),
-        };
+        let key = child_key(&self.snap, &self.key, &e);
         let path = [&self.path[..], b"/", &e.name].concat();
         EntryNode {
             snap: self.snap,
             path,
             entry: e,
-            parent_tree: self.entry.subtree,
+            parent: self.entry.subtree.map(|t| (t, self.key)),
             key,
             map: OnceLock::new(),
             last_end: AtomicU64::new(u64::MAX),
@@ -206,10 +207,15 @@ impl EntryNode {
     }
 
     fn child_ino(&self, e: &Entry) -> u64 {
-        match e.link_group() {
-            Some((dev, ino)) => ino_of(&key_hardlink(&self.snap, dev, ino)),
-            None => ino_of(&key_child(&self.key, &e.name)),
-        }
+        ino_of(&child_key(&self.snap, &self.key, e))
+    }
+}
+
+/// The key of entry `e` in the directory with key `parent`.
+fn child_key(snap: &Id, parent: &[u8; 32], e: &Entry) -> [u8; 32] {
+    match e.link_group() {
+        Some((dev, ino)) => key_hardlink(snap, dev, ino),
+        None => key_child(parent, &e.name),
     }
 }
 
@@ -225,7 +231,7 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
         snap: s.id,
         path: Vec::new(),
         entry,
-        parent_tree: None,
+        parent: None,
         key: key_snapshot(&s.id),
         map: OnceLock::new(),
         last_end: AtomicU64::new(u64::MAX),
@@ -245,8 +251,7 @@ impl Vfs {
             }
         };
         nodes.insert(ROOT, Node { kind: root, lookups: 1 });
-        let (tx, rx) = crossbeam_channel::bounded::<(Id, Id)>(128);
-        let prefetchers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (prefetch, jobs) = Prefetch::new();
         let vfs = Arc::new(Vfs {
             repo,
             mode,
@@ -254,25 +259,9 @@ impl Vfs {
             nodes: Mutex::new(nodes),
             reader: Reader::new(cache_bytes),
             trees: Lru::new(TREE_CACHE_BYTES),
-            prefetch: Some(tx),
+            prefetch,
         });
-        // Prefetchers hold only a weak reference, so dropping the Vfs ends them.
-        for i in 0..prefetchers {
-            let (rx, weak) = (rx.clone(), Arc::downgrade(&vfs));
-            std::thread::Builder::new()
-                .name(format!("strata-prefetch-{i}"))
-                .spawn(move || {
-                    for (snap, id) in rx {
-                        let Some(vfs) = weak.upgrade() else { break };
-                        if !vfs.reader.has_or_loading(&id) {
-                            if let Err(e) = vfs.reader.chunk(&vfs.repo, &id) {
-                                eprintln!("strata: prefetch of chunk {id} in snapshot {} failed: {e}", snap.short());
-                            }
-                        }
-                    }
-                })
-                .map_err(|e| crate::Error::io("prefetch thread", e))?;
-        }
+        prefetch::spawn(&vfs, jobs)?;
         Ok(vfs)
     }
 
@@ -551,7 +540,7 @@ impl Vfs {
             let tree = self.tree(&n.entry.subtree.ok_or(VfsError::NotFound)?, n)?;
             if offset == 0 {
                 // A listing usually comes before reading the files (tar, cp -r).
-                self.prefetch_files(n.snap, &tree, 0);
+                self.prefetch_files(n.snap, &n.key, &tree, 0, false);
             }
             let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
             for (i, e) in tree.entries.iter().enumerate().skip(offset.saturating_sub(2)) {
@@ -695,54 +684,6 @@ impl Vfs {
             start += piece.len();
         }
         Some(self.read(ino, offset, size))
-    }
-
-    /// Queues the next two data chunks after `offset` for decoding.
-    fn prefetch_after(&self, node: &EntryNode, map: &FileMap, offset: u64) {
-        let Some(tx) = &self.prefetch else { return };
-        let Some((i, _)) = map.find(offset) else {
-            return;
-        };
-        for p in map.pieces()[i..]
-            .iter()
-            .filter_map(|p| match p {
-                Piece::Data { id, .. } => Some(*id),
-                _ => None,
-            })
-            .take(3)
-        {
-            if !self.reader.has_or_loading(&p) {
-                let _ = tx.try_send((node.snap, p));
-            }
-        }
-    }
-
-    /// Files are mostly read in directory order (tar, rsync, cp -r): on
-    /// open, queue the first chunk of the next few files beside this one, so
-    /// their decoding overlaps the reading of this one.
-    fn prefetch_siblings(&self, node: &EntryNode) {
-        let Some(tree) = node.parent_tree else { return };
-        let Ok(tree) = self.tree(&tree, node) else { return };
-        let start = tree.entries.partition_point(|e| e.name < node.entry.name) + 1;
-        self.prefetch_files(node.snap, &tree, start);
-    }
-
-    /// Queues the first chunk of the files at `start..` of a directory.
-    fn prefetch_files(&self, snap: Id, tree: &Tree, start: usize) {
-        const AHEAD: usize = 32;
-        let Some(tx) = &self.prefetch else { return };
-        let firsts = tree.entries.iter().skip(start).take(AHEAD).filter_map(|e| match &e.content {
-            Content::Inline(p) if e.kind == Kind::File => p.iter().find_map(|p| match p {
-                Piece::Data { id, .. } => Some(*id),
-                Piece::Hole { .. } => None,
-            }),
-            _ => None,
-        });
-        for id in firsts {
-            if !self.reader.has_or_loading(&id) && tx.try_send((snap, id)).is_err() {
-                break; // queue full: the prefetchers are busy enough
-            }
-        }
     }
 
     /// SEEK_DATA / SEEK_HOLE.
