@@ -134,9 +134,8 @@ struct EntryNode {
     /// Path within the snapshot, for log lines.
     path: Vec<u8>,
     entry: Entry,
-    /// The tree and key of the directory holding this entry, for
-    /// prefetching its siblings.
-    parent: Option<(Id, [u8; 32])>,
+    /// The directory holding this entry, for read-ahead in walk order.
+    parent: Option<Arc<EntryNode>>,
     /// Identity of this path, from which children's inodes derive.
     key: [u8; 32],
     map: OnceLock<Arc<FileMap>>,
@@ -192,14 +191,14 @@ impl EntryNode {
         ino_of(&self.key)
     }
 
-    fn child(&self, e: Entry) -> EntryNode {
+    fn child(self: &Arc<Self>, e: Entry) -> EntryNode {
         let key = child_key(&self.snap, &self.key, &e);
         let path = [&self.path[..], b"/", &e.name].concat();
         EntryNode {
             snap: self.snap,
             path,
             entry: e,
-            parent: self.entry.subtree.map(|t| (t, self.key)),
+            parent: Some(self.clone()),
             key,
             map: OnceLock::new(),
             last_end: AtomicU64::new(u64::MAX),
@@ -540,7 +539,7 @@ impl Vfs {
             let tree = self.tree(&n.entry.subtree.ok_or(VfsError::NotFound)?, n)?;
             if offset == 0 {
                 // A listing usually comes before reading the files (tar, cp -r).
-                self.prefetch_files(n.snap, &n.key, &tree, 0, false);
+                self.prefetch_from(n.clone(), 0);
             }
             let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
             for (i, e) in tree.entries.iter().enumerate().skip(offset.saturating_sub(2)) {
@@ -645,7 +644,7 @@ impl Vfs {
         }
         let (node, map) = self.file(ino)?;
         if offset == 0 {
-            self.prefetch_siblings(&node);
+            self.prefetch_after_file(node.clone());
         }
         let data = self.reader.read(&self.repo, &map, offset, size as usize).map_err(|e| {
             eprintln!(

@@ -1,18 +1,20 @@
-//! Read-ahead for the mount. Files are mostly read whole and in directory
-//! order (tar, rsync, cp -r), so the first read of a file queues the files
-//! after it for decoding on background threads, and sequential reads queue
-//! the next chunks of the file.
+//! Read-ahead for the mount. Trees are mostly read whole, file by file,
+//! depth first in name order (tar, cp -r and rsync do), so the first read of
+//! a file queues the files after it in that order for decoding on
+//! background threads, crossing into subdirectories and back out; and
+//! sequential reads queue the next chunks of the file.
 //!
 //! Small files are then handed to the kernel's page cache (FUSE notify
 //! store): reading them costs no round trip to this process. The kernel
 //! sends no request for them, so to learn how far the reader got, the first
-//! file of every block of `BLOCK` entries is only decoded, not handed over:
-//! its read (answered at once, from decoded chunks) queues the next block
-//! while the reader still has a block of handed-over files before it.
+//! file of every block of `BLOCK` entries in a directory is only decoded,
+//! not handed over: its read (answered at once, from decoded chunks) queues
+//! the next files while the reader still has a block of handed-over files
+//! before it.
 
 use super::{child_key, ino_of, EntryNode, Vfs};
 use crate::crypto::Id;
-use crate::format::tree::{Content, Kind, Piece, Tree};
+use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
 use crate::reader::FileMap;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::HashSet;
@@ -22,14 +24,20 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// effort: the kernel may have forgotten the inode.
 pub type PageSink = Box<dyn Fn(u64, u64, &[u8]) + Send + Sync>;
 
-/// Entries in a block; the window reaches two blocks ahead.
+/// Entries in a block; read-ahead reaches `2 * BLOCK` files ahead.
 const BLOCK: usize = 16;
+/// Directories read-ahead may enter at a time, for trees of empty ones.
+const MAX_DIRS: usize = 64;
 /// Larger files are not handed over whole; their first chunk is decoded.
 const PUSH_MAX: u64 = 4 << 20;
 /// Handed-over inodes remembered; the set is cleared when it grows past this.
 const PUSHED_MAX: usize = 1 << 16;
 
 pub(super) enum Job {
+    /// Queue the files after this one (in walk order).
+    After(Arc<EntryNode>),
+    /// Queue the files of this directory from this entry on.
+    From(Arc<EntryNode>, usize),
     /// Decode a chunk into the chunk cache.
     Chunk(Id),
     /// Decode a small file and hand it to the page sink.
@@ -97,14 +105,32 @@ impl Vfs {
 
     fn run(&self, job: Job) -> crate::Result<()> {
         match job {
+            Job::After(file) => {
+                if let Some(dir) = &file.parent {
+                    if let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) {
+                        let next = tree.entries.partition_point(|e| e.name <= file.entry.name);
+                        self.window(dir.clone(), next);
+                    }
+                }
+                Ok(())
+            }
+            Job::From(dir, start) => {
+                self.window(dir, start);
+                Ok(())
+            }
             Job::Chunk(id) if !self.reader.has_or_loading(&id) => self.reader.chunk(&self.repo, &id).map(drop),
             Job::Chunk(_) => Ok(()),
             Job::Push { ino, map } => {
                 let Some(sink) = self.prefetch.sink.get() else { return Ok(()) };
                 if self.node(ino).is_err() {
-                    // Not (or no longer) known to the kernel: it would drop the data.
+                    // Not (or no longer) known to the kernel, which would drop
+                    // the data: decode it for the read to come.
                     self.prefetch.unclaim(ino);
-                    return Ok(());
+                    let first = map.pieces().iter().find_map(|p| match p {
+                        Piece::Data { id, .. } => Some(*id),
+                        Piece::Hole { .. } => None,
+                    });
+                    return first.map_or(Ok(()), |id| self.run(Job::Chunk(id)));
                 }
                 let result = match map.pieces() {
                     // The common case, a file of one chunk: no copy.
@@ -140,53 +166,103 @@ impl Vfs {
     }
 
     /// On the first read of a file, queues the files after it.
-    pub(super) fn prefetch_siblings(&self, node: &EntryNode) {
-        let Some((tree, parent_key)) = node.parent else { return };
-        let Ok(tree) = self.tree(&tree, node) else { return };
-        let start = tree.entries.partition_point(|e| e.name < node.entry.name) + 1;
-        self.prefetch_files(node.snap, &parent_key, &tree, start, true);
+    pub(super) fn prefetch_after_file(&self, file: Arc<EntryNode>) {
+        self.prefetch.queue(file.snap, Job::After(file));
     }
 
-    /// Queues the files of a directory (`tree`, whose node has key
-    /// `parent_key`) from `start` to the end of the next block. Files are
-    /// only handed over if `push`: not while listing, when the kernel does
-    /// not know the inodes yet.
-    pub(super) fn prefetch_files(&self, snap: Id, parent_key: &[u8; 32], tree: &Tree, start: usize, push: bool) {
-        let pf = &self.prefetch;
-        let sink = push && pf.sink.get().is_some();
-        let first = start / BLOCK * BLOCK;
-        let end = (first + 2 * BLOCK).max(start + BLOCK).min(tree.entries.len());
-        let mut wire_seen = false;
-        for (i, e) in tree.entries.iter().enumerate().take(end).skip(first) {
-            if i % BLOCK == 0 {
-                wire_seen = false;
-            }
-            let Content::Inline(pieces) = &e.content else { continue };
-            let first_data = pieces.iter().find_map(|p| match p {
-                Piece::Data { id, .. } => Some(*id),
-                Piece::Hole { .. } => None,
-            });
-            let (Kind::File, Some(id)) = (e.kind, first_data) else { continue };
-            let wire = !std::mem::replace(&mut wire_seen, true);
-            if i < start {
+    /// On listing a directory, queues its files from entry `start` on.
+    pub(super) fn prefetch_from(&self, dir: Arc<EntryNode>, start: usize) {
+        self.prefetch.queue(dir.snap, Job::From(dir, start));
+    }
+
+    /// A tree from the cache or the repository; `None` on an error, which the
+    /// reader's own access will report.
+    fn cached_tree(&self, id: &Id) -> Option<Arc<Tree>> {
+        if let Some(t) = self.trees.get(id) {
+            return Some(t);
+        }
+        let t = Arc::new(self.repo.tree(id).ok()?);
+        self.trees.insert(*id, t.clone(), super::tree_bytes(&t));
+        Some(t)
+    }
+
+    /// Queues the next `2 * BLOCK` files in walk order, starting at entry
+    /// `start` of directory `dir`: into subdirectories as they come, and on
+    /// into the directories holding `dir` when it runs out.
+    fn window(&self, dir: Arc<EntryNode>, start: usize) {
+        struct Frame {
+            tree: Arc<Tree>,
+            key: [u8; 32],
+            next: usize,
+        }
+        let snap = dir.snap;
+        let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
+        let mut frames = vec![Frame { tree, key: dir.key, next: start }];
+        // The outermost directory entered; its parent's entries come next.
+        let mut outer = dir;
+        let (mut files, mut dirs) = (0, 0);
+        while files < 2 * BLOCK && dirs < MAX_DIRS {
+            let Some(f) = frames.last_mut() else {
+                let Some(parent) = outer.parent.clone() else { break };
+                let Some(tree) = parent.entry.subtree.and_then(|id| self.cached_tree(&id)) else { break };
+                let next = tree.entries.partition_point(|e| e.name <= outer.entry.name);
+                frames.push(Frame { tree, key: parent.key, next });
+                outer = parent;
+                dirs += 1;
                 continue;
-            }
-            let queued = if wire || !sink || e.size > PUSH_MAX {
-                self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id))
-            } else {
-                let ino = ino_of(&child_key(&snap, parent_key, e));
-                if !pf.claim(ino) {
-                    continue;
-                }
-                let ok = pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) });
-                if !ok {
-                    pf.unclaim(ino);
-                }
-                ok
             };
-            if !queued {
-                break; // the queue is full: the prefetchers are busy enough
+            let Some(e) = f.tree.entries.get(f.next) else {
+                frames.pop();
+                continue;
+            };
+            let (tree, i) = (f.tree.clone(), f.next);
+            f.next += 1;
+            match e.kind {
+                Kind::File => {
+                    files += 1;
+                    if !self.queue_file(snap, &f.key, &tree, i) {
+                        break; // the queue is full: the prefetchers are busy enough
+                    }
+                }
+                Kind::Dir => {
+                    let key = child_key(&snap, &f.key, e);
+                    dirs += 1;
+                    if let Some(sub) = e.subtree.and_then(|id| self.cached_tree(&id)) {
+                        frames.push(Frame { tree: sub, key, next: 0 });
+                    }
+                }
+                _ => {}
             }
         }
+    }
+
+    /// Queues entry `i` of `tree` (a directory with key `parent_key`), a
+    /// regular file: its first chunk is decoded, and if it is small and not
+    /// the first file of its block, the whole file is handed over. False if
+    /// the queue is full.
+    fn queue_file(&self, snap: Id, parent_key: &[u8; 32], tree: &Tree, i: usize) -> bool {
+        let first_data = |e: &Entry| match &e.content {
+            Content::Inline(pieces) if e.kind == Kind::File => pieces.iter().find_map(|p| match p {
+                Piece::Data { id, .. } => Some(*id),
+                Piece::Hole { .. } => None,
+            }),
+            _ => None,
+        };
+        let e = &tree.entries[i];
+        let (Content::Inline(pieces), Some(id)) = (&e.content, first_data(e)) else { return true };
+        let pf = &self.prefetch;
+        let wire = tree.entries[i / BLOCK * BLOCK..i].iter().all(|e| first_data(e).is_none());
+        if wire || pf.sink.get().is_none() || e.size > PUSH_MAX {
+            return self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id));
+        }
+        let ino = ino_of(&child_key(&snap, parent_key, e));
+        if !pf.claim(ino) {
+            return true;
+        }
+        let queued = pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) });
+        if !queued {
+            pf.unclaim(ino);
+        }
+        queued
     }
 }
