@@ -304,3 +304,34 @@ fn read_ahead_hands_the_next_files_to_the_page_cache() {
     assert!(std::fs::metadata(&copy).unwrap().blocks() * 512 < 1 << 20, "the hole in f04 was not kept");
     assert_eq!(m.stop(), 0);
 }
+
+#[test]
+fn read_ahead_follows_the_walk_into_subdirectories_and_out() {
+    if !fuse_available() {
+        return;
+    }
+    let (repo, src) = Repo::with_source(&[
+        ("d/a0", b"a0"),
+        ("d/a1", b"a1"),
+        ("d/b/b0", b"b0"),
+        ("d/b/b1", b"b1"),
+        ("d/b/b2", b"b2"),
+        ("d/c", b"c"),
+        ("e/e0", b"e0"),
+        ("e/e1", b"e1"),
+    ]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    sh(&format!("ls -laR {} >/dev/null", root.display()));
+    std::fs::read(root.join("d/a0")).unwrap();
+    // tar's order after d/a0: d/a1, d/b/b0.., d/c, e/e0, e/e1. The first file
+    // of each directory is left for the reader, to show its progress.
+    let pushed = ["d/a1", "d/b/b1", "d/b/b2", "d/c", "e/e1"];
+    let ok = wait_until(Duration::from_secs(10), || pushed.iter().all(|p| resident(&root.join(p)) > 0));
+    let state: Vec<_> = pushed.iter().map(|p| (p, resident(&root.join(p)))).collect();
+    assert!(ok, "not in the page cache: {state:?}");
+    assert_eq!(resident(&root.join("d/b/b0")), 0);
+    assert_eq!(resident(&root.join("e/e0")), 0);
+    sh(&format!("diff -r {} {}", src.display(), root.display()));
+    assert_eq!(m.stop(), 0);
+}

@@ -109,13 +109,13 @@ impl Vfs {
                 if let Some(dir) = &file.parent {
                     if let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) {
                         let next = tree.entries.partition_point(|e| e.name <= file.entry.name);
-                        self.window(dir.clone(), next);
+                        self.window(dir.clone(), next, true);
                     }
                 }
                 Ok(())
             }
             Job::From(dir, start) => {
-                self.window(dir, start);
+                self.window(dir, start, false);
                 Ok(())
             }
             Job::Chunk(id) if !self.reader.has_or_loading(&id) => self.reader.chunk(&self.repo, &id).map(drop),
@@ -170,7 +170,9 @@ impl Vfs {
         self.prefetch.queue(file.snap, Job::After(file));
     }
 
-    /// On listing a directory, queues its files from entry `start` on.
+    /// On listing a directory, queues its files from entry `start` on, to be
+    /// decoded only: the kernel learns of them only from the listing's
+    /// reply, and until then drops what is handed to it.
     pub(super) fn prefetch_from(&self, dir: Arc<EntryNode>, start: usize) {
         self.prefetch.queue(dir.snap, Job::From(dir, start));
     }
@@ -188,8 +190,9 @@ impl Vfs {
 
     /// Queues the next `2 * BLOCK` files in walk order, starting at entry
     /// `start` of directory `dir`: into subdirectories as they come, and on
-    /// into the directories holding `dir` when it runs out.
-    fn window(&self, dir: Arc<EntryNode>, start: usize) {
+    /// into the directories holding `dir` when it runs out. Small files are
+    /// handed over if `push`.
+    fn window(&self, dir: Arc<EntryNode>, start: usize, push: bool) {
         struct Frame {
             tree: Arc<Tree>,
             key: [u8; 32],
@@ -220,7 +223,7 @@ impl Vfs {
             match e.kind {
                 Kind::File => {
                     files += 1;
-                    if !self.queue_file(snap, &f.key, &tree, i) {
+                    if !self.queue_file(snap, &f.key, &tree, i, push) {
                         break; // the queue is full: the prefetchers are busy enough
                     }
                 }
@@ -237,10 +240,10 @@ impl Vfs {
     }
 
     /// Queues entry `i` of `tree` (a directory with key `parent_key`), a
-    /// regular file: its first chunk is decoded, and if it is small and not
-    /// the first file of its block, the whole file is handed over. False if
-    /// the queue is full.
-    fn queue_file(&self, snap: Id, parent_key: &[u8; 32], tree: &Tree, i: usize) -> bool {
+    /// regular file: its first chunk is decoded, and if `push`, it is small
+    /// and not the first file of its block, the whole file is handed over.
+    /// False if the queue is full.
+    fn queue_file(&self, snap: Id, parent_key: &[u8; 32], tree: &Tree, i: usize, push: bool) -> bool {
         let first_data = |e: &Entry| match &e.content {
             Content::Inline(pieces) if e.kind == Kind::File => pieces.iter().find_map(|p| match p {
                 Piece::Data { id, .. } => Some(*id),
@@ -252,7 +255,7 @@ impl Vfs {
         let (Content::Inline(pieces), Some(id)) = (&e.content, first_data(e)) else { return true };
         let pf = &self.prefetch;
         let wire = tree.entries[i / BLOCK * BLOCK..i].iter().all(|e| first_data(e).is_none());
-        if wire || pf.sink.get().is_none() || e.size > PUSH_MAX {
+        if wire || !push || pf.sink.get().is_none() || e.size > PUSH_MAX {
             return self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id));
         }
         let ino = ino_of(&child_key(&snap, parent_key, e));

@@ -97,7 +97,9 @@ impl Repo {
         let src = repo.scratch("src");
         std::fs::create_dir_all(&src).unwrap();
         for (name, data) in files {
-            std::fs::write(src.join(name), data).unwrap();
+            let path = src.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, data).unwrap();
         }
         repo.backup(&[&src], &[]);
         (repo, src)
