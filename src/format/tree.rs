@@ -45,6 +45,14 @@ impl Piece {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The chunk holding the piece's data; `None` for a hole.
+    pub fn id(&self) -> Option<Id> {
+        match *self {
+            Piece::Data { id, .. } => Some(id),
+            Piece::Hole { .. } => None,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

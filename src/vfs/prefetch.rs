@@ -126,10 +126,7 @@ impl Vfs {
                     // Not (or no longer) known to the kernel, which would drop
                     // the data: decode it for the read to come.
                     self.prefetch.unclaim(ino);
-                    let first = map.pieces().iter().find_map(|p| match p {
-                        Piece::Data { id, .. } => Some(*id),
-                        Piece::Hole { .. } => None,
-                    });
+                    let first = map.pieces().iter().find_map(Piece::id);
                     return first.map_or(Ok(()), |id| self.run(Job::Chunk(id)));
                 }
                 let result = match map.pieces() {
@@ -154,10 +151,7 @@ impl Vfs {
         let Some((i, _)) = map.find(offset) else {
             return;
         };
-        let ids = map.pieces()[i..].iter().filter_map(|p| match p {
-            Piece::Data { id, .. } => Some(*id),
-            Piece::Hole { .. } => None,
-        });
+        let ids = map.pieces()[i..].iter().filter_map(Piece::id);
         for id in ids.take(3) {
             if !self.reader.has_or_loading(&id) && !self.prefetch.queue(node.snap, Job::Chunk(id)) {
                 break;
@@ -245,10 +239,7 @@ impl Vfs {
     /// False if the queue is full.
     fn queue_file(&self, snap: Id, parent_key: &[u8; 32], tree: &Tree, i: usize, push: bool) -> bool {
         let first_data = |e: &Entry| match &e.content {
-            Content::Inline(pieces) if e.kind == Kind::File => pieces.iter().find_map(|p| match p {
-                Piece::Data { id, .. } => Some(*id),
-                Piece::Hole { .. } => None,
-            }),
+            Content::Inline(pieces) if e.kind == Kind::File => pieces.iter().find_map(Piece::id),
             _ => None,
         };
         let e = &tree.entries[i];
