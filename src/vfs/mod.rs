@@ -288,20 +288,26 @@ impl Vfs {
         Ok(!same)
     }
 
-    fn tree(&self, id: &Id, node: &EntryNode) -> VResult<Arc<Tree>> {
+    /// A tree through the tree cache.
+    fn load_tree(&self, id: &Id) -> crate::Result<Arc<Tree>> {
         if let Some(t) = self.trees.get(id) {
             return Ok(t);
         }
-        let t = Arc::new(self.repo.tree(id).map_err(|e| {
+        let t = Arc::new(self.repo.tree(id)?);
+        self.trees.insert(*id, t.clone(), tree_bytes(&t));
+        Ok(t)
+    }
+
+    /// A tree of `node`'s snapshot; a failure is logged naming the path.
+    fn tree(&self, id: &Id, node: &EntryNode) -> VResult<Arc<Tree>> {
+        self.load_tree(id).map_err(|e| {
             eprintln!(
                 "strata: snapshot {} path /{}: tree {id}: {e}",
                 node.snap.short(),
                 String::from_utf8_lossy(&node.path)
             );
             VfsError::Io
-        })?);
-        self.trees.insert(*id, t.clone(), tree_bytes(&t));
-        Ok(t)
+        })
     }
 
     fn node(&self, ino: u64) -> VResult<NodeKind> {

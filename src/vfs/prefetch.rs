@@ -171,15 +171,10 @@ impl Vfs {
         self.prefetch.queue(dir.snap, Job::From(dir, start));
     }
 
-    /// A tree from the cache or the repository; `None` on an error, which the
-    /// reader's own access will report.
+    /// A tree, or `None` on an error, which the reader's own access will
+    /// report with the path.
     fn cached_tree(&self, id: &Id) -> Option<Arc<Tree>> {
-        if let Some(t) = self.trees.get(id) {
-            return Some(t);
-        }
-        let t = Arc::new(self.repo.tree(id).ok()?);
-        self.trees.insert(*id, t.clone(), super::tree_bytes(&t));
-        Some(t)
+        self.load_tree(id).ok()
     }
 
     /// Queues the next `2 * BLOCK` files in walk order, starting at entry
@@ -212,12 +207,12 @@ impl Vfs {
                 frames.pop();
                 continue;
             };
-            let (tree, i) = (f.tree.clone(), f.next);
+            let i = f.next;
             f.next += 1;
             match e.kind {
                 Kind::File => {
                     files += 1;
-                    if !self.queue_file(snap, &f.key, &tree, i, push) {
+                    if !self.queue_file(snap, &f.key, &f.tree, i, push) {
                         break; // the queue is full: the prefetchers are busy enough
                     }
                 }
