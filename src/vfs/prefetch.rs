@@ -1,40 +1,46 @@
 //! Read-ahead for the mount. Trees are mostly read whole, file by file,
-//! depth first in name order (tar, cp -r and rsync do), so the first read of
-//! a file queues the files after it in that order for decoding on
+//! depth first in name order (tar, cp -r and rsync do), so reading a file
+//! keeps the next `AHEAD` files in that order queued for decoding on
 //! background threads, crossing into subdirectories and back out; and
-//! sequential reads queue the next chunks of the file.
+//! sequential reads queue the next chunks of the file. A walk remembers
+//! where it stopped, so each step queues only the files not yet queued.
 //!
 //! Small files are then handed to the kernel's page cache (FUSE notify
 //! store): reading them costs no round trip to this process. The kernel
-//! sends no request for them, so to learn how far the reader got, the first
-//! file of every block of `BLOCK` entries in a directory is only decoded,
-//! not handed over: its read (answered at once, from decoded chunks) queues
-//! the next files while the reader still has a block of handed-over files
-//! before it.
+//! sends no request for them, so to learn how far the reader got, every
+//! `BLOCK`th file of a walk is only decoded, not handed over: its read
+//! (answered at once, from decoded chunks) moves the walk on while the
+//! reader still has the files after it before it.
 
 use super::{child_key, ino_of, EntryNode, Vfs};
 use crate::crypto::Id;
 use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
 use crate::reader::FileMap;
 use crossbeam_channel::{Receiver, Sender};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Hands file data to the kernel's page cache: (inode, offset, bytes). Best
 /// effort: the kernel may have forgotten the inode.
 pub type PageSink = Box<dyn Fn(u64, u64, &[u8]) + Send + Sync>;
 
-/// Entries in a block; read-ahead reaches `2 * BLOCK` files ahead.
-const BLOCK: usize = 16;
-/// Directories read-ahead may enter at a time, for trees of empty ones.
+/// Files read-ahead keeps queued ahead of the reader.
+const AHEAD: u64 = 128;
+/// One file in this many is a tripwire: decoded, not handed over.
+const BLOCK: u64 = 16;
+/// Files a directory listing queues for decoding.
+const LISTED_AHEAD: u64 = 32;
+/// Directories a walk may enter in one step, for trees of empty ones.
 const MAX_DIRS: usize = 64;
+/// Walks remembered: as many trees read at once keep their read-ahead.
+const WALKS: usize = 4;
 /// Larger files are not handed over whole; their first chunk is decoded.
 const PUSH_MAX: u64 = 4 << 20;
 /// Handed-over inodes remembered; the set is cleared when it grows past this.
 const PUSHED_MAX: usize = 1 << 16;
 
 pub(super) enum Job {
-    /// Queue the files after this one (in walk order).
+    /// This file is being read: keep the files after it (in walk order) queued.
     After(Arc<EntryNode>),
     /// Queue the files of this directory from this entry on.
     From(Arc<EntryNode>, usize),
@@ -48,14 +54,52 @@ pub struct Prefetch {
     tx: Sender<(Id, Job)>,
     sink: OnceLock<PageSink>,
     pushed: Mutex<HashSet<u64>>,
+    /// Most recently used first.
+    walks: Mutex<Vec<Walk>>,
+}
+
+struct Frame {
+    tree: Arc<Tree>,
+    key: [u8; 32],
+    next: usize,
+}
+
+/// Where a depth-first walk through a snapshot's tree stands.
+struct Walk {
+    snap: Id,
+    /// The directories entered, innermost last, each at its next entry.
+    frames: Vec<Frame>,
+    /// The outermost directory entered; its parent's entries come next.
+    outer: Arc<EntryNode>,
+    /// Files queued so far.
+    files: u64,
+    /// The files queued and not yet known to be read: inode → `files`
+    /// when it was queued. A read of one of them tells how far the reader got.
+    queued: HashMap<u64, u64>,
+    /// The file the walk stopped at because the kernel did not know it yet
+    /// (its directory was not listed); reading it resumes the walk.
+    stuck: Option<u64>,
+}
+
+/// What became of a file the walk reached.
+enum Queued {
+    /// Queued (or handed over before); its inode.
+    Yes(u64),
+    /// Not a file with data: nothing to queue.
+    No,
+    /// The queue is full: stop here for now.
+    Full,
+    /// The kernel does not know the file yet: stop here until it is read.
+    Unlisted(u64),
 }
 
 pub(super) type Jobs = Receiver<(Id, Job)>;
 
 impl Prefetch {
     pub(super) fn new() -> (Prefetch, Jobs) {
-        let (tx, rx) = crossbeam_channel::bounded(128);
-        (Prefetch { tx, sink: OnceLock::new(), pushed: Mutex::new(HashSet::new()) }, rx)
+        let (tx, rx) = crossbeam_channel::bounded(4 * AHEAD as usize);
+        let walks = Mutex::new(Vec::new());
+        (Prefetch { tx, sink: OnceLock::new(), pushed: Mutex::new(HashSet::new()), walks }, rx)
     }
 
     fn queue(&self, snap: Id, job: Job) -> bool {
@@ -106,16 +150,13 @@ impl Vfs {
     fn run(&self, job: Job) -> crate::Result<()> {
         match job {
             Job::After(file) => {
-                if let Some(dir) = &file.parent {
-                    if let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) {
-                        let next = tree.entries.partition_point(|e| e.name <= file.entry.name);
-                        self.window(dir.clone(), next, true);
-                    }
-                }
+                self.read_ahead(&file);
                 Ok(())
             }
             Job::From(dir, start) => {
-                self.window(dir, start, false);
+                if let Some(mut walk) = self.walk(dir, start) {
+                    self.advance(&mut walk, LISTED_AHEAD, false);
+                }
                 Ok(())
             }
             Job::Chunk(id) if !self.reader.has_or_loading(&id) => self.reader.chunk(&self.repo, &id).map(drop),
@@ -177,81 +218,130 @@ impl Vfs {
         self.load_tree(id).ok()
     }
 
-    /// Queues the next `2 * BLOCK` files in walk order, starting at entry
-    /// `start` of directory `dir`: into subdirectories as they come, and on
-    /// into the directories holding `dir` when it runs out. Small files are
-    /// handed over if `push`.
-    fn window(&self, dir: Arc<EntryNode>, start: usize, push: bool) {
-        struct Frame {
-            tree: Arc<Tree>,
-            key: [u8; 32],
-            next: usize,
-        }
-        let snap = dir.snap;
-        let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
-        let mut frames = vec![Frame { tree, key: dir.key, next: start }];
-        // The outermost directory entered; its parent's entries come next.
-        let mut outer = dir;
-        let (mut files, mut dirs) = (0, 0);
-        while files < 2 * BLOCK && dirs < MAX_DIRS {
-            let Some(f) = frames.last_mut() else {
-                let Some(parent) = outer.parent.clone() else { break };
+    /// `file` is being read from its start: moves on the walk it belongs
+    /// to so that `AHEAD` files after it are queued, or starts a walk after
+    /// it.
+    fn read_ahead(&self, file: &Arc<EntryNode>) {
+        let ino = file.ino();
+        let mut walks = self.prefetch.walks.lock().unwrap_or_else(|e| e.into_inner());
+        let found = walks.iter().position(|w| w.stuck == Some(ino) || w.queued.contains_key(&ino));
+        let (mut walk, reached) = match found {
+            Some(i) => {
+                let mut walk = walks.remove(i);
+                let reached = if walk.stuck.take() == Some(ino) {
+                    // The walk stopped here: the reader reads this one itself.
+                    if let Some(f) = walk.frames.last_mut() {
+                        f.next += 1;
+                    }
+                    walk.files
+                } else {
+                    // Try again where it stopped: the kernel may know it by now.
+                    walk.queued[&ino]
+                };
+                walk.queued.retain(|_, at| *at > reached);
+                (walk, reached)
+            }
+            None => {
+                let Some(dir) = file.parent.clone() else { return };
+                let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
+                let next = tree.entries.partition_point(|e| e.name <= file.entry.name);
+                let Some(walk) = self.walk(dir, next) else { return };
+                (walk, 0)
+            }
+        };
+        self.advance(&mut walk, reached + AHEAD, true);
+        walks.insert(0, walk);
+        walks.truncate(WALKS);
+    }
+
+    /// A walk starting at entry `start` of directory `dir`.
+    fn walk(&self, dir: Arc<EntryNode>, start: usize) -> Option<Walk> {
+        let tree = dir.entry.subtree.and_then(|id| self.cached_tree(&id))?;
+        Some(Walk {
+            snap: dir.snap,
+            frames: vec![Frame { tree, key: dir.key, next: start }],
+            outer: dir,
+            files: 0,
+            queued: HashMap::new(),
+            stuck: None,
+        })
+    }
+
+    /// Queues files in walk order until `walk` has queued `upto`: into
+    /// subdirectories as they come, and on into the directories holding
+    /// the one it started in when that runs out. Small files are handed
+    /// over if `push`.
+    fn advance(&self, walk: &mut Walk, upto: u64, push: bool) {
+        let mut dirs = 0;
+        while walk.files < upto && dirs < MAX_DIRS {
+            let Some(f) = walk.frames.last_mut() else {
+                let Some(parent) = walk.outer.parent.clone() else { break };
                 let Some(tree) = parent.entry.subtree.and_then(|id| self.cached_tree(&id)) else { break };
-                let next = tree.entries.partition_point(|e| e.name <= outer.entry.name);
-                frames.push(Frame { tree, key: parent.key, next });
-                outer = parent;
+                let next = tree.entries.partition_point(|e| e.name <= walk.outer.entry.name);
+                walk.frames.push(Frame { tree, key: parent.key, next });
+                walk.outer = parent;
                 dirs += 1;
                 continue;
             };
             let Some(e) = f.tree.entries.get(f.next) else {
-                frames.pop();
+                walk.frames.pop();
                 continue;
             };
-            let i = f.next;
-            f.next += 1;
             match e.kind {
                 Kind::File => {
-                    files += 1;
-                    if !self.queue_file(snap, &f.key, &f.tree, i, push) {
-                        break; // the queue is full: the prefetchers are busy enough
+                    let wire = walk.files % BLOCK == BLOCK - 1;
+                    match self.queue_file(walk.snap, &f.key, &f.tree.entries[f.next], push && !wire) {
+                        Queued::Yes(ino) => {
+                            walk.queued.insert(ino, walk.files);
+                            walk.files += 1;
+                        }
+                        Queued::No => {}
+                        Queued::Full => break,
+                        Queued::Unlisted(ino) => {
+                            walk.stuck = Some(ino);
+                            break;
+                        }
                     }
                 }
                 Kind::Dir => {
-                    let key = child_key(&snap, &f.key, e);
                     dirs += 1;
-                    if let Some(sub) = e.subtree.and_then(|id| self.cached_tree(&id)) {
-                        frames.push(Frame { tree: sub, key, next: 0 });
+                    let key = child_key(&walk.snap, &f.key, e);
+                    if let Some(tree) = e.subtree.and_then(|id| self.cached_tree(&id)) {
+                        f.next += 1;
+                        walk.frames.push(Frame { tree, key, next: 0 });
+                        continue;
                     }
                 }
                 _ => {}
             }
+            f.next += 1;
         }
     }
 
-    /// Queues entry `i` of `tree` (a directory with key `parent_key`), a
-    /// regular file: its first chunk is decoded, and if `push`, it is small
-    /// and not the first file of its block, the whole file is handed over.
-    /// False if the queue is full.
-    fn queue_file(&self, snap: Id, parent_key: &[u8; 32], tree: &Tree, i: usize, push: bool) -> bool {
-        let first_data = |e: &Entry| match &e.content {
-            Content::Inline(pieces) if e.kind == Kind::File => pieces.iter().find_map(Piece::id),
-            _ => None,
-        };
-        let e = &tree.entries[i];
-        let (Content::Inline(pieces), Some(id)) = (&e.content, first_data(e)) else { return true };
-        let pf = &self.prefetch;
-        let wire = tree.entries[i / BLOCK * BLOCK..i].iter().all(|e| first_data(e).is_none());
-        if wire || !push || pf.sink.get().is_none() || e.size > PUSH_MAX {
-            return self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id));
-        }
+    /// Queues entry `e` of the directory with key `parent_key`: a regular
+    /// file's first chunk is decoded, and if `push` and it is small, the
+    /// whole file is handed over.
+    fn queue_file(&self, snap: Id, parent_key: &[u8; 32], e: &Entry, push: bool) -> Queued {
+        let (Kind::File, Content::Inline(pieces)) = (e.kind, &e.content) else { return Queued::No };
+        let Some(id) = pieces.iter().find_map(Piece::id) else { return Queued::No };
         let ino = ino_of(&child_key(&snap, parent_key, e));
+        let pf = &self.prefetch;
+        if !push || pf.sink.get().is_none() || e.size > PUSH_MAX {
+            let queued = self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id));
+            return if queued { Queued::Yes(ino) } else { Queued::Full };
+        }
+        if self.node(ino).is_err() {
+            // Not listed yet: the kernel would drop what is handed over.
+            return Queued::Unlisted(ino);
+        }
         if !pf.claim(ino) {
-            return true;
+            return Queued::Yes(ino);
         }
-        let queued = pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) });
-        if !queued {
+        if pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) }) {
+            Queued::Yes(ino)
+        } else {
             pf.unclaim(ino);
+            Queued::Full
         }
-        queued
     }
 }
