@@ -102,7 +102,7 @@ impl Fs {
     }
 }
 
-fn reply_data(reply: ReplyData, data: Result<Vec<u8>, VfsError>) {
+fn reply_data(reply: ReplyData, data: Result<impl std::ops::Deref<Target = [u8]>, VfsError>) {
     match data {
         Ok(d) => reply.data(&d),
         Err(e) => reply.error(errno(e)),

@@ -79,6 +79,24 @@ impl FileMap {
     }
 }
 
+/// File data read: a slice of one decoded chunk, shared with the chunk
+/// cache (no copy), or bytes put together from several pieces.
+#[derive(Debug)]
+pub enum Data {
+    Shared(Arc<Vec<u8>>, std::ops::Range<usize>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Data {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Shared(chunk, range) => &chunk[range.clone()],
+            Data::Owned(v) => v,
+        }
+    }
+}
+
 /// Decoded chunks, bounded in bytes.
 pub type ChunkCache = Lru<Vec<u8>>;
 
@@ -120,6 +138,24 @@ impl Reader {
         result.map_err(|e| crate::error::Error::corrupt(format!("chunk {id}"), e))
     }
 
+    /// As `read`, but a read within one chunk is not copied.
+    pub fn read_data(&self, repo: &Repo, map: &FileMap, offset: u64, size: usize) -> Result<Data> {
+        let end = map.size().min(offset.saturating_add(size as u64));
+        if let Some((i, start)) = map.find(offset) {
+            if let Piece::Data { id, len } = map.pieces[i] {
+                if end <= start + u64::from(len) {
+                    let data = self.chunk(repo, &id)?;
+                    let range = (offset - start) as usize..(end - start) as usize;
+                    if range.end > data.len() {
+                        return Err(short_chunk(&id));
+                    }
+                    return Ok(Data::Shared(data, range));
+                }
+            }
+        }
+        self.read(repo, map, offset, size).map(Data::Owned)
+    }
+
     /// Up to `size` bytes at `offset`; short only at the end of the file.
     /// On a failed chunk, the error names the chunk.
     pub fn read(&self, repo: &Repo, map: &FileMap, offset: u64, size: usize) -> Result<Vec<u8>> {
@@ -137,9 +173,7 @@ impl Reader {
                 Piece::Hole { .. } => out.resize(out.len() + take, 0),
                 Piece::Data { id, .. } => {
                     let data = self.chunk(repo, &id)?;
-                    let slice = data.get(within..within + take).ok_or_else(|| {
-                        crate::error::Error::corrupt(format!("chunk {id}"), "shorter than its recorded length")
-                    })?;
+                    let slice = data.get(within..within + take).ok_or_else(|| short_chunk(&id))?;
                     out.extend_from_slice(slice);
                 }
             }
@@ -147,6 +181,10 @@ impl Reader {
         }
         Ok(out)
     }
+}
+
+fn short_chunk(id: &Id) -> crate::error::Error {
+    crate::error::Error::corrupt(format!("chunk {id}"), "shorter than its recorded length")
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::cache::Lru;
 use crate::crypto::Id;
 use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
 use crate::format::Time;
+pub use crate::reader::Data;
 use crate::reader::{FileMap, Reader};
 use crate::repo::Repo;
 use std::collections::HashMap;
@@ -642,17 +643,17 @@ impl Vfs {
 
     /// Reads file data. A read from the start queues the files beside this
     /// one; sequential reads queue the next chunks of this one.
-    pub fn read(&self, ino: u64, offset: u64, size: u32) -> VResult<Vec<u8>> {
+    pub fn read(&self, ino: u64, offset: u64, size: u32) -> VResult<Data> {
         if ino == AT_README {
             let t = AT_README_TEXT.as_bytes();
             let start = (offset as usize).min(t.len());
-            return Ok(t[start..(start + size as usize).min(t.len())].to_vec());
+            return Ok(Data::Owned(t[start..(start + size as usize).min(t.len())].to_vec()));
         }
         let (node, map) = self.file(ino)?;
         if offset == 0 {
             self.prefetch_after_file(node.clone());
         }
-        let data = self.reader.read(&self.repo, &map, offset, size as usize).map_err(|e| {
+        let data = self.reader.read_data(&self.repo, &map, offset, size as usize).map_err(|e| {
             eprintln!(
                 "strata: read error in snapshot {} path /{} at offset {offset}: {e}",
                 node.snap.short(),
@@ -670,7 +671,7 @@ impl Vfs {
 
     /// The read, if every chunk it needs is already decoded: then it costs
     /// no more than a copy and can be answered without a thread switch.
-    pub fn read_cached(&self, ino: u64, offset: u64, size: u32) -> Option<VResult<Vec<u8>>> {
+    pub fn read_cached(&self, ino: u64, offset: u64, size: u32) -> Option<VResult<Data>> {
         if ino == AT_README {
             return Some(self.read(ino, offset, size));
         }
