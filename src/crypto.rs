@@ -8,7 +8,7 @@
 //! Passwords wrap the master key with Argon2id.
 
 use crate::error::{Error, Result};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 
 pub const NONCE_LEN: usize = 24;
@@ -107,16 +107,20 @@ impl Keys {
         }
     }
 
-    pub fn open(&self, id: &Id, sealed: &[u8], what: &str) -> Result<Vec<u8>> {
+    /// Opens what `seal` made, decrypting in place: the plaintext is the
+    /// returned part of `sealed`.
+    pub fn open<'a>(&self, id: &Id, sealed: &'a mut [u8], what: &str) -> Result<&'a [u8]> {
         match &self.cipher {
-            None => Ok(sealed.to_vec()),
+            None => Ok(sealed),
             Some(c) => {
                 if sealed.len() < NONCE_LEN + TAG_LEN {
                     return Err(Error::corrupt(what, "sealed record too short"));
                 }
-                let (nonce, ct) = sealed.split_at(NONCE_LEN);
-                c.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad: &id.0 })
-                    .map_err(|_| Error::corrupt(what, "authentication failed (tampered or damaged)"))
+                let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+                let (ct, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+                c.decrypt_in_place_detached(XNonce::from_slice(nonce), &id.0, ct, (&*tag).into())
+                    .map_err(|_| Error::corrupt(what, "authentication failed (tampered or damaged)"))?;
+                Ok(ct)
             }
         }
     }
@@ -155,7 +159,8 @@ pub fn wrap(kek: &[u8; 32], secret: &[u8]) -> Vec<u8> {
 
 /// Opens what `wrap` sealed; `None` when the key does not fit.
 pub fn unwrap(kek: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
-    Keys::new([0; 32], Some(*kek)).open(&Id([0; 32]), sealed, "key").ok()
+    let mut buf = sealed.to_vec();
+    Keys::new([0; 32], Some(*kek)).open(&Id([0; 32]), &mut buf, "key").ok().map(<[u8]>::to_vec)
 }
 
 #[cfg(test)]
@@ -168,10 +173,10 @@ mod tests {
         let id = k.id(b"hello");
         let mut sealed = Vec::new();
         k.seal_into(&id, b"hello", &mut sealed);
-        assert_eq!(k.open(&id, &sealed, "x").unwrap(), b"hello");
-        assert!(k.open(&Id([9; 32]), &sealed, "x").is_err());
+        assert_eq!(k.open(&id, &mut sealed.clone(), "x").unwrap(), b"hello");
+        assert!(k.open(&Id([9; 32]), &mut sealed.clone(), "x").is_err());
         sealed[30] ^= 1;
-        assert!(k.open(&id, &sealed, "x").is_err());
+        assert!(k.open(&id, &mut sealed, "x").is_err());
     }
 
     #[test]

@@ -217,7 +217,7 @@ impl Repo {
 
     fn get_object(&self, cf: Cf, what: &'static str, id: &Id) -> Result<Vec<u8>> {
         let bytes = self.store.get(cf, &id.0)?.ok_or_else(|| Error::Missing { what, id: id.to_hex() })?;
-        record::open(&self.keys, id, &bytes, &format!("{what} {id}"))
+        record::open(&self.keys, id, bytes, &format!("{what} {id}"))
     }
 
     pub fn tree(&self, id: &Id) -> Result<Tree> {
@@ -252,7 +252,7 @@ impl Repo {
 
     fn decode_snapshot(&self, key: &[u8], value: &[u8]) -> Result<(Id, Snapshot)> {
         let (_, id) = Snapshot::parse_key(key).ok_or_else(|| Error::corrupt("snapshot index", "bad key"))?;
-        let plain = record::open(&self.keys, &id, value, &format!("snapshot {id}"))?;
+        let plain = record::open(&self.keys, &id, value.to_vec(), &format!("snapshot {id}"))?;
         Ok((id, Snapshot::decode(&plain)?))
     }
 
