@@ -1,8 +1,8 @@
 //! Read-ahead for the mount. Trees are mostly read whole, file by file,
 //! depth first in name order (tar, cp -r and rsync do), so reading a file
-//! keeps the next `AHEAD` files in that order queued for decoding on
-//! background threads, crossing into subdirectories and back out; and
-//! sequential reads queue the next chunks of the file. A walk remembers
+//! keeps the next `AHEAD` files in that order (up to `AHEAD_BYTES`) queued
+//! for decoding on background threads, crossing into subdirectories and
+//! back out; and sequential reads queue the next chunks of the file. A walk remembers
 //! where it stopped, so each step queues only the files not yet queued.
 //!
 //! Small files are then handed to the kernel's page cache (FUSE notify
@@ -24,8 +24,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// effort: the kernel may have forgotten the inode.
 pub type PageSink = Box<dyn Fn(u64, u64, &[u8]) + Send + Sync>;
 
-/// Files read-ahead keeps queued ahead of the reader.
+/// Files read-ahead keeps queued ahead of the reader...
 const AHEAD: u64 = 128;
+/// ...and at most this many bytes of them (a fraction of the chunk cache).
+const AHEAD_BYTES: u64 = 64 << 20;
 /// One file in this many is a tripwire: decoded, not handed over.
 const BLOCK: u64 = 16;
 /// Files a directory listing queues for decoding.
@@ -74,20 +76,27 @@ struct Walk {
     frames: Vec<Frame>,
     /// The outermost directory entered; its parent's entries come next.
     outer: Arc<EntryNode>,
-    /// Files queued so far.
-    files: u64,
-    /// The files queued and not yet known to be read: inode → `files`
-    /// when it was queued. A read of one of them tells how far the reader got.
-    queued: HashMap<u64, u64>,
+    /// What it queued so far.
+    at: Pos,
+    /// The files queued and not yet known to be read: inode → `at` when it
+    /// was queued. A read of one of them tells how far the reader got.
+    queued: HashMap<u64, Pos>,
     /// The file the walk stopped at because the kernel did not know it yet
     /// (its directory was not listed); reading it resumes the walk.
     stuck: Option<u64>,
 }
 
+/// A place in a walk: files, and bytes of them, queued before it.
+#[derive(Clone, Copy, Default)]
+struct Pos {
+    files: u64,
+    bytes: u64,
+}
+
 /// What became of a file the walk reached.
 enum Queued {
-    /// Queued (or handed over before); its inode.
-    Yes(u64),
+    /// Queued (or handed over before): its inode and the bytes queued.
+    Yes(u64, u64),
     /// Not a file with data: nothing to queue.
     No,
     /// The queue is full: stop here for now.
@@ -158,7 +167,7 @@ impl Vfs {
             }
             Job::From(dir, start) => {
                 if let Some(mut walk) = self.walk(dir, start) {
-                    self.advance(&mut walk, LISTED_AHEAD, false);
+                    self.advance(&mut walk, Pos { files: LISTED_AHEAD, bytes: AHEAD_BYTES }, false);
                 }
                 Ok(())
             }
@@ -236,12 +245,12 @@ impl Vfs {
                     if let Some(f) = walk.frames.last_mut() {
                         f.next += 1;
                     }
-                    walk.files
+                    walk.at
                 } else {
                     // Try again where it stopped: the kernel may know it by now.
                     walk.queued[&ino]
                 };
-                walk.queued.retain(|_, at| *at > reached);
+                walk.queued.retain(|_, at| at.files > reached.files);
                 (walk, reached)
             }
             None => {
@@ -249,10 +258,11 @@ impl Vfs {
                 let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
                 let next = tree.entries.partition_point(|e| e.name <= file.entry.name);
                 let Some(walk) = self.walk(dir, next) else { return };
-                (walk, 0)
+                (walk, Pos::default())
             }
         };
-        self.advance(&mut walk, reached + AHEAD, true);
+        let upto = Pos { files: reached.files + AHEAD, bytes: reached.bytes + AHEAD_BYTES };
+        self.advance(&mut walk, upto, true);
         walks.insert(0, walk);
         walks.truncate(WALKS);
     }
@@ -264,19 +274,19 @@ impl Vfs {
             snap: dir.snap,
             frames: vec![Frame { tree, key: dir.key, next: start }],
             outer: dir,
-            files: 0,
+            at: Pos::default(),
             queued: HashMap::new(),
             stuck: None,
         })
     }
 
-    /// Queues files in walk order until `walk` has queued `upto`: into
+    /// Queues files in walk order until `walk` reaches `upto`: into
     /// subdirectories as they come, and on into the directories holding
     /// the one it started in when that runs out. Small files are handed
     /// over if `push`.
-    fn advance(&self, walk: &mut Walk, upto: u64, push: bool) {
+    fn advance(&self, walk: &mut Walk, upto: Pos, push: bool) {
         let mut dirs = 0;
-        while walk.files < upto && dirs < MAX_DIRS {
+        while walk.at.files < upto.files && walk.at.bytes < upto.bytes && dirs < MAX_DIRS {
             let Some(f) = walk.frames.last_mut() else {
                 let Some(parent) = walk.outer.parent.clone() else { break };
                 let Some(tree) = parent.entry.subtree.and_then(|id| self.cached_tree(&id)) else { break };
@@ -292,11 +302,12 @@ impl Vfs {
             };
             match e.kind {
                 Kind::File => {
-                    let wire = walk.files % BLOCK == BLOCK - 1;
+                    let wire = walk.at.files % BLOCK == BLOCK - 1;
                     match self.queue_file(walk.snap, &f.key, &f.tree.entries[f.next], push && !wire) {
-                        Queued::Yes(ino) => {
-                            walk.queued.insert(ino, walk.files);
-                            walk.files += 1;
+                        Queued::Yes(ino, bytes) => {
+                            walk.queued.insert(ino, walk.at);
+                            walk.at.files += 1;
+                            walk.at.bytes += bytes;
                         }
                         Queued::No => {}
                         Queued::Full => break,
@@ -321,27 +332,33 @@ impl Vfs {
         }
     }
 
-    /// Queues entry `e` of the directory with key `parent_key`: a regular
-    /// file's first chunk is decoded, and if `push` and it is small, the
-    /// whole file is handed over.
+    /// Queues entry `e` of the directory with key `parent_key`, a regular
+    /// file: if `push` and it is small, it is handed over whole; if not,
+    /// its first chunk is decoded, or a large file's first `CHUNKS_AHEAD`.
     fn queue_file(&self, snap: Id, parent_key: &[u8; 32], e: &Entry, push: bool) -> Queued {
         let (Kind::File, Content::Inline(pieces)) = (e.kind, &e.content) else { return Queued::No };
-        let Some(id) = pieces.iter().find_map(Piece::id) else { return Queued::No };
+        if !pieces.iter().any(|p| p.id().is_some()) {
+            return Queued::No;
+        }
         let ino = ino_of(&child_key(&snap, parent_key, e));
         let pf = &self.prefetch;
         if !push || pf.sink.get().is_none() || e.size > PUSH_MAX {
-            let queued = self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id));
-            return if queued { Queued::Yes(ino) } else { Queued::Full };
+            // A large file's first chunks, as its reader's read-ahead would.
+            let n = if e.size > PUSH_MAX { CHUNKS_AHEAD } else { 1 };
+            let data = || pieces.iter().filter_map(|p| p.id().map(|id| (id, p.len()))).take(n);
+            let queued = data().all(|(id, _)| self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id)));
+            let bytes = data().map(|(_, len)| len).sum();
+            return if queued { Queued::Yes(ino, bytes) } else { Queued::Full };
         }
         if self.node(ino).is_err() {
             // Not listed yet: the kernel would drop what is handed over.
             return Queued::Unlisted(ino);
         }
         if !pf.claim(ino) {
-            return Queued::Yes(ino);
+            return Queued::Yes(ino, 0);
         }
         if pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) }) {
-            Queued::Yes(ino)
+            Queued::Yes(ino, e.size)
         } else {
             pf.unclaim(ino);
             Queued::Full
