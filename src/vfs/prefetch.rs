@@ -1,9 +1,11 @@
 //! Read-ahead for the mount. Trees are mostly read whole, file by file,
 //! depth first in name order (tar, cp -r and rsync do), so reading a file
-//! keeps the next `AHEAD` files in that order (up to `AHEAD_BYTES`) queued
-//! for decoding on background threads, crossing into subdirectories and
-//! back out; and sequential reads queue the next chunks of the file. A walk remembers
-//! where it stopped, so each step queues only the files not yet queued.
+//! keeps the next files in that order queued for decoding on background
+//! threads, crossing into subdirectories and back out; and sequential reads
+//! queue the next chunks of the file. A walk remembers where it stopped, so
+//! each step queues only the files not yet queued. It starts `AHEAD_MIN`
+//! files ahead of the reader and reaches further as the reader keeps to its
+//! order, up to `AHEAD_MAX` files and `AHEAD_BYTES`.
 //!
 //! Small files are then handed to the kernel's page cache (FUSE notify
 //! store): reading them costs no round trip to this process. The kernel
@@ -24,8 +26,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// effort: the kernel may have forgotten the inode.
 pub type PageSink = Box<dyn Fn(u64, u64, &[u8]) + Send + Sync>;
 
-/// Files read-ahead keeps queued ahead of the reader...
-const AHEAD: u64 = 128;
+/// Files a walk keeps queued ahead of the reader: twice as many as it has
+/// read in walk order, within these bounds...
+const AHEAD_MIN: u64 = 128;
+const AHEAD_MAX: u64 = 2048;
 /// ...and at most this many bytes of them (a fraction of the chunk cache).
 const AHEAD_BYTES: u64 = 64 << 20;
 /// One file in this many is a tripwire: decoded, not handed over.
@@ -84,6 +88,9 @@ struct Walk {
     /// The file the walk stopped at because the kernel did not know it yet
     /// (its directory was not listed); reading it resumes the walk.
     stuck: Option<u64>,
+    /// Whether it ever stopped so: then the reader is listing as it goes
+    /// (cp -r), and read-ahead stays near it.
+    was_stuck: bool,
 }
 
 /// A place in a walk: files, and bytes of them, queued before it.
@@ -109,7 +116,7 @@ pub(super) type Jobs = Receiver<(Id, Job)>;
 
 impl Prefetch {
     pub(super) fn new() -> (Prefetch, Jobs) {
-        let (tx, rx) = crossbeam_channel::bounded(4 * AHEAD as usize);
+        let (tx, rx) = crossbeam_channel::bounded(4 * AHEAD_MAX as usize);
         let walks = Mutex::new(Vec::new());
         (Prefetch { tx, sink: OnceLock::new(), pushed: Mutex::new(HashSet::new()), walks }, rx)
     }
@@ -231,8 +238,7 @@ impl Vfs {
     }
 
     /// `file` is being read from its start: moves on the walk it belongs
-    /// to so that `AHEAD` files after it are queued, or starts a walk after
-    /// it.
+    /// to, or starts a walk after it.
     fn read_ahead(&self, file: &Arc<EntryNode>) {
         let ino = file.ino();
         let mut walks = self.prefetch.walks.lock().unwrap_or_else(|e| e.into_inner());
@@ -261,7 +267,8 @@ impl Vfs {
                 (walk, Pos::default())
             }
         };
-        let upto = Pos { files: reached.files + AHEAD, bytes: reached.bytes + AHEAD_BYTES };
+        let ahead = if walk.was_stuck { AHEAD_MIN } else { (2 * reached.files).clamp(AHEAD_MIN, AHEAD_MAX) };
+        let upto = Pos { files: reached.files + ahead, bytes: reached.bytes + AHEAD_BYTES };
         self.advance(&mut walk, upto, true);
         walks.insert(0, walk);
         walks.truncate(WALKS);
@@ -277,6 +284,7 @@ impl Vfs {
             at: Pos::default(),
             queued: HashMap::new(),
             stuck: None,
+            was_stuck: false,
         })
     }
 
@@ -313,6 +321,7 @@ impl Vfs {
                         Queued::Full => break,
                         Queued::Unlisted(ino) => {
                             walk.stuck = Some(ino);
+                            walk.was_stuck = true;
                             break;
                         }
                     }
