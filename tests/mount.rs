@@ -271,9 +271,11 @@ fn read_ahead_hands_the_next_files_to_the_page_cache() {
     let repo = Repo::new();
     let src = repo.scratch("src");
     std::fs::create_dir_all(&src).unwrap();
+    // Sizes around the page size, up to several chunks; then small files,
+    // enough for a tripwire (every 64th file).
     let sizes = [1, 4095, 4096, 4097, 100_000, 1 << 20, 3 << 20, 0];
-    for i in 0..40u64 {
-        let size = sizes[i as usize % sizes.len()];
+    for i in 0..100u64 {
+        let size = if i < 40 { sizes[i as usize % sizes.len()] } else { 1000 };
         std::fs::write(src.join(format!("f{i:02}")), tree::random(i, size)).unwrap();
     }
     // A small sparse file: its hole reaches the page cache as zeros.
@@ -281,20 +283,20 @@ fn read_ahead_hands_the_next_files_to_the_page_cache() {
     repo.backup(&[&src], &[]);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
     let root = m.dir.join(src.strip_prefix("/").unwrap());
-    let names: Vec<_> = (0..40).map(|i| format!("f{i:02}")).collect();
+    let names: Vec<_> = (0..100).map(|i| format!("f{i:02}")).collect();
     for n in &names {
         std::fs::metadata(root.join(n)).unwrap();
     }
     // Reading the first file queues those after it, in name order; of the
-    // files with data, every 16th is left for the reader, to show its
+    // files with data, every 64th is left for the reader, to show its
     // progress, and the others go to the page cache without being read.
     std::fs::read(root.join("f00")).unwrap();
-    let data: Vec<usize> = (1..40).filter(|&i| std::fs::metadata(src.join(&names[i])).unwrap().len() > 0).collect();
-    let (wires, handed): (Vec<_>, Vec<_>) = data.iter().enumerate().partition(|(k, _)| k % 16 == 15);
+    let data: Vec<usize> = (1..100).filter(|&i| std::fs::metadata(src.join(&names[i])).unwrap().len() > 0).collect();
+    let (wires, handed): (Vec<_>, Vec<_>) = data.iter().enumerate().partition(|(k, _)| k % 64 == 63);
     let ok = wait_until(Duration::from_secs(10), || handed.iter().all(|(_, &i)| resident(&root.join(&names[i])) > 0));
-    let state: Vec<_> = (1..40).map(|i| (i, resident(&root.join(&names[i])))).collect();
+    let state: Vec<_> = (1..100).map(|i| (i, resident(&root.join(&names[i])))).collect();
     assert!(ok, "files not in the page cache: {state:?}");
-    assert_eq!(wires.len(), 2);
+    assert_eq!(wires.len(), 1);
     for (_, &i) in wires {
         assert_eq!(resident(&root.join(&names[i])), 0, "{} is left for the reader", names[i]);
     }

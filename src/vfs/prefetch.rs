@@ -33,7 +33,7 @@ const AHEAD_MAX: u64 = 2048;
 /// ...and at most this many bytes of them (a fraction of the chunk cache).
 const AHEAD_BYTES: u64 = 64 << 20;
 /// One file in this many is a tripwire: decoded, not handed over.
-const BLOCK: u64 = 16;
+const BLOCK: u64 = 64;
 /// Files a directory listing queues for decoding.
 const LISTED_AHEAD: u64 = 32;
 /// Directories a walk may enter in one step, for trees of empty ones.
