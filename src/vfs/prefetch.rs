@@ -78,7 +78,8 @@ struct Walk {
     snap: Id,
     /// The directories entered, innermost last, each at its next entry.
     frames: Vec<Frame>,
-    /// The outermost directory entered; its parent's entries come next.
+    /// The outermost directory entered, or the file the walk starts after:
+    /// the entries after it in its parent come next.
     outer: Arc<EntryNode>,
     /// What it queued so far.
     at: Pos,
@@ -91,6 +92,13 @@ struct Walk {
     /// Whether it ever stopped so: then the reader is listing as it goes
     /// (cp -r), and read-ahead stays near it.
     was_stuck: bool,
+}
+
+impl Walk {
+    fn new(frames: Vec<Frame>, outer: Arc<EntryNode>) -> Walk {
+        let (at, queued) = (Pos::default(), HashMap::new());
+        Walk { snap: outer.snap, frames, outer, at, queued, stuck: None, was_stuck: false }
+    }
 }
 
 /// A place in a walk: files, and bytes of them, queued before it.
@@ -189,15 +197,8 @@ impl Vfs {
                     let first = map.pieces().iter().find_map(Piece::id);
                     return first.map_or(Ok(()), |id| self.run(Job::Chunk(id)));
                 }
-                let result = match map.pieces() {
-                    // The common case, a file of one chunk: no copy.
-                    [Piece::Data { id, len }] => self.reader.chunk(&self.repo, id).map(|data| {
-                        if let Some(data) = data.get(..*len as usize) {
-                            sink(ino, 0, data)
-                        }
-                    }),
-                    _ => self.reader.read(&self.repo, &map, 0, map.size() as usize).map(|data| sink(ino, 0, &data)),
-                };
+                // A file of one chunk (the common case) is not copied.
+                let result = self.reader.read_data(&self.repo, &map, 0, map.size() as usize).map(|d| sink(ino, 0, &d));
                 if result.is_err() {
                     self.prefetch.unclaim(ino);
                 }
@@ -259,13 +260,7 @@ impl Vfs {
                 walk.queued.retain(|_, at| at.files > reached.files);
                 (walk, reached)
             }
-            None => {
-                let Some(dir) = file.parent.clone() else { return };
-                let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
-                let next = tree.entries.partition_point(|e| e.name <= file.entry.name);
-                let Some(walk) = self.walk(dir, next) else { return };
-                (walk, Pos::default())
-            }
+            None => (Walk::new(Vec::new(), file.clone()), Pos::default()),
         };
         let ahead = if walk.was_stuck { AHEAD_MIN } else { (2 * reached.files).clamp(AHEAD_MIN, AHEAD_MAX) };
         let upto = Pos { files: reached.files + ahead, bytes: reached.bytes + AHEAD_BYTES };
@@ -277,15 +272,7 @@ impl Vfs {
     /// A walk starting at entry `start` of directory `dir`.
     fn walk(&self, dir: Arc<EntryNode>, start: usize) -> Option<Walk> {
         let tree = dir.entry.subtree.and_then(|id| self.cached_tree(&id))?;
-        Some(Walk {
-            snap: dir.snap,
-            frames: vec![Frame { tree, key: dir.key, next: start }],
-            outer: dir,
-            at: Pos::default(),
-            queued: HashMap::new(),
-            stuck: None,
-            was_stuck: false,
-        })
+        Some(Walk::new(vec![Frame { tree, key: dir.key, next: start }], dir))
     }
 
     /// Queues files in walk order until `walk` reaches `upto`: into
@@ -311,7 +298,7 @@ impl Vfs {
             match e.kind {
                 Kind::File => {
                     let wire = walk.at.files % BLOCK == BLOCK - 1;
-                    match self.queue_file(walk.snap, &f.key, &f.tree.entries[f.next], push && !wire) {
+                    match self.queue_file(walk.snap, &f.key, e, push && !wire) {
                         Queued::Yes(ino, bytes) => {
                             walk.queued.insert(ino, walk.at);
                             walk.at.files += 1;
