@@ -239,6 +239,12 @@ fn mountpoint_errors_are_clear() {
     sh(&format!("fusermount3 -u {}", m.dir.display()));
     assert_eq!(m.wait_exit(Duration::from_secs(10)), Some(0));
     assert!(!is_mounted(&m.dir));
+    // A mount whose process was killed is named as such, with the way out.
+    let mut dead = Mount::start(&repo, &repo.scratch("dead"), &[]);
+    dead.kill();
+    let r = repo.run(&["mount", dead.dir.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("process has died") && r.stderr.contains("fusermount3 -u"), "{}", r.stderr);
 }
 
 #[test]

@@ -12,7 +12,16 @@ use strata::repo::Access;
 use strata::vfs::{Mode, Vfs};
 
 fn check_mountpoint(p: &Path) -> Result<()> {
-    let meta = std::fs::metadata(p).with_context(|| format!("mountpoint {}", p.display()))?;
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        // What a FUSE mount whose process died leaves behind.
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => bail!(
+            "mountpoint {}: a mount whose process has died (unmount it with `fusermount3 -u {}`)",
+            p.display(),
+            p.display()
+        ),
+        Err(e) => return Err(e).with_context(|| format!("mountpoint {}", p.display())),
+    };
     if !meta.is_dir() {
         bail!("mountpoint {}: not a directory", p.display());
     }

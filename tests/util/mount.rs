@@ -62,6 +62,15 @@ impl Mount {
         code
     }
 
+    /// Kills the mount process outright (SIGKILL), leaving a dead mount that
+    /// the guard's drop still unmounts.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// Unmounts with SIGTERM, as a user's Ctrl-C would; returns the exit code.
     pub fn stop(mut self) -> i32 {
         let mut child = self.child.take().unwrap();
