@@ -24,6 +24,7 @@ mkdir -p "$mnt"
 ls "$mnt" "$mnt/snapshots"
 ls -l "$mnt/latest$src" | sed -n 1,5p
 du -sh "$mnt/latest$src"
+ls "$mnt/history$src" | sed -n 1,5p   # its versions (one: nothing changed), then its names
 diff -r --no-dereference "$src" "$mnt/latest$src" && echo "mounted snapshot matches the source"
 fusermount3 -u "$mnt"
 "$STRATA" restore "latest:$src" "$work/restored"

@@ -55,6 +55,21 @@ pub enum Command {
     /// Restore a snapshot, or a path within one, into a directory
     Restore(RestoreArgs),
     /// Show the repository, one snapshot, or the state at a time, as a read-only filesystem
+    ///
+    /// Without --snapshot or --at, the mount shows the whole repository:
+    ///
+    ///   snapshots/<time>/   one directory per snapshot, named by its UTC time
+    ///   latest              the newest snapshot
+    ///   ids/<id>            a snapshot by its short id
+    ///   hosts/<host>/<time>, hosts/<host>/latest, tags/<tag>/<time>
+    ///   at/<time>           the newest snapshot at or before any moment:
+    ///                       2026-11-20T14:00:00Z, 2026-11-20T14:00 (local time),
+    ///                       2026-11-20 (the end of that day), @1763647200
+    ///   history/<path>/     the versions of that file or directory, one per
+    ///                       change, each named by the snapshot that first held it
+    ///
+    /// New snapshots appear within a few seconds. Copy out with rsync -aHAX or cp -a.
+    #[command(verbatim_doc_comment)]
     Mount(MountArgs),
     /// Manage the passwords that unlock the repository
     #[command(subcommand)]

@@ -145,6 +145,33 @@ fn diff_of_two_snapshots_shows_exactly_the_changes() {
     let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("Only in") || l.starts_with("diff ")).collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert!(text.contains(": gone") && text.contains(": new") && text.contains("d/edit"), "{text}");
+
+    // history/<path>/ holds a path's versions, named by snapshot time.
+    let history = m.dir.join("history").join(src.strip_prefix("/").unwrap());
+    let list = |rel: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(history.join(rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let (t0, t1) = (snaps[0]["time"].as_str().unwrap(), snaps[1]["time"].as_str().unwrap());
+    assert_eq!(list("d/edit"), [t0, t1]);
+    assert_eq!(list("same"), [t0]);
+    assert_eq!(list("gone"), [t0]);
+    assert_eq!(list("new"), [t1]);
+    let edit = history.join("d/edit");
+    assert_eq!(std::fs::read(edit.join(t0)).unwrap(), b"before");
+    assert_eq!(std::fs::read(edit.join(t1)).unwrap(), b"after");
+    let out = std::process::Command::new("diff").arg(edit.join(t0)).arg(edit.join(t1)).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    // The directory itself changed, so it has two versions, and the names
+    // ever found in it lead on.
+    let top = list("");
+    assert_eq!(top.len(), 6, "{top:?}");
+    assert!(["d", "gone", "new", "same"].iter().all(|n| top.contains(&n.to_string())), "{top:?}");
+    assert!(!history.join("never").exists());
 }
 
 #[test]
@@ -155,6 +182,8 @@ fn a_backup_while_mounted_appears_live() {
     let (repo, src) = Repo::with_source(&[("f", b"1")]);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
     assert_eq!(std::fs::read_dir(m.dir.join("snapshots")).unwrap().count(), 1);
+    let versions = m.dir.join("history").join(src.strip_prefix("/").unwrap()).join("f");
+    assert_eq!(std::fs::read_dir(&versions).unwrap().count(), 1);
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(src.join("f"), b"2").unwrap();
     // The mount must not block the backup.
@@ -164,6 +193,8 @@ fn a_backup_while_mounted_appears_live() {
     assert!(appeared, "the new snapshot did not appear in the mount");
     let f = m.dir.join("latest").join(src.strip_prefix("/").unwrap()).join("f");
     assert!(wait_until(Duration::from_secs(5), || std::fs::read(&f).ok().as_deref() == Some(b"2")));
+    // The file's history, listed before the backup, shows the new version.
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read_dir(&versions).unwrap().count() == 2));
 }
 
 #[test]

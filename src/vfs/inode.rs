@@ -21,6 +21,15 @@ pub fn key_snapshot(id: &Id) -> [u8; 32] {
     *h.finalize().as_bytes()
 }
 
+/// A version of `path` under history/, apart from its inode under snapshots/.
+pub fn key_history(snap: &Id, path: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"strata history");
+    h.update(&snap.0);
+    h.update(path);
+    *h.finalize().as_bytes()
+}
+
 pub fn key_hardlink(snap: &Id, dev: u64, ino: u64) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(b"strata hardlink");

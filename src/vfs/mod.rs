@@ -1,5 +1,5 @@
 //! The mounted namespace, independent of fuser so it is unit-testable: the
-//! repository root (snapshots/, latest, ids/, hosts/, tags/, at/) or one
+//! repository root (snapshots/, latest, ids/, hosts/, tags/, at/, history/) or one
 //! snapshot's tree, inode numbers, attributes, directory listings, reads.
 //!
 //! Inode numbers are derived from a hash of (snapshot id, path), so they are
@@ -7,6 +7,7 @@
 //! so every path of a group shares one inode. The table holds only inodes the
 //! kernel knows (counted by lookups, dropped on forget).
 
+mod history;
 mod inode;
 mod names;
 mod prefetch;
@@ -38,6 +39,7 @@ const TAGS: u64 = 5;
 const AT: u64 = 6;
 const AT_README: u64 = 7;
 const LATEST: u64 = 8;
+const HISTORY: u64 = 9;
 
 /// Snapshot content never changes: the kernel may cache it for long.
 pub const TTL_FOREVER: Duration = Duration::from_secs(24 * 3600);
@@ -128,6 +130,8 @@ enum NodeKind {
     Tag(String),
     Link(Vec<u8>),
     Entry(Arc<EntryNode>),
+    /// history/ and below: a path in the snapshots, names joined by '/'.
+    History(Vec<u8>),
 }
 
 struct EntryNode {
@@ -164,6 +168,7 @@ pub struct Vfs {
     reader: Reader,
     trees: Lru<Tree>,
     prefetch: Prefetch,
+    listings: Mutex<history::Listings>,
 }
 
 /// Decoded trees held at most, in approximate bytes of memory.
@@ -260,6 +265,7 @@ impl Vfs {
             reader: Reader::new(cache_bytes),
             trees: Lru::new(TREE_CACHE_BYTES),
             prefetch,
+            listings: Mutex::default(),
         });
         prefetch::spawn(&vfs, jobs)?;
         Ok(vfs)
@@ -356,6 +362,7 @@ impl Vfs {
                 "hosts" => Ok((HOSTS, NodeKind::Hosts)),
                 "tags" => Ok((TAGS, NodeKind::Tags)),
                 "at" => Ok((AT, NodeKind::At)),
+                "history" => Ok((HISTORY, NodeKind::History(Vec::new()))),
                 "latest" => {
                     let s = snaps.latest().ok_or(VfsError::NotFound)?;
                     Ok((LATEST, NodeKind::Link(self.snapshots_link(0, s))))
@@ -415,6 +422,9 @@ impl Vfs {
             let child = Arc::new(p.child(e));
             let attr = self.entry_attr(&child)?;
             return Ok(Listed { attr, ttl: TTL_FOREVER, kind: Some(NodeKind::Entry(child)) });
+        }
+        if let NodeKind::History(path) = parent {
+            return self.history_child(path, name);
         }
         let name = std::str::from_utf8(name).map_err(|_| VfsError::NotFound)?;
         let (ino, kind) = self.virtual_child(parent, name)?;
@@ -562,6 +572,12 @@ impl Vfs {
             }
             return Ok(out);
         }
+        if let NodeKind::History(path) = &node {
+            let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
+            let room = limit.saturating_sub(out.len());
+            out.extend(self.history_entries(path, offset, room)?);
+            return Ok(out);
+        }
         let mut push = |ino: u64, kind: NodeType, name: Vec<u8>| {
             let next = out.len() as i64 + 1;
             out.push(DirEntry { ino, next, kind, name });
@@ -570,7 +586,15 @@ impl Vfs {
         let link_ino = |k: String| ino_of(&key_child(&[0; 32], k.as_bytes()));
         match &node {
             NodeKind::Root => {
-                for (i, n) in [(SNAPSHOTS, "snapshots"), (IDS, "ids"), (HOSTS, "hosts"), (TAGS, "tags"), (AT, "at")] {
+                let dirs = [
+                    (SNAPSHOTS, "snapshots"),
+                    (IDS, "ids"),
+                    (HOSTS, "hosts"),
+                    (TAGS, "tags"),
+                    (AT, "at"),
+                    (HISTORY, "history"),
+                ];
+                for (i, n) in dirs {
                     push(i, NodeType::Dir, n.as_bytes().to_vec());
                 }
                 if snaps.latest().is_some() {

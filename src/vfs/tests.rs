@@ -17,8 +17,13 @@ fn repo_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Repo, std::path::Pa
     }
     let nopw = || Ok(Vec::new());
     let repo = Repo::open(&path, Access::Write, &nopw).unwrap();
+    backup_of(&repo, &src);
+    (dir, repo, src)
+}
+
+fn backup_of(repo: &Repo, src: &std::path::Path) {
     let opts = backup::Options {
-        paths: vec![src.clone()],
+        paths: vec![src.to_path_buf()],
         host: "h".into(),
         tags: vec!["t".into()],
         description: String::new(),
@@ -26,8 +31,7 @@ fn repo_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Repo, std::path::Pa
         excludes: Excludes::default(),
         warn: Box::new(|m| panic!("{m}")),
     };
-    backup::run(&repo, opts, Arc::new(Progress::default())).unwrap();
-    (dir, repo, src)
+    backup::run(repo, opts, Arc::new(Progress::default())).unwrap();
 }
 
 fn walk_to(vfs: &Vfs, from: u64, path: &std::path::Path) -> u64 {
@@ -47,7 +51,7 @@ fn listings_lookups_and_inodes_agree() {
     let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
     let snap = vfs.readdir(ROOT, 0, 100).unwrap();
     let names_at_root: Vec<_> = snap.iter().map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect();
-    assert_eq!(names_at_root, [".", "..", "snapshots", "ids", "hosts", "tags", "at", "latest"]);
+    assert_eq!(names_at_root, [".", "..", "snapshots", "ids", "hosts", "tags", "at", "history", "latest"]);
     let latest = vfs.lookup(ROOT, b"latest").unwrap().0;
     assert_eq!(latest.kind, NodeType::Symlink);
     let target = vfs.readlink(latest.ino).unwrap();
@@ -112,4 +116,59 @@ fn reads_hashes_and_at_lookups() {
     // Once the kernel forgets the inode, it is gone.
     vfs.forget(f.ino, 1);
     assert_eq!(vfs.read(f.ino, 0, 1).err(), Some(VfsError::NotFound));
+}
+
+fn names(entries: &[DirEntry]) -> Vec<String> {
+    entries.iter().skip(2).map(|e| String::from_utf8_lossy(&e.name).into_owned()).collect()
+}
+
+#[test]
+fn history_lists_one_version_per_change() {
+    let (_d, repo, src) = repo_with(&[("f", b"one"), ("g", b"same")]);
+    std::fs::write(src.join("f"), b"two").unwrap();
+    backup_of(&repo, &src);
+    backup_of(&repo, &src); // nothing changed
+    std::fs::remove_file(src.join("f")).unwrap();
+    backup_of(&repo, &src);
+    std::fs::write(src.join("f"), b"three").unwrap();
+    backup_of(&repo, &src);
+    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
+    let snaps: Vec<String> = vfs.snaps().all.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(snaps.len(), 5);
+
+    let history = vfs.lookup(ROOT, b"history").unwrap().0.ino;
+    assert_eq!(
+        names(&vfs.readdir(history, 0, 100).unwrap()),
+        [src.iter().nth(1).unwrap().to_string_lossy().into_owned()]
+    );
+    let dir = walk_to(&vfs, history, &src);
+    // The directory's own versions (it changed in every snapshot but the
+    // third), then the names ever found in it.
+    let listed = names(&vfs.readdir(dir, 0, 100).unwrap());
+    let mut want: Vec<String> = [0, 1, 3, 4].iter().map(|&i| snaps[i].clone()).collect();
+    want.extend(["f".to_string(), "g".to_string()]);
+    assert_eq!(listed, want);
+
+    let f = vfs.lookup(dir, b"f").unwrap().0;
+    assert_eq!(f.kind, NodeType::Dir);
+    let versions = vfs.readdir(f.ino, 0, 100).unwrap();
+    assert_eq!(names(&versions), [snaps[0].clone(), snaps[1].clone(), snaps[4].clone()]);
+    for (v, want) in versions[2..].iter().zip([&b"one"[..], b"two", b"three"]) {
+        let a = vfs.lookup(f.ino, &v.name).unwrap().0;
+        assert_eq!((a.ino, a.kind), (v.ino, NodeType::File));
+        assert_eq!(*vfs.read(a.ino, 0, 100).unwrap(), *want);
+    }
+    // A paged listing resumes where it stopped.
+    let page = vfs.readdir(f.ino, versions[3].next, 1).unwrap();
+    assert_eq!(page[0].name, versions[4].name);
+
+    let g = vfs.lookup(dir, b"g").unwrap().0.ino;
+    assert_eq!(names(&vfs.readdir(g, 0, 100).unwrap()), [snaps[0].clone()]);
+    assert_eq!(vfs.lookup(g, snaps[1].as_bytes()), Err(VfsError::NotFound));
+    assert_eq!(vfs.lookup(dir, b"never"), Err(VfsError::NotFound));
+    // A version is a distinct inode from the same file under snapshots/.
+    let snapshots = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
+    let sroot = vfs.lookup(snapshots, snaps[4].as_bytes()).unwrap().0.ino;
+    let under_snapshots = vfs.lookup(walk_to(&vfs, sroot, &src), b"f").unwrap().0.ino;
+    assert_ne!(under_snapshots, vfs.lookup(f.ino, snaps[4].as_bytes()).unwrap().0.ino);
 }

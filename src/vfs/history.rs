@@ -1,0 +1,190 @@
+//! `history/<path>/`: one path across all snapshots. Its listing holds one
+//! entry per version of the path, named by the snapshot that first held that
+//! version (the entry is the file or directory itself), and the names found
+//! below the path in any snapshot, each leading on to its own history. The
+//! empty path (`history/` itself) lists only names.
+
+use super::inode::key_history;
+use super::*;
+use std::collections::BTreeMap;
+
+/// Seed of the inode keys of history directories.
+const SEED: [u8; 32] = [3; 32];
+
+/// Entries of the listings kept at most; the cache is cleared when full.
+const CACHED_MAX: usize = 1 << 18;
+
+pub(super) enum Item {
+    /// A version of the directory's path.
+    Version(Arc<EntryNode>),
+    /// A name below the path, a history directory of its own.
+    Dir,
+}
+
+/// A history directory's entries, sorted by name.
+pub(super) type Listing = Vec<(Vec<u8>, Item)>;
+
+/// Listings by history path, valid for one snapshot list.
+#[derive(Default)]
+pub(super) struct Listings {
+    snaps: Option<Arc<SnapList>>,
+    by_path: HashMap<Vec<u8>, Arc<Listing>>,
+    entries: usize,
+}
+
+fn join(path: &[u8], name: &[u8]) -> Vec<u8> {
+    if path.is_empty() {
+        name.to_vec()
+    } else {
+        [path, b"/", name].concat()
+    }
+}
+
+pub(super) fn dir_ino(path: &[u8]) -> u64 {
+    if path.is_empty() {
+        HISTORY
+    } else {
+        ino_of(&key_child(&SEED, path))
+    }
+}
+
+/// Whether two states of a path look the same to a user: where the source
+/// kept the file (device, inode, link count), owner names and ctime aside.
+fn same_version(a: &Entry, b: &Entry) -> bool {
+    (a.kind, a.mode, a.uid, a.gid, a.mtime, a.size, a.rdev) == (b.kind, b.mode, b.uid, b.gid, b.mtime, b.size, b.rdev)
+        && (&a.target, &a.xattrs, &a.content, &a.subtree) == (&b.target, &b.xattrs, &b.content, &b.subtree)
+}
+
+fn version_node(s: &SnapRef, path: &[u8], entry: Entry) -> EntryNode {
+    // A hardlinked file keeps the inode it has under snapshots/; anything
+    // else gets its own, so a directory never has two parents.
+    let key = match entry.link_group() {
+        Some((dev, ino)) => key_hardlink(&s.id, dev, ino),
+        None => key_history(&s.id, path),
+    };
+    EntryNode {
+        snap: s.id,
+        path: path.to_vec(),
+        entry,
+        parent: None,
+        key,
+        map: OnceLock::new(),
+        last_end: AtomicU64::new(u64::MAX),
+    }
+}
+
+impl Vfs {
+    /// A tree of snapshot `s`, reached while looking for `path`.
+    fn history_tree(&self, s: &SnapRef, path: &[u8], id: &Id) -> VResult<Arc<Tree>> {
+        self.load_tree(id).map_err(|e| {
+            eprintln!("strata: snapshot {} path /{}: tree {id}: {e}", s.id.short(), String::from_utf8_lossy(path));
+            VfsError::Io
+        })
+    }
+
+    /// The entry at `path` (names joined by '/') in snapshot `s`.
+    fn entry_at(&self, s: &SnapRef, path: &[u8]) -> VResult<Option<Entry>> {
+        let mut tree = s.snap.tree;
+        let mut names = path.split(|&b| b == b'/').peekable();
+        while let Some(name) = names.next() {
+            let Some(e) = self.history_tree(s, path, &tree)?.find(name).cloned() else {
+                return Ok(None);
+            };
+            if names.peek().is_none() {
+                return Ok(Some(e));
+            }
+            match (e.kind, e.subtree) {
+                (Kind::Dir, Some(id)) => tree = id,
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// The listing of `history/<path>`, built once per snapshot list.
+    pub(super) fn history(&self, path: &[u8]) -> VResult<Arc<Listing>> {
+        let snaps = self.snaps();
+        {
+            let mut cache = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+            if !cache.snaps.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snaps)) || cache.entries >= CACHED_MAX {
+                *cache = Listings { snaps: Some(snaps.clone()), ..Listings::default() };
+            }
+            if let Some(l) = cache.by_path.get(path) {
+                return Ok(l.clone());
+            }
+        }
+        let mut items = BTreeMap::new();
+        // Trees whose names are listed: the snapshots' roots for the empty
+        // path, else those of the path's directory versions.
+        let mut trees: Vec<(&SnapRef, Id)> = Vec::new();
+        if path.is_empty() {
+            trees.extend(snaps.all.iter().map(|s| (&**s, s.snap.tree)));
+        } else {
+            let mut prev: Option<Entry> = None;
+            for s in &snaps.all {
+                let e = self.entry_at(s, path)?;
+                if let Some(e) = &e {
+                    if !prev.as_ref().is_some_and(|p| same_version(p, e)) {
+                        if let (Kind::Dir, Some(id)) = (e.kind, e.subtree) {
+                            trees.push((s, id));
+                        }
+                        let node = version_node(s, path, e.clone());
+                        items.insert(s.name.clone().into_bytes(), Item::Version(Arc::new(node)));
+                    }
+                }
+                prev = e;
+            }
+        }
+        trees.sort_by_key(|(_, id)| *id);
+        trees.dedup_by_key(|(_, id)| *id);
+        for (s, id) in trees {
+            for e in &self.history_tree(s, path, &id)?.entries {
+                // A version of the same name wins.
+                items.entry(e.name.clone()).or_insert(Item::Dir);
+            }
+        }
+        let listing = Arc::new(items.into_iter().collect::<Listing>());
+        let mut cache = self.listings.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.snaps.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snaps)) {
+            cache.entries += listing.len();
+            cache.by_path.insert(path.to_vec(), listing.clone());
+        }
+        Ok(listing)
+    }
+
+    /// `name` in `history/<path>`.
+    pub(super) fn history_child(&self, path: &[u8], name: &[u8]) -> VResult<Listed> {
+        let listing = self.history(path)?;
+        let i = listing.binary_search_by(|(n, _)| n.as_slice().cmp(name)).map_err(|_| VfsError::NotFound)?;
+        match &listing[i].1 {
+            Item::Version(node) => {
+                let attr = self.entry_attr(node)?;
+                Ok(Listed { attr, ttl: TTL_FOREVER, kind: Some(NodeKind::Entry(node.clone())) })
+            }
+            Item::Dir => {
+                let child = join(path, name);
+                let ino = dir_ino(&child);
+                let kind = NodeKind::History(child);
+                Ok(Listed { attr: self.attr_of(ino, &kind)?, ttl: TTL_LIVE, kind: Some(kind) })
+            }
+        }
+    }
+
+    /// The entries of `history/<path>` from `offset` on (after "." and "..").
+    pub(super) fn history_entries(&self, path: &[u8], offset: usize, limit: usize) -> VResult<Vec<DirEntry>> {
+        let listing = self.history(path)?;
+        Ok(listing
+            .iter()
+            .enumerate()
+            .skip(offset.saturating_sub(2))
+            .take(limit)
+            .map(|(i, (name, item))| {
+                let (ino, kind) = match item {
+                    Item::Version(n) => (n.ino(), node_type(n.entry.kind)),
+                    Item::Dir => (dir_ino(&join(path, name)), NodeType::Dir),
+                };
+                DirEntry { ino, next: i as i64 + 3, kind, name: name.clone() }
+            })
+            .collect())
+    }
+}
