@@ -33,7 +33,9 @@ impl<V> Inner<V> {
 
 impl<V> Lru<V> {
     pub fn new(capacity: usize) -> Lru<V> {
-        Lru { inner: Mutex::new(Inner { map: HashMap::new(), order: BTreeMap::new(), bytes: 0, tick: 0 }), capacity }
+        // Uses count up from the middle of the range; demotions count down.
+        let tick = 1 << 62;
+        Lru { inner: Mutex::new(Inner { map: HashMap::new(), order: BTreeMap::new(), bytes: 0, tick }), capacity }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner<V>> {
@@ -68,6 +70,20 @@ impl<V> Lru<V> {
         }
     }
 
+    /// Makes `id` the first to go when room is needed.
+    pub fn demote(&self, id: &Id) {
+        let mut c = self.lock();
+        let first = c.order.first_key_value().map_or(0, |(&k, _)| k);
+        if first == 0 {
+            return; // 2^62 demotions: keep keys unique rather than order exact
+        }
+        let Some((_, _, used)) = c.map.get_mut(id) else { return };
+        let old = std::mem::replace(used, first.saturating_sub(1));
+        let new = *used;
+        c.order.remove(&old);
+        c.order.insert(new, *id);
+    }
+
     pub fn bytes(&self) -> usize {
         self.lock().bytes
     }
@@ -93,5 +109,30 @@ mod tests {
         // Inserting a present id changes nothing.
         c.insert(Id([20; 32]), Arc::new(vec![0; 100]), 100);
         assert_eq!(c.bytes(), 200);
+    }
+
+    #[test]
+    fn demoted_entries_go_first_in_demotion_order() {
+        let c: Lru<Vec<u8>> = Lru::new(400);
+        for i in 0..4u8 {
+            c.insert(Id([i; 32]), Arc::new(vec![0; 100]), 100);
+        }
+        // 3 is the newest; demoted, it goes before 0, the oldest. The last
+        // demoted goes first.
+        c.demote(&Id([3; 32]));
+        c.demote(&Id([2; 32]));
+        c.demote(&Id([9; 32])); // absent: nothing happens
+        c.insert(Id([10; 32]), Arc::new(vec![0; 100]), 100);
+        assert!(!c.contains(&Id([2; 32])) && c.contains(&Id([3; 32])));
+        c.insert(Id([11; 32]), Arc::new(vec![0; 100]), 100);
+        assert!(!c.contains(&Id([3; 32])) && c.contains(&Id([0; 32])));
+        c.insert(Id([12; 32]), Arc::new(vec![0; 100]), 100);
+        assert!(!c.contains(&Id([0; 32])));
+        // A use after a demotion makes the entry recent again.
+        c.demote(&Id([1; 32]));
+        c.get(&Id([1; 32]));
+        c.insert(Id([13; 32]), Arc::new(vec![0; 100]), 100);
+        assert!(c.contains(&Id([1; 32])) && !c.contains(&Id([10; 32])));
+        assert_eq!(c.bytes(), 400);
     }
 }

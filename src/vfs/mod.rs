@@ -690,6 +690,14 @@ impl Vfs {
         if sequential || offset == 0 {
             self.prefetch_after(&node, &map, end);
         }
+        if sequential {
+            // A reader into chunk i is done with chunk i-2; i-1 may still
+            // get a late read, as the kernel's reads ahead run in parallel.
+            let done = map.find(offset).and_then(|(i, _)| i.checked_sub(2)).and_then(|i| map.pieces()[i].id());
+            if let Some(id) = done {
+                self.handed_over(&id);
+            }
+        }
         Ok(data)
     }
 

@@ -20,6 +20,7 @@ use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
 use crate::reader::FileMap;
 use crossbeam_channel::{Receiver, Sender};
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Hands file data to the kernel's page cache: (inode, offset, bytes). Best
@@ -47,14 +48,16 @@ const PUSH_MAX: u64 = 4 << 20;
 const CHUNKS_AHEAD: usize = 8;
 /// Handed-over inodes remembered; the set is cleared when it grows past this.
 const PUSHED_MAX: usize = 1 << 16;
+/// Chunks handed over that are remembered at most.
+const HANDED_MAX: usize = 1 << 16;
 
 pub(super) enum Job {
     /// This file is being read: keep the files after it (in walk order) queued.
     After(Arc<EntryNode>),
     /// Queue the files of this directory from this entry on.
     From(Arc<EntryNode>, usize),
-    /// Decode a chunk into the chunk cache.
-    Chunk(Id),
+    /// Decode a chunk into the chunk cache; queued at this `Prefetch::seq`.
+    Chunk(Id, u64),
     /// Decode a small file and hand it to the page sink.
     Push { ino: u64, map: FileMap },
 }
@@ -63,6 +66,10 @@ pub struct Prefetch {
     tx: Sender<(Id, Job)>,
     sink: OnceLock<PageSink>,
     pushed: Mutex<HashSet<u64>>,
+    /// Counts queued chunks, to order them against `handed`.
+    seq: AtomicU64,
+    /// Chunks the kernel has in full, by `seq` when it got them.
+    handed: Mutex<HashMap<Id, u64>>,
     /// Most recently used first.
     walks: Mutex<Vec<Walk>>,
 }
@@ -126,11 +133,22 @@ impl Prefetch {
     pub(super) fn new() -> (Prefetch, Jobs) {
         let (tx, rx) = crossbeam_channel::bounded(4 * AHEAD_MAX as usize);
         let walks = Mutex::new(Vec::new());
-        (Prefetch { tx, sink: OnceLock::new(), pushed: Mutex::new(HashSet::new()), walks }, rx)
+        let (pushed, seq, handed) = (Mutex::default(), AtomicU64::new(0), Mutex::default());
+        (Prefetch { tx, sink: OnceLock::new(), pushed, seq, handed, walks }, rx)
     }
 
     fn queue(&self, snap: Id, job: Job) -> bool {
         self.tx.try_send((snap, job)).is_ok()
+    }
+
+    fn queue_chunk(&self, snap: Id, id: Id) -> bool {
+        self.queue(snap, Job::Chunk(id, self.seq.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    /// Whether the kernel got all of chunk `id` after `seq`: then decoding
+    /// it, as queued at `seq`, would be for nothing.
+    fn handed_over_since(&self, id: &Id, seq: u64) -> bool {
+        self.handed.lock().unwrap_or_else(|e| e.into_inner()).get(id).is_some_and(|&at| at > seq)
     }
 
     /// Marks `ino` as handed over; false if it already was.
@@ -169,6 +187,19 @@ pub(super) fn spawn(vfs: &Arc<Vfs>, jobs: Jobs) -> crate::Result<()> {
 }
 
 impl Vfs {
+    /// The kernel has all of chunk `id` in its page cache (pushed, or read
+    /// past): it goes first when the chunk cache needs room, so that data
+    /// streamed through (a large file, pushed files) does not push out what
+    /// is decoded ahead, and read-ahead queued before it is skipped.
+    pub(super) fn handed_over(&self, id: &Id) {
+        self.reader.cache.demote(id);
+        let mut handed = self.prefetch.handed.lock().unwrap_or_else(|e| e.into_inner());
+        if handed.len() >= HANDED_MAX {
+            handed.clear();
+        }
+        handed.insert(*id, self.prefetch.seq.load(Ordering::Relaxed));
+    }
+
     /// From now on, small files about to be read are handed to `sink`.
     pub fn set_page_sink(&self, sink: PageSink) {
         let _ = self.prefetch.sink.set(sink);
@@ -186,8 +217,12 @@ impl Vfs {
                 }
                 Ok(())
             }
-            Job::Chunk(id) if !self.reader.has_or_loading(&id) => self.reader.chunk(&self.repo, &id).map(drop),
-            Job::Chunk(_) => Ok(()),
+            Job::Chunk(id, queued) => {
+                if self.reader.has_or_loading(&id) || self.prefetch.handed_over_since(&id, queued) {
+                    return Ok(());
+                }
+                self.reader.chunk(&self.repo, &id).map(drop)
+            }
             Job::Push { ino, map } => {
                 let Some(sink) = self.prefetch.sink.get() else { return Ok(()) };
                 if self.node(ino).is_err() {
@@ -195,12 +230,13 @@ impl Vfs {
                     // the data: decode it for the read to come.
                     self.prefetch.unclaim(ino);
                     let first = map.pieces().iter().find_map(Piece::id);
-                    return first.map_or(Ok(()), |id| self.run(Job::Chunk(id)));
+                    return first.map_or(Ok(()), |id| self.reader.chunk(&self.repo, &id).map(drop));
                 }
                 // A file of one chunk (the common case) is not copied.
                 let result = self.reader.read_data(&self.repo, &map, 0, map.size() as usize).map(|d| sink(ino, 0, &d));
-                if result.is_err() {
-                    self.prefetch.unclaim(ino);
+                match result {
+                    Ok(()) => map.pieces().iter().filter_map(Piece::id).for_each(|id| self.handed_over(&id)),
+                    Err(_) => self.prefetch.unclaim(ino),
                 }
                 result
             }
@@ -214,7 +250,7 @@ impl Vfs {
         };
         let ids = map.pieces()[i..].iter().filter_map(Piece::id);
         for id in ids.take(CHUNKS_AHEAD) {
-            if !self.reader.has_or_loading(&id) && !self.prefetch.queue(node.snap, Job::Chunk(id)) {
+            if !self.reader.has_or_loading(&id) && !self.prefetch.queue_chunk(node.snap, id) {
                 break;
             }
         }
@@ -342,7 +378,7 @@ impl Vfs {
             // A large file's first chunks, as its reader's read-ahead would.
             let n = if e.size > PUSH_MAX { CHUNKS_AHEAD } else { 1 };
             let data = || pieces.iter().filter_map(|p| p.id().map(|id| (id, p.len()))).take(n);
-            let queued = data().all(|(id, _)| self.reader.has_or_loading(&id) || pf.queue(snap, Job::Chunk(id)));
+            let queued = data().all(|(id, _)| self.reader.has_or_loading(&id) || pf.queue_chunk(snap, id));
             let bytes = data().map(|(_, len)| len).sum();
             return if queued { Queued::Yes(ino, bytes) } else { Queued::Full };
         }
