@@ -78,7 +78,7 @@ impl<V> Lru<V> {
             return; // 2^62 demotions: keep keys unique rather than order exact
         }
         let Some((_, _, used)) = c.map.get_mut(id) else { return };
-        let old = std::mem::replace(used, first.saturating_sub(1));
+        let old = std::mem::replace(used, first - 1);
         let new = *used;
         c.order.remove(&old);
         c.order.insert(new, *id);

@@ -5,7 +5,7 @@
 //! id and carries on past a bad one, reporting it.
 
 use crate::error::{Error, Result};
-use crate::format::tree::{Entry, Kind, Piece, Tree};
+use crate::format::tree::{join_path, Entry, Kind, Piece, Tree};
 use crate::reader::{FileMap, Reader};
 use crate::repo::Repo;
 use crate::sys;
@@ -148,14 +148,6 @@ fn existing_names(dir: RawFd) -> std::io::Result<HashSet<Vec<u8>>> {
     sys::read_dir_names(dir).map(|v| v.into_iter().collect())
 }
 
-fn join_rel(rel: &[u8], name: &[u8]) -> Vec<u8> {
-    if rel.is_empty() {
-        name.to_vec()
-    } else {
-        [rel, b"/", name].concat()
-    }
-}
-
 impl Restorer<'_> {
     fn fail(&mut self, path: &Path, why: impl std::fmt::Display) {
         let msg = format!("{}: {why}", path.display());
@@ -193,7 +185,7 @@ impl Restorer<'_> {
         let existing = if exists { self.existing(dir, path) } else { HashSet::new() };
         let mut any = false;
         for e in &tree.entries {
-            any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_rel(rel, &e.name), &existing, chosen)?;
+            any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_path(rel, &e.name), &existing, chosen)?;
         }
         if self.opts.delete {
             let keep: HashSet<&[u8]> = tree.entries.iter().map(|e| &e.name[..]).collect();

@@ -155,6 +155,16 @@ impl Tree {
     }
 }
 
+/// The path of `name` in the directory at `dir`: names joined by '/', the
+/// empty path being the tree's root.
+pub fn join_path(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    if dir.is_empty() {
+        name.to_vec()
+    } else {
+        [dir, b"/", name].concat()
+    }
+}
+
 /// A chunk list object: the pieces of one large file.
 pub fn encode_chunk_list(pieces: &[Piece]) -> Vec<u8> {
     encode(TAG_CHUNK_LIST, CHUNK_LIST_VERSION, &pieces)

@@ -6,6 +6,7 @@
 
 use super::inode::key_history;
 use super::*;
+use crate::format::tree::join_path;
 use std::collections::BTreeMap;
 
 /// Seed of the inode keys of history directories.
@@ -32,14 +33,6 @@ pub(super) struct Listings {
     entries: usize,
 }
 
-fn join(path: &[u8], name: &[u8]) -> Vec<u8> {
-    if path.is_empty() {
-        name.to_vec()
-    } else {
-        [path, b"/", name].concat()
-    }
-}
-
 pub(super) fn dir_ino(path: &[u8]) -> u64 {
     if path.is_empty() {
         HISTORY
@@ -62,15 +55,7 @@ fn version_node(s: &SnapRef, path: &[u8], entry: Entry) -> EntryNode {
         Some((dev, ino)) => key_hardlink(&s.id, dev, ino),
         None => key_history(&s.id, path),
     };
-    EntryNode {
-        snap: s.id,
-        path: path.to_vec(),
-        entry,
-        parent: None,
-        key,
-        map: OnceLock::new(),
-        last_end: AtomicU64::new(u64::MAX),
-    }
+    EntryNode::new(s.id, path.to_vec(), entry, None, key)
 }
 
 impl Vfs {
@@ -162,7 +147,7 @@ impl Vfs {
                 Ok(Listed { attr, ttl: TTL_FOREVER, kind: Some(NodeKind::Entry(node.clone())) })
             }
             Item::Dir => {
-                let child = join(path, name);
+                let child = join_path(path, name);
                 let ino = dir_ino(&child);
                 let kind = NodeKind::History(child);
                 Ok(Listed { attr: self.attr_of(ino, &kind)?, ttl: TTL_LIVE, kind: Some(kind) })
@@ -181,7 +166,7 @@ impl Vfs {
             .map(|(i, (name, item))| {
                 let (ino, kind) = match item {
                     Item::Version(n) => (n.ino(), node_type(n.entry.kind)),
-                    Item::Dir => (dir_ino(&join(path, name)), NodeType::Dir),
+                    Item::Dir => (dir_ino(&join_path(path, name)), NodeType::Dir),
                 };
                 DirEntry { ino, next: i as i64 + 3, kind, name: name.clone() }
             })

@@ -21,7 +21,7 @@ use prefetch::Prefetch;
 
 use crate::cache::Lru;
 use crate::crypto::Id;
-use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
+use crate::format::tree::{join_path, Content, Entry, Kind, Piece, Tree};
 use crate::format::Time;
 pub use crate::reader::Data;
 use crate::reader::{FileMap, Reader};
@@ -136,7 +136,8 @@ enum NodeKind {
 
 struct EntryNode {
     snap: Id,
-    /// Path within the snapshot, for log lines.
+    /// Path within the snapshot, names joined by '/' (no leading one), for
+    /// log lines.
     path: Vec<u8>,
     entry: Entry,
     /// The directory holding this entry, for read-ahead in walk order.
@@ -197,18 +198,13 @@ impl EntryNode {
         ino_of(&self.key)
     }
 
+    fn new(snap: Id, path: Vec<u8>, entry: Entry, parent: Option<Arc<EntryNode>>, key: [u8; 32]) -> EntryNode {
+        EntryNode { snap, path, entry, parent, key, map: OnceLock::new(), last_end: AtomicU64::new(u64::MAX) }
+    }
+
     fn child(self: &Arc<Self>, e: Entry) -> EntryNode {
         let key = child_key(&self.snap, &self.key, &e);
-        let path = [&self.path[..], b"/", &e.name].concat();
-        EntryNode {
-            snap: self.snap,
-            path,
-            entry: e,
-            parent: Some(self.clone()),
-            key,
-            map: OnceLock::new(),
-            last_end: AtomicU64::new(u64::MAX),
-        }
+        EntryNode::new(self.snap, join_path(&self.path, &e.name), e, Some(self.clone()), key)
     }
 
     fn child_ino(&self, e: &Entry) -> u64 {
@@ -232,15 +228,7 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
         subtree: Some(s.snap.tree),
         ..Entry::new(Vec::new(), Kind::Dir)
     };
-    EntryNode {
-        snap: s.id,
-        path: Vec::new(),
-        entry,
-        parent: None,
-        key: key_snapshot(&s.id),
-        map: OnceLock::new(),
-        last_end: AtomicU64::new(u64::MAX),
-    }
+    EntryNode::new(s.id, Vec::new(), entry, None, key_snapshot(&s.id))
 }
 
 impl Vfs {

@@ -97,6 +97,9 @@ fn reads_hashes_and_at_lookups() {
     let dir = walk_to(&vfs, sroot, &src);
     let f = vfs.lookup(dir, b"big").unwrap().0;
     assert_eq!(f.size, big.len() as u64);
+    // The path log lines name: the one backed up, '/' joined, none leading.
+    let Ok(NodeKind::Entry(node)) = vfs.node(f.ino) else { panic!("not an entry") };
+    assert_eq!(node.path, src.join("big").as_os_str().as_encoded_bytes()[1..]);
     vfs.open(f.ino).unwrap();
     for (off, len) in [(0u64, 4096u32), (1_048_000, 200_000), (2_999_990, 100)] {
         let got = vfs.read(f.ino, off, len).unwrap();
