@@ -188,9 +188,11 @@ pub(super) fn spawn(vfs: &Arc<Vfs>, jobs: Jobs) -> crate::Result<()> {
 
 impl Vfs {
     /// The kernel has all of chunk `id` in its page cache (pushed, or read
-    /// past): it goes first when the chunk cache needs room, so that data
-    /// streamed through (a large file, pushed files) does not push out what
-    /// is decoded ahead, and read-ahead queued before it is skipped.
+    /// past): it is demoted in the chunk cache, so that data streamed
+    /// through (a large file, pushed files) neither pushes out what is
+    /// decoded ahead nor grows the cache to its bound (fresh memory costs a
+    /// page fault and a cleared page per 4 KiB), and read-ahead queued
+    /// before it is skipped.
     pub(super) fn handed_over(&self, id: &Id) {
         self.reader.cache.demote(id);
         let mut handed = self.prefetch.handed.lock().unwrap_or_else(|e| e.into_inner());
