@@ -10,6 +10,8 @@ use fuser::{
     ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
 };
 use std::ffi::OsStr;
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,6 +25,44 @@ pub struct Fs {
     no_open: bool,
     /// Likewise for directories.
     no_opendir: bool,
+}
+
+/// Hands data to the kernel's page cache for an inode (FUSE_NOTIFY_STORE),
+/// written to a duplicate of the session's /dev/fuse descriptor. fuser's
+/// `Notifier::store` reports the kernel's ENOENT as success; read-ahead
+/// needs it: the kernel does not hold the inode (yet) and dropped the data.
+pub struct PageStore(OwnedFd);
+
+impl PageStore {
+    pub fn new(dev: BorrowedFd<'_>) -> io::Result<PageStore> {
+        dev.try_clone_to_owned().map(PageStore)
+    }
+
+    pub fn store(&self, ino: u64, offset: u64, data: &[u8]) -> io::Result<()> {
+        const FUSE_NOTIFY_STORE: i32 = 4;
+        const HEAD: usize = 16 + 24; // fuse_out_header, fuse_notify_store_out
+        let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "page store of over 4 GiB");
+        let size = u32::try_from(data.len()).map_err(|_| too_big())?;
+        let len = u32::try_from(HEAD + data.len()).map_err(|_| too_big())?;
+        let mut head = [0u8; HEAD];
+        head[0..4].copy_from_slice(&len.to_ne_bytes());
+        head[4..8].copy_from_slice(&FUSE_NOTIFY_STORE.to_ne_bytes());
+        // unique (8..16) is 0 for a notification.
+        head[16..24].copy_from_slice(&ino.to_ne_bytes());
+        head[24..32].copy_from_slice(&offset.to_ne_bytes());
+        head[32..36].copy_from_slice(&size.to_ne_bytes());
+        let iov = [
+            libc::iovec { iov_base: head.as_ptr() as *mut libc::c_void, iov_len: HEAD },
+            libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() },
+        ];
+        // SAFETY: both buffers outlive the call, which only reads them.
+        let n = unsafe { libc::writev(self.0.as_raw_fd(), iov.as_ptr(), 2) };
+        match n {
+            n if n < 0 => Err(io::Error::last_os_error()),
+            n if n as usize != HEAD + data.len() => Err(io::Error::new(io::ErrorKind::WriteZero, "short page store")),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn errno(e: VfsError) -> libc::c_int {
@@ -230,6 +270,7 @@ impl Filesystem for Fs {
                     }
                 }
                 reply.ok();
+                vfs.listed(ino, offset, false);
             }
             Err(e) => reply.error(errno(e)),
         });
@@ -247,6 +288,7 @@ impl Filesystem for Fs {
                     vfs.keep(&listed);
                 }
                 reply.ok();
+                vfs.listed(ino, offset, true);
             }
             Err(e) => reply.error(errno(e)),
         });

@@ -4,7 +4,7 @@
 use super::open;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{Read, Write};
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsFd, FromRawFd};
 use std::path::Path;
 use std::time::Duration;
 use strata::cli::{Global, MountArgs};
@@ -108,13 +108,15 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
             other => fuser::MountOption::CUSTOM(other.to_string()),
         });
     }
-    let session = fuser::spawn_mount2(fs, &a.mountpoint, &opts)
+    if opts.contains(&fuser::MountOption::AllowOther) && opts.contains(&fuser::MountOption::AllowRoot) {
+        bail!("-o allow_other and -o allow_root exclude each other; give one");
+    }
+    let session = fuser::Session::new(fs, &a.mountpoint, &opts)
         .with_context(|| format!("mounting on {}", a.mountpoint.display()))?;
     // Read-ahead hands small files straight to the kernel's page cache.
-    let notifier = session.notifier();
-    vfs.set_page_sink(Box::new(move |ino, offset, data| {
-        let _ = notifier.store(ino, offset, data);
-    }));
+    let pages = strata::fuse::PageStore::new(session.as_fd()).context("duplicating the /dev/fuse descriptor")?;
+    let session = session.spawn().context("starting the FUSE session")?;
+    vfs.set_page_sink(Box::new(move |ino, offset, data| pages.store(ino, offset, data)));
     match ready {
         Some(fd) => {
             let mut f = unsafe { std::fs::File::from_raw_fd(fd) };

@@ -445,6 +445,21 @@ impl Vfs {
             .collect()
     }
 
+    /// The listing of `ino` from `offset` on has been replied, `plus` with
+    /// attributes (and every entry passed to `keep`): a listing usually
+    /// comes before reading the files (tar, cp -r), so the first one queues
+    /// them for read-ahead.
+    pub fn listed(&self, ino: u64, offset: i64, plus: bool) {
+        if offset != 0 {
+            return;
+        }
+        if let Ok(NodeKind::Entry(n)) = self.node(ino) {
+            if n.entry.kind == Kind::Dir {
+                self.prefetch_from(n, 0, plus);
+            }
+        }
+    }
+
     /// Counts one kernel reference to a node from `child_of`.
     pub fn keep(&self, listed: &Listed) {
         if let Some(kind) = &listed.kind {
@@ -542,10 +557,6 @@ impl Vfs {
                 return Err(VfsError::NotDir);
             }
             let tree = self.tree(&n.entry.subtree.ok_or(VfsError::NotFound)?, n)?;
-            if offset == 0 {
-                // A listing usually comes before reading the files (tar, cp -r).
-                self.prefetch_from(n.clone(), 0);
-            }
             let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
             for (i, e) in tree.entries.iter().enumerate().skip(offset.saturating_sub(2)) {
                 if out.len() >= limit {

@@ -13,6 +13,9 @@
 //! `BLOCK`th file of a walk is only decoded, not handed over: its read
 //! (answered at once, from decoded chunks) moves the walk on while the
 //! reader still has the files after it before it.
+//!
+//! Listing a directory hands over its first `LISTED_AHEAD` files the same
+//! way (`find` then `tar`, or `ls` then `cat`), unless a walk waits there.
 
 use super::{child_key, ino_of, EntryNode, Vfs};
 use crate::crypto::Id;
@@ -23,9 +26,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Hands file data to the kernel's page cache: (inode, offset, bytes). Best
-/// effort: the kernel may have forgotten the inode.
-pub type PageSink = Box<dyn Fn(u64, u64, &[u8]) + Send + Sync>;
+/// Hands file data to the kernel's page cache: (inode, offset, bytes). An
+/// error of kind `NotFound` means the kernel does not hold the inode: not
+/// yet (a listing's reader links its entries after our reply), or no more.
+pub type PageSink = Box<dyn Fn(u64, u64, &[u8]) -> std::io::Result<()> + Send + Sync>;
 
 /// Files a walk keeps queued ahead of the reader: twice as many as it has
 /// read in walk order, within these bounds...
@@ -54,12 +58,14 @@ const HANDED_MAX: usize = 1 << 16;
 pub(super) enum Job {
     /// This file is being read: keep the files after it (in walk order) queued.
     After(Arc<EntryNode>),
-    /// Queue the files of this directory from this entry on.
-    From(Arc<EntryNode>, usize),
+    /// Queue the files of this directory from this entry on; hand the small
+    /// ones over if `push` (the kernel has the listing).
+    From { dir: Arc<EntryNode>, start: usize, push: bool },
     /// Decode a chunk into the chunk cache; queued at this `Prefetch::seq`.
     Chunk(Id, u64),
-    /// Decode a small file and hand it to the page sink.
-    Push { ino: u64, map: FileMap },
+    /// Decode a small file and hand it to the page sink; `again` if the
+    /// kernel did not know the inode on the first try.
+    Push { ino: u64, map: FileMap, again: bool },
 }
 
 pub struct Prefetch {
@@ -176,7 +182,7 @@ pub(super) fn spawn(vfs: &Arc<Vfs>, jobs: Jobs) -> crate::Result<()> {
             .spawn(move || {
                 for (snap, job) in rx {
                     let Some(vfs) = weak.upgrade() else { break };
-                    if let Err(e) = vfs.run(job) {
+                    if let Err(e) = vfs.run(snap, job) {
                         eprintln!("strata: prefetch in snapshot {} failed: {e}", snap.short());
                     }
                 }
@@ -207,15 +213,20 @@ impl Vfs {
         let _ = self.prefetch.sink.set(sink);
     }
 
-    fn run(&self, job: Job) -> crate::Result<()> {
+    fn run(&self, snap: Id, job: Job) -> crate::Result<()> {
         match job {
             Job::After(file) => {
                 self.read_ahead(&file);
                 Ok(())
             }
-            Job::From(dir, start) => {
+            Job::From { dir, start, push } => {
+                // A walk that stopped in this directory for want of its
+                // listing goes on from the first read in it, handing its
+                // files over in order; pushing them here too would only
+                // race that walk.
+                let push = push && !self.walk_waits_in(&dir.key);
                 if let Some(mut walk) = self.walk(dir, start) {
-                    self.advance(&mut walk, Pos { files: LISTED_AHEAD, bytes: AHEAD_BYTES }, false);
+                    self.advance(&mut walk, Pos { files: LISTED_AHEAD, bytes: AHEAD_BYTES }, push);
                 }
                 Ok(())
             }
@@ -225,7 +236,7 @@ impl Vfs {
                 }
                 self.reader.chunk(&self.repo, &id).map(drop)
             }
-            Job::Push { ino, map } => {
+            Job::Push { ino, map, again } => {
                 let Some(sink) = self.prefetch.sink.get() else { return Ok(()) };
                 if self.node(ino).is_err() {
                     // Not (or no longer) known to the kernel, which would drop
@@ -235,12 +246,26 @@ impl Vfs {
                     return first.map_or(Ok(()), |id| self.reader.chunk(&self.repo, &id).map(drop));
                 }
                 // A file of one chunk (the common case) is not copied.
-                let result = self.reader.read_data(&self.repo, &map, 0, map.size() as usize).map(|d| sink(ino, 0, &d));
-                match result {
+                let data = match self.reader.read_data(&self.repo, &map, 0, map.size() as usize) {
+                    Ok(data) => data,
+                    Err(e) => {
+                        self.prefetch.unclaim(ino);
+                        return Err(e);
+                    }
+                };
+                match sink(ino, 0, &data) {
                     Ok(()) => map.pieces().iter().filter_map(Piece::id).for_each(|id| self.handed_over(&id)),
+                    // The reader of the listing has not linked it yet: try
+                    // once more after the jobs queued meanwhile (the data
+                    // stays decoded), then leave it to the file's own read.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !again => {
+                        if !self.prefetch.queue(snap, Job::Push { ino, map, again: true }) {
+                            self.prefetch.unclaim(ino);
+                        }
+                    }
                     Err(_) => self.prefetch.unclaim(ino),
                 }
-                result
+                Ok(())
             }
         }
     }
@@ -263,11 +288,11 @@ impl Vfs {
         self.prefetch.queue(file.snap, Job::After(file));
     }
 
-    /// On listing a directory, queues its files from entry `start` on, to be
-    /// decoded only: the kernel learns of them only from the listing's
-    /// reply, and until then drops what is handed to it.
-    pub(super) fn prefetch_from(&self, dir: Arc<EntryNode>, start: usize) {
-        self.prefetch.queue(dir.snap, Job::From(dir, start));
+    /// On listing a directory, queues its files from entry `start` on. With
+    /// `push` (the reply went out with every entry's attributes, so the
+    /// kernel links them) small ones are handed over; if not, decoded only.
+    pub(super) fn prefetch_from(&self, dir: Arc<EntryNode>, start: usize, push: bool) {
+        self.prefetch.queue(dir.snap, Job::From { dir, start, push });
     }
 
     /// A tree, or `None` on an error, which the reader's own access will
@@ -305,6 +330,13 @@ impl Vfs {
         self.advance(&mut walk, upto, true);
         walks.insert(0, walk);
         walks.truncate(WALKS);
+    }
+
+    /// Whether a walk stopped in the directory with `key`, waiting for its
+    /// listing.
+    fn walk_waits_in(&self, key: &[u8; 32]) -> bool {
+        let walks = self.prefetch.walks.lock().unwrap_or_else(|e| e.into_inner());
+        walks.iter().any(|w| w.stuck.is_some() && w.frames.last().is_some_and(|f| &f.key == key))
     }
 
     /// A walk starting at entry `start` of directory `dir`.
@@ -391,7 +423,7 @@ impl Vfs {
         if !pf.claim(ino) {
             return Queued::Yes(ino, 0);
         }
-        if pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) }) {
+        if pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()), again: false }) {
             Queued::Yes(ino, e.size)
         } else {
             pf.unclaim(ino);

@@ -4,6 +4,7 @@
 use super::*;
 use crate::backup::{self, Excludes, Progress};
 use crate::repo::{Access, InitOptions, Repo};
+use std::collections::{HashMap, HashSet};
 
 fn repo_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Repo, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -174,4 +175,41 @@ fn history_lists_one_version_per_change() {
     let sroot = vfs.lookup(snapshots, snaps[4].as_bytes()).unwrap().0.ino;
     let under_snapshots = vfs.lookup(walk_to(&vfs, sroot, &src), b"f").unwrap().0.ino;
     assert_ne!(under_snapshots, vfs.lookup(f.ino, snaps[4].as_bytes()).unwrap().0.ino);
+}
+
+#[test]
+fn a_listing_with_attributes_hands_its_small_files_over() {
+    let bodies: Vec<(String, Vec<u8>)> = (0..40).map(|i| (format!("f{i:02}"), vec![i as u8; 1000 + i])).collect();
+    let files: Vec<(&str, &[u8])> = bodies.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let (_d, repo, src) = repo_with(&files);
+    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
+    // Like the kernel before the listing's reader links its entries, the
+    // sink refuses every inode once.
+    let stored: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
+    let refused: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let (s, r) = (stored.clone(), refused.clone());
+    vfs.set_page_sink(Box::new(move |ino, offset, data| {
+        assert_eq!(offset, 0);
+        if r.lock().unwrap().insert(ino) {
+            return Err(std::io::ErrorKind::NotFound.into());
+        }
+        s.lock().unwrap().insert(ino, data.to_vec());
+        Ok(())
+    }));
+    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
+    let snaps = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
+    let dir = walk_to(&vfs, vfs.lookup(snaps, &latest[10..]).unwrap().0.ino, &src);
+    let listed = vfs.readdirplus(dir, 0, 100).unwrap();
+    listed.iter().for_each(|(_, l)| vfs.keep(l));
+    vfs.listed(dir, 0, true);
+    // The first 32 files in name order, each after one refusal.
+    let body: HashMap<&[u8], &Vec<u8>> = bodies.iter().map(|(n, b)| (n.as_bytes(), b)).collect();
+    let want: HashMap<u64, Vec<u8>> =
+        listed[2..2 + 32].iter().map(|(e, _)| (e.ino, body[&e.name[..]].clone())).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while stored.lock().unwrap().len() < want.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(*stored.lock().unwrap(), want);
+    assert_eq!(refused.lock().unwrap().len(), want.len());
 }
