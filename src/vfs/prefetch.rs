@@ -224,9 +224,10 @@ impl Vfs {
                 // listing goes on from the first read in it, handing its
                 // files over in order; pushing them here too would only
                 // race that walk.
-                let push = push && !self.walk_waits_in(&dir.key);
-                if let Some(mut walk) = self.walk(dir, start) {
-                    self.advance(&mut walk, Pos { files: LISTED_AHEAD, bytes: AHEAD_BYTES }, push);
+                if push && !self.walk_waits_in(&dir.key) {
+                    self.hand_over_listed(&dir, start);
+                } else if let Some(mut walk) = self.walk(dir, start) {
+                    self.advance(&mut walk, Pos { files: LISTED_AHEAD, bytes: AHEAD_BYTES }, false);
                 }
                 Ok(())
             }
@@ -337,6 +338,27 @@ impl Vfs {
     fn walk_waits_in(&self, key: &[u8; 32]) -> bool {
         let walks = self.prefetch.walks.lock().unwrap_or_else(|e| e.into_inner());
         walks.iter().any(|w| w.stuck.is_some() && w.frames.last().is_some_and(|f| &f.key == key))
+    }
+
+    /// Hands over the first small files of `dir` from entry `start` on,
+    /// just listed: its own only, as its subdirectories' entries are not
+    /// linked until they are listed in turn.
+    fn hand_over_listed(&self, dir: &EntryNode, start: usize) {
+        let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
+        let mut at = Pos::default();
+        for e in tree.entries.iter().skip(start) {
+            if at.files >= LISTED_AHEAD || at.bytes >= AHEAD_BYTES {
+                break;
+            }
+            match self.queue_file(dir.snap, &dir.key, e, true) {
+                Queued::Yes(_, bytes) => {
+                    at.files += 1;
+                    at.bytes += bytes;
+                }
+                Queued::No => {}
+                Queued::Full | Queued::Unlisted(_) => break,
+            }
+        }
     }
 
     /// A walk starting at entry `start` of directory `dir`.
