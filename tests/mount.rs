@@ -262,6 +262,11 @@ fn mountpoint_errors_are_clear() {
     let r = repo.run(&["mount", busy.to_str().unwrap()]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("not empty") && r.stderr.contains("busy"), "{}", r.stderr);
+    let empty = repo.scratch("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let r = repo.run(&["mount", "-o", "allow_other,allow_root", empty.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("allow_other and -o allow_root exclude each other"), "{}", r.stderr);
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
     let r = repo.run(&["mount", m.dir.to_str().unwrap()]);
     assert!(r.stderr.contains("already a mount point"), "{}", r.stderr);

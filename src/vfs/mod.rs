@@ -455,7 +455,7 @@ impl Vfs {
         }
         if let Ok(NodeKind::Entry(n)) = self.node(ino) {
             if n.entry.kind == Kind::Dir {
-                self.prefetch_from(n, 0, plus);
+                self.prefetch_listed(n, plus);
             }
         }
     }

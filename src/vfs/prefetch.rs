@@ -58,9 +58,9 @@ const HANDED_MAX: usize = 1 << 16;
 pub(super) enum Job {
     /// This file is being read: keep the files after it (in walk order) queued.
     After(Arc<EntryNode>),
-    /// Queue the files of this directory from this entry on; hand the small
-    /// ones over if `push` (the kernel has the listing).
-    From { dir: Arc<EntryNode>, start: usize, push: bool },
+    /// Queue the first files of this directory; hand the small ones over if
+    /// `push` (the kernel has the listing).
+    From { dir: Arc<EntryNode>, push: bool },
     /// Decode a chunk into the chunk cache; queued at this `Prefetch::seq`.
     Chunk(Id, u64),
     /// Decode a small file and hand it to the page sink; `again` if the
@@ -219,14 +219,14 @@ impl Vfs {
                 self.read_ahead(&file);
                 Ok(())
             }
-            Job::From { dir, start, push } => {
+            Job::From { dir, push } => {
                 // A walk that stopped in this directory for want of its
                 // listing goes on from the first read in it, handing its
                 // files over in order; pushing them here too would only
                 // race that walk.
                 if push && !self.walk_waits_in(&dir.key) {
-                    self.hand_over_listed(&dir, start);
-                } else if let Some(mut walk) = self.walk(dir, start) {
+                    self.hand_over_listed(&dir);
+                } else if let Some(mut walk) = self.walk(dir) {
                     self.advance(&mut walk, Pos { files: LISTED_AHEAD, bytes: AHEAD_BYTES }, false);
                 }
                 Ok(())
@@ -289,11 +289,11 @@ impl Vfs {
         self.prefetch.queue(file.snap, Job::After(file));
     }
 
-    /// On listing a directory, queues its files from entry `start` on. With
-    /// `push` (the reply went out with every entry's attributes, so the
-    /// kernel links them) small ones are handed over; if not, decoded only.
-    pub(super) fn prefetch_from(&self, dir: Arc<EntryNode>, start: usize, push: bool) {
-        self.prefetch.queue(dir.snap, Job::From { dir, start, push });
+    /// On listing a directory, queues its first files. With `push` (the
+    /// reply went out with every entry's attributes, so the kernel links
+    /// them) small ones are handed over; if not, decoded only.
+    pub(super) fn prefetch_listed(&self, dir: Arc<EntryNode>, push: bool) {
+        self.prefetch.queue(dir.snap, Job::From { dir, push });
     }
 
     /// A tree, or `None` on an error, which the reader's own access will
@@ -340,13 +340,13 @@ impl Vfs {
         walks.iter().any(|w| w.stuck.is_some() && w.frames.last().is_some_and(|f| &f.key == key))
     }
 
-    /// Hands over the first small files of `dir` from entry `start` on,
-    /// just listed: its own only, as its subdirectories' entries are not
-    /// linked until they are listed in turn.
-    fn hand_over_listed(&self, dir: &EntryNode, start: usize) {
+    /// Hands over the first small files of `dir`, just listed: its own
+    /// only, as its subdirectories' entries are not linked until they are
+    /// listed in turn.
+    fn hand_over_listed(&self, dir: &EntryNode) {
         let Some(tree) = dir.entry.subtree.and_then(|id| self.cached_tree(&id)) else { return };
         let mut at = Pos::default();
-        for e in tree.entries.iter().skip(start) {
+        for e in &tree.entries {
             if at.files >= LISTED_AHEAD || at.bytes >= AHEAD_BYTES {
                 break;
             }
@@ -361,10 +361,10 @@ impl Vfs {
         }
     }
 
-    /// A walk starting at entry `start` of directory `dir`.
-    fn walk(&self, dir: Arc<EntryNode>, start: usize) -> Option<Walk> {
+    /// A walk starting at the first entry of directory `dir`.
+    fn walk(&self, dir: Arc<EntryNode>) -> Option<Walk> {
         let tree = dir.entry.subtree.and_then(|id| self.cached_tree(&id))?;
-        Some(Walk::new(vec![Frame { tree, key: dir.key, next: start }], dir))
+        Some(Walk::new(vec![Frame { tree, key: dir.key, next: 0 }], dir))
     }
 
     /// Queues files in walk order until `walk` reaches `upto`: into
