@@ -25,6 +25,8 @@ pub struct Fs {
     no_open: bool,
     /// Likewise for directories.
     no_opendir: bool,
+    /// Ask the kernel to enforce POSIX ACLs.
+    acls: bool,
 }
 
 /// Hands data to the kernel's page cache for an inode (FUSE_NOTIFY_STORE),
@@ -118,8 +120,13 @@ fn file_attr(a: &Attr) -> FileAttr {
 }
 
 impl Fs {
-    /// `workers` threads serve reads and listings.
-    pub fn new(vfs: Arc<Vfs>, workers: usize) -> Fs {
+    /// `workers` threads serve reads and listings. With `acls` the kernel
+    /// checks access against the snapshot's POSIX ACLs, not the mode bits
+    /// alone (whose group bits are the ACL mask: an ACL that denies the
+    /// owning group would not be honoured, nor one that grants a user
+    /// more). It then asks for the ACL of each file a caller does not own,
+    /// once: wanted wherever anyone but root can reach the mount.
+    pub fn new(vfs: Arc<Vfs>, workers: usize, acls: bool) -> Fs {
         let (tx, rx) = crossbeam_channel::bounded::<Job>(256);
         for i in 0..workers.max(1) {
             let rx = rx.clone();
@@ -132,7 +139,7 @@ impl Fs {
                 })
                 .expect("spawning a FUSE worker thread");
         }
-        Fs { vfs, jobs: tx, no_open: false, no_opendir: false }
+        Fs { vfs, jobs: tx, no_open: false, no_opendir: false, acls }
     }
 
     fn spawn(&self, job: impl FnOnce() + Send + 'static) {
@@ -165,6 +172,11 @@ impl Filesystem for Fs {
         // Reads go by inode, so opening a file needs no round trip to us.
         self.no_open = config.add_capabilities(fuser::consts::FUSE_NO_OPEN_SUPPORT).is_ok();
         self.no_opendir = config.add_capabilities(fuser::consts::FUSE_NO_OPENDIR_SUPPORT).is_ok();
+        if self.acls && config.add_capabilities(fuser::consts::FUSE_POSIX_ACL).is_err() {
+            eprintln!(
+                "strata: this kernel cannot enforce POSIX ACLs on FUSE mounts: access is checked by mode bits only"
+            );
+        }
         // Always readdirplus (not "auto"): every listed entry then reaches
         // the kernel with its attributes, so walking a tree after listing it
         // (find, then tar) needs no lookups, and read-ahead can hand the

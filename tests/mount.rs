@@ -250,6 +250,57 @@ fn damage_newest_blob(repo: &Repo) {
     std::fs::write(&newest, b).unwrap();
 }
 
+/// Under `-o allow_other` the kernel checks access against a file's POSIX
+/// ACL, as on the source: not against the mode bits alone, whose group bits
+/// are only the ACL's mask.
+#[test]
+fn acls_decide_access_for_other_users() {
+    use std::os::unix::fs::PermissionsExt;
+    use tree::{posix_acl, set_xattr, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER, ACL_USER, ACL_USER_OBJ};
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    // Other users must reach the file: the path, as backed up, is searchable.
+    std::fs::set_permissions(repo.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let file = src.join("payroll");
+    std::fs::write(&file, b"secret").unwrap();
+    std::os::unix::fs::chown(&file, Some(0), Some(4000)).unwrap();
+    // rw- for root, r-- for user 5000, nothing for the owning group: mode 0640.
+    let acl = posix_acl(&[(ACL_USER_OBJ, 6), (ACL_USER(5000), 4), (ACL_GROUP_OBJ, 0), (ACL_MASK, 4), (ACL_OTHER, 0)]);
+    set_xattr(&file, "system.posix_acl_access", &acl);
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o640);
+    repo.backup(&[&src], &[]);
+    let mnt = repo.scratch("mnt");
+    let m = Mount::start(&repo, &mnt, &["-o", "allow_other"]);
+    let inside = m.dir.join("latest").join(file.strip_prefix("/").unwrap());
+    let cat_as = |path: &Path, uid: u32, gid: u32| {
+        let who = [format!("--reuid={uid}"), format!("--regid={gid}"), "--clear-groups".into()];
+        std::process::Command::new("setpriv").args(who).arg("cat").arg(path).output().unwrap()
+    };
+    // A member of the owning group: denied on the source, and in the mount.
+    for path in [&file, &inside] {
+        let r = cat_as(path, 6000, 4000);
+        assert!(!r.status.success(), "group 4000 read {}", path.display());
+        assert!(String::from_utf8_lossy(&r.stderr).contains("Permission denied"), "{}", path.display());
+    }
+    // The user the ACL names: allowed in the mount, as on the source.
+    for path in [&file, &inside] {
+        let r = cat_as(path, 5000, 7000);
+        assert!(r.status.success(), "user 5000 on {}: {}", path.display(), String::from_utf8_lossy(&r.stderr));
+        assert_eq!(r.stdout, b"secret");
+    }
+    // The kernel answers for the ACL now: still the bytes backed up.
+    let xattrs = {
+        let dir = strata::sys::open_dir(inside.parent().unwrap()).unwrap();
+        strata::sys::xattrs_at(std::os::fd::AsRawFd::as_raw_fd(&dir), b"payroll").unwrap()
+    };
+    assert!(xattrs.contains(&(b"system.posix_acl_access".to_vec(), acl)), "{xattrs:?}");
+    assert_eq!(m.stop(), 0);
+}
+
 #[test]
 fn mountpoint_errors_are_clear() {
     if !fuse_available() {

@@ -92,7 +92,6 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
     };
     let live = matches!(mode, Mode::Repo);
     let vfs = Vfs::new(repo, mode, a.cache_size)?;
-    let fs = strata::fuse::Fs::new(vfs.clone(), 8);
     let mut opts = vec![
         fuser::MountOption::RO,
         fuser::MountOption::FSName("strata".into()),
@@ -111,6 +110,9 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
     if opts.contains(&fuser::MountOption::AllowOther) && opts.contains(&fuser::MountOption::AllowRoot) {
         bail!("-o allow_other and -o allow_root exclude each other; give one");
     }
+    // Root reads past any ACL: only others need them checked.
+    let acls = opts.contains(&fuser::MountOption::AllowOther) || unsafe { libc::geteuid() } != 0;
+    let fs = strata::fuse::Fs::new(vfs.clone(), 8, acls);
     let session = fuser::Session::new(fs, &a.mountpoint, &opts)
         .with_context(|| format!("mounting on {}", a.mountpoint.display()))?;
     // Read-ahead hands small files straight to the kernel's page cache.

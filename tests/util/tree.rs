@@ -34,6 +34,29 @@ pub fn set_xattr(p: &Path, name: &str, value: &[u8]) {
     assert_eq!(r, 0, "setxattr {name} on {}: {}", p.display(), std::io::Error::last_os_error());
 }
 
+/// POSIX ACL entry tags (and the id they carry), as in `<linux/posix_acl_xattr.h>`.
+pub type AclTag = (u16, u32);
+pub const ACL_USER_OBJ: AclTag = (1, u32::MAX);
+#[allow(non_snake_case)]
+pub const fn ACL_USER(uid: u32) -> AclTag {
+    (2, uid)
+}
+pub const ACL_GROUP_OBJ: AclTag = (4, u32::MAX);
+pub const ACL_MASK: AclTag = (0x10, u32::MAX);
+pub const ACL_OTHER: AclTag = (0x20, u32::MAX);
+
+/// The raw `system.posix_acl_access` value (version 2) for entries of
+/// (tag, permission bits), in the order the kernel requires.
+pub fn posix_acl(entries: &[(AclTag, u16)]) -> Vec<u8> {
+    let mut acl = vec![2, 0, 0, 0];
+    for ((tag, id), perm) in entries {
+        acl.extend_from_slice(&tag.to_le_bytes());
+        acl.extend_from_slice(&perm.to_le_bytes());
+        acl.extend_from_slice(&id.to_le_bytes());
+    }
+    acl
+}
+
 /// A tree with every kind of entry strata must keep.
 pub fn build_full(root: &Path) {
     use std::fs;
@@ -80,15 +103,8 @@ pub fn build_full(root: &Path) {
     set_xattr(&root.join("small.txt"), "user.comment", b"kept \x00 binary");
     set_xattr(&root.join("dir"), "user.dir-attr", b"on a directory");
     set_xattr(&root.join("setuid"), "trusted.strata-test", b"trusted");
-    // system.posix_acl_access: version 2; user::rw-, user:1000:r--, group::r--, mask::r--, other::---
-    let mut acl = vec![2, 0, 0, 0];
-    for (tag, perm, id) in
-        [(1u16, 6u16, u32::MAX), (2, 4, 1000), (4, 4, u32::MAX), (0x10, 4, u32::MAX), (0x20, 0, u32::MAX)]
-    {
-        acl.extend_from_slice(&tag.to_le_bytes());
-        acl.extend_from_slice(&perm.to_le_bytes());
-        acl.extend_from_slice(&id.to_le_bytes());
-    }
+    // user::rw-, user:1000:r--, group::r--, mask::r--, other::---
+    let acl = posix_acl(&[(ACL_USER_OBJ, 6), (ACL_USER(1000), 4), (ACL_GROUP_OBJ, 4), (ACL_MASK, 4), (ACL_OTHER, 0)]);
     fs::write(root.join("acl-file"), b"acl").unwrap();
     set_xattr(&root.join("acl-file"), "system.posix_acl_access", &acl);
     // security.capability: VFS_CAP_REVISION_2, cap_net_bind_service (bit 10) permitted+effective.
