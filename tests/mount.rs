@@ -301,6 +301,33 @@ fn acls_decide_access_for_other_users() {
     assert_eq!(m.stop(), 0);
 }
 
+/// `df` on the mount: read-only, as large as the repository on disk.
+#[test]
+fn statfs_is_read_only_and_sized_like_the_repository() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // Incompressible, so the repository holds all 3 MiB.
+    std::fs::write(src.join("f"), tree::random(7, 3 << 20)).unwrap();
+    repo.backup(&[&src], &[]);
+    let du = sh(&format!("du -s --block-size=1 --apparent-size {}", repo.path.display())).stdout;
+    let on_disk: u64 = String::from_utf8_lossy(&du).split('\t').next().unwrap().parse().unwrap();
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let path = std::ffi::CString::new(m.dir.as_os_str().as_encoded_bytes()).unwrap();
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(path.as_ptr(), &mut st) }, 0);
+    assert_ne!(st.f_flag & libc::ST_RDONLY, 0, "read-only");
+    assert_eq!((st.f_bfree, st.f_bavail), (0, 0));
+    let size = st.f_blocks * st.f_frsize;
+    // du counts the directories too; the mount counts files, rounded up.
+    assert!(size.abs_diff(on_disk) < 64 << 10, "statfs {size} bytes, the repository {on_disk}");
+    assert!(size > 3 << 20, "{size}");
+    assert_eq!(m.stop(), 0);
+}
+
 #[test]
 fn mountpoint_errors_are_clear() {
     if !fuse_available() {

@@ -29,7 +29,7 @@ use crate::repo::Repo;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const ROOT: u64 = 1;
 const SNAPSHOTS: u64 = 2;
@@ -170,7 +170,12 @@ pub struct Vfs {
     trees: Lru<Tree>,
     prefetch: Prefetch,
     listings: Mutex<history::Listings>,
+    /// The repository's size on disk, and when it was measured.
+    repo_size: Mutex<Option<(Instant, u64)>>,
 }
+
+/// How long a measured repository size is reused.
+const REPO_SIZE_TTL: Duration = Duration::from_secs(10);
 
 /// Decoded trees held at most, in approximate bytes of memory.
 const TREE_CACHE_BYTES: usize = 128 << 20;
@@ -254,6 +259,7 @@ impl Vfs {
             trees: Lru::new(TREE_CACHE_BYTES),
             prefetch,
             listings: Mutex::default(),
+            repo_size: Mutex::default(),
         });
         prefetch::spawn(&vfs, jobs)?;
         Ok(vfs)
@@ -753,7 +759,9 @@ impl Vfs {
         Ok(out)
     }
 
-    /// Bytes the repository occupies on disk, for statfs.
+    /// Bytes the repository occupies on disk, for statfs: measured at most
+    /// every `REPO_SIZE_TTL`, as a large repository has thousands of files
+    /// and statfs is answered on the session's thread.
     pub fn repo_bytes(&self) -> u64 {
         fn du(p: &std::path::Path) -> u64 {
             std::fs::read_dir(p)
@@ -768,7 +776,15 @@ impl Vfs {
                 })
                 .unwrap_or(0)
         }
-        du(self.repo.path())
+        let mut size = self.repo_size.lock().unwrap_or_else(|e| e.into_inner());
+        match *size {
+            Some((at, bytes)) if at.elapsed() < REPO_SIZE_TTL => bytes,
+            _ => {
+                let bytes = du(self.repo.path());
+                *size = Some((Instant::now(), bytes));
+                bytes
+            }
+        }
     }
 }
 
