@@ -145,7 +145,8 @@ struct EntryNode {
     /// Identity of this path, from which children's inodes derive.
     key: [u8; 32],
     map: OnceLock<Arc<FileMap>>,
-    /// End of the last read, to detect sequential reading.
+    /// End of the last read, to detect sequential reading; `u64::MAX`
+    /// until the first.
     last_end: AtomicU64,
 }
 

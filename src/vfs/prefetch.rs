@@ -17,7 +17,7 @@
 //! Listing a directory hands over its first `LISTED_AHEAD` files the same
 //! way (`find` then `tar`, or `ls` then `cat`), unless a walk waits there.
 
-use super::{child_key, ino_of, EntryNode, Vfs};
+use super::{child_key, ino_of, EntryNode, NodeKind, Vfs};
 use crate::crypto::Id;
 use crate::format::tree::{Content, Entry, Kind, Piece, Tree};
 use crate::reader::FileMap;
@@ -239,12 +239,19 @@ impl Vfs {
             }
             Job::Push { ino, map, again } => {
                 let Some(sink) = self.prefetch.sink.get() else { return Ok(()) };
-                if self.node(ino).is_err() {
+                let Ok(NodeKind::Entry(node)) = self.node(ino) else {
                     // Not (or no longer) known to the kernel, which would drop
                     // the data: decode it for the read to come.
                     self.prefetch.unclaim(ino);
                     let first = map.pieces().iter().find_map(Piece::id);
                     return first.map_or(Ok(()), |id| self.reader.chunk(&self.repo, &id).map(drop));
+                };
+                if node.last_end.load(Ordering::Relaxed) != u64::MAX {
+                    // The reader got here first (it outran read-ahead): the
+                    // kernel has the data. Skipping such files lets
+                    // read-ahead catch up; tar of share/man alone (21k
+                    // files) overtook it on 7k of them.
+                    return Ok(());
                 }
                 // A file of one chunk (the common case) is not copied.
                 let data = match self.reader.read_data(&self.repo, &map, 0, map.size() as usize) {

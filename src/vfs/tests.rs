@@ -213,3 +213,49 @@ fn a_listing_with_attributes_hands_its_small_files_over() {
     assert_eq!(*stored.lock().unwrap(), want);
     assert_eq!(refused.lock().unwrap().len(), want.len());
 }
+
+#[test]
+fn files_the_reader_got_to_first_are_not_handed_over() {
+    let bodies: Vec<(String, Vec<u8>)> = (0..40).map(|i| (format!("f{i:02}"), vec![i as u8; 1000 + i])).collect();
+    let files: Vec<(&str, &[u8])> = bodies.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let (_d, repo, src) = repo_with(&files);
+    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
+    // The sink holds every hand-over until released, as a busy machine
+    // would: meanwhile the reader reads some of the files itself.
+    let stored: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let entered: Arc<Mutex<HashSet<u64>>> = Arc::default();
+    let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
+    let (s, e) = (stored.clone(), entered.clone());
+    vfs.set_page_sink(Box::new(move |ino, _, _| {
+        e.lock().unwrap().insert(ino);
+        let _ = gate_rx.recv();
+        s.lock().unwrap().insert(ino);
+        Ok(())
+    }));
+    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
+    let snaps = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
+    let dir = walk_to(&vfs, vfs.lookup(snaps, &latest[10..]).unwrap().0.ino, &src);
+    let listed = vfs.readdirplus(dir, 0, 100).unwrap();
+    listed.iter().for_each(|(_, l)| vfs.keep(l));
+    vfs.listed(dir, 0, true);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while entered.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let handed: Vec<u64> = listed[2..2 + 32].iter().map(|(e, _)| e.ino).collect();
+    let read = &handed[8..16];
+    for &ino in read {
+        assert!(!vfs.read(ino, 0, 4096).unwrap().is_empty());
+    }
+    // Hand-overs already under way when the reader got there may finish.
+    let late: HashSet<u64> = read.iter().copied().filter(|i| !entered.lock().unwrap().contains(i)).collect();
+    drop(gate_tx);
+    let rest: HashSet<u64> = handed.iter().copied().filter(|i| !read.contains(i)).collect();
+    while !stored.lock().unwrap().is_superset(&rest) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stored = stored.lock().unwrap();
+    assert!(stored.is_superset(&rest), "every file not read is handed over");
+    assert!(stored.is_disjoint(&late), "files read first are not: {:?}", stored.intersection(&late).count());
+    assert!(!late.is_empty());
+}
