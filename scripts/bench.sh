@@ -30,6 +30,11 @@ if [ ! -d "$corpus" ]; then
   if [ $quick = 1 ]; then cp -a /usr/share/doc "$corpus/"; else
     cp -a /usr/share "$corpus/share"; cp -a /usr/lib/x86_64-linux-gnu "$corpus/lib"; fi
 fi
+# A directory of 20,000 small files, for listing through the mounts.
+wide=$BENCH_DIR/wide
+if [ ! -d "$wide" ]; then
+  mkdir -p "$wide.part" && (cd "$wide.part" && seq -f 'file-%05g' 0 19999 | xargs touch) && mv "$wide.part" "$wide"
+fi
 bigfile=$BENCH_DIR/bigfile
 if [ ! -f "$bigfile" ]; then
   head -c $((512 << 20)) /dev/urandom > "$bigfile.part" && mv "$bigfile.part" "$bigfile"
@@ -85,14 +90,15 @@ restore() { # tool source target (a new directory)
   esac
 }
 
-mount_tool() { # tool mountpoint; sets MOUNTED_ROOT to the corpus inside it
+mount_tool() { # tool mountpoint; sets MOUNTED_SNAP to the snapshot, MOUNTED_ROOT to the corpus in it
   local t=$1 m=$2
   mkdir -p "$m"
   case $t in
-    strata) "$STRATA" -r "$(repo strata)" mount --daemon "$m"; MOUNTED_ROOT="$m/latest$corpus" ;;
-    restic) (restic --repo "$(repo restic)" mount "$m" >/dev/null 2>&1 &) ; MOUNTED_ROOT="$m/snapshots/latest$corpus" ;;
-    borg) borg mount "$(repo borg)" "$m"; MOUNTED_ROOT="$m/$(borg list --last 1 --short "$(repo borg)")$corpus" ;;
+    strata) "$STRATA" -r "$(repo strata)" mount --daemon "$m"; MOUNTED_SNAP="$m/latest" ;;
+    restic) (restic --repo "$(repo restic)" mount "$m" >/dev/null 2>&1 &) ; MOUNTED_SNAP="$m/snapshots/latest" ;;
+    borg) borg mount "$(repo borg)" "$m"; MOUNTED_SNAP="$m/$(borg list --last 1 --short "$(repo borg)")" ;;
   esac
+  MOUNTED_ROOT=$MOUNTED_SNAP$corpus
   for _ in $(seq 300); do [ -d "$MOUNTED_ROOT" ] && return 0; sleep 0.1; done
   echo "mount of $t did not come up" >&2; return 1
 }
@@ -123,10 +129,12 @@ for t in "${tools[@]}"; do
   S[$t.edit]=$(( $(du -sb "$(repo "$t")" | cut -f1) - before ))
   rm -f "$BENCH_DIR/edit-$t"
   if [ $mount = 1 ]; then
-    init "$t"; backup "$t" mnt "$corpus" >/dev/null
+    init "$t"; backup "$t" mnt "$corpus" "$wide" >/dev/null
     m=$BENCH_DIR/mnt-$t
     drop_caches
     mount_tool "$t" "$m"
+    # ls -l asks for two xattrs per file (ACL, SELinux label): a round trip each.
+    measure "$t.ls" sh -c "ls -l '$MOUNTED_SNAP$wide' | wc -l"
     measure "$t.find" sh -c "find '$MOUNTED_ROOT' | wc -l"
     measure "$t.tar1" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
     measure "$t.tar2" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
@@ -161,6 +169,7 @@ row "restore" restore
 row "large file, first" big1
 row "large file after 10 edits" big2
 if [ $mount = 1 ]; then
+  row "mount: ls -l, 20k entries" ls
   row "mount: find | wc -l" find
   row "mount: tar (cold)" tar1
   row "mount: tar (warm)" tar2
