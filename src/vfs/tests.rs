@@ -177,18 +177,38 @@ fn history_lists_one_version_per_change() {
     assert_ne!(under_snapshots, vfs.lookup(f.ino, snaps[4].as_bytes()).unwrap().0.ino);
 }
 
+/// Forty small files, f00 to f39, and their contents.
+fn forty() -> Vec<(String, Vec<u8>)> {
+    (0..40).map(|i| (format!("f{i:02}"), vec![i as u8; 1000 + i])).collect()
+}
+
+/// The `forty` files in a snapshot whose directory is then listed with
+/// attributes (the kernel linking every entry) with `sink` as the page
+/// sink: the listing hands the first 32 over. Returns the listing, "." and
+/// ".." first.
+fn listed_forty(sink: PageSink) -> (tempfile::TempDir, Arc<Vfs>, Vec<(DirEntry, Listed)>) {
+    let bodies = forty();
+    let files: Vec<(&str, &[u8])> = bodies.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
+    let (d, repo, src) = repo_with(&files);
+    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
+    vfs.set_page_sink(sink);
+    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
+    let snaps = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
+    let dir = walk_to(&vfs, vfs.lookup(snaps, &latest[10..]).unwrap().0.ino, &src);
+    let listed = vfs.readdirplus(dir, 0, 100).unwrap();
+    listed.iter().for_each(|(_, l)| vfs.keep(l));
+    vfs.listed(dir, 0, true);
+    (d, vfs, listed)
+}
+
 #[test]
 fn a_listing_with_attributes_hands_its_small_files_over() {
-    let bodies: Vec<(String, Vec<u8>)> = (0..40).map(|i| (format!("f{i:02}"), vec![i as u8; 1000 + i])).collect();
-    let files: Vec<(&str, &[u8])> = bodies.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-    let (_d, repo, src) = repo_with(&files);
-    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
     // Like the kernel before the listing's reader links its entries, the
     // sink refuses every inode once.
     let stored: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
     let refused: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let (s, r) = (stored.clone(), refused.clone());
-    vfs.set_page_sink(Box::new(move |ino, offset, data| {
+    let (_d, _vfs, listed) = listed_forty(Box::new(move |ino, offset, data| {
         assert_eq!(offset, 0);
         if r.lock().unwrap().insert(ino) {
             return Err(std::io::ErrorKind::NotFound.into());
@@ -196,13 +216,8 @@ fn a_listing_with_attributes_hands_its_small_files_over() {
         s.lock().unwrap().insert(ino, data.to_vec());
         Ok(())
     }));
-    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
-    let snaps = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
-    let dir = walk_to(&vfs, vfs.lookup(snaps, &latest[10..]).unwrap().0.ino, &src);
-    let listed = vfs.readdirplus(dir, 0, 100).unwrap();
-    listed.iter().for_each(|(_, l)| vfs.keep(l));
-    vfs.listed(dir, 0, true);
     // The first 32 files in name order, each after one refusal.
+    let bodies = forty();
     let body: HashMap<&[u8], &Vec<u8>> = bodies.iter().map(|(n, b)| (n.as_bytes(), b)).collect();
     let want: HashMap<u64, Vec<u8>> =
         listed[2..2 + 32].iter().map(|(e, _)| (e.ino, body[&e.name[..]].clone())).collect();
@@ -216,28 +231,18 @@ fn a_listing_with_attributes_hands_its_small_files_over() {
 
 #[test]
 fn files_the_reader_got_to_first_are_not_handed_over() {
-    let bodies: Vec<(String, Vec<u8>)> = (0..40).map(|i| (format!("f{i:02}"), vec![i as u8; 1000 + i])).collect();
-    let files: Vec<(&str, &[u8])> = bodies.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect();
-    let (_d, repo, src) = repo_with(&files);
-    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
     // The sink holds every hand-over until released, as a busy machine
     // would: meanwhile the reader reads some of the files itself.
     let stored: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let entered: Arc<Mutex<HashSet<u64>>> = Arc::default();
     let (gate_tx, gate_rx) = crossbeam_channel::unbounded::<()>();
     let (s, e) = (stored.clone(), entered.clone());
-    vfs.set_page_sink(Box::new(move |ino, _, _| {
+    let (_d, vfs, listed) = listed_forty(Box::new(move |ino, _, _| {
         e.lock().unwrap().insert(ino);
         let _ = gate_rx.recv();
         s.lock().unwrap().insert(ino);
         Ok(())
     }));
-    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
-    let snaps = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
-    let dir = walk_to(&vfs, vfs.lookup(snaps, &latest[10..]).unwrap().0.ino, &src);
-    let listed = vfs.readdirplus(dir, 0, 100).unwrap();
-    listed.iter().for_each(|(_, l)| vfs.keep(l));
-    vfs.listed(dir, 0, true);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while entered.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
