@@ -217,3 +217,76 @@ fn sockets_are_skipped_with_a_note_not_an_error() {
     let ls = repo.run(&["ls", "latest", src.to_str().unwrap()]).ok().stdout;
     assert!(ls.contains("kept") && !ls.contains("sock"), "{ls}");
 }
+
+fn stored_chunks(repo: &Repo) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use strata::store::{Cf, OpenMode, RocksStore, Store};
+    let store = RocksStore::open(&repo.path.join("db"), OpenMode::Read).unwrap();
+    let chunks = store.range(Cf::Chunks, b"", None).unwrap();
+    chunks
+        .into_iter()
+        .map(|(key, _)| {
+            let id = &key[key.len() - 32..];
+            (key.clone(), store.get(Cf::ChunkIndex, id).unwrap().expect("an index entry for every chunk"))
+        })
+        .collect()
+}
+
+/// RocksDB lays blob files out in key order: chunks are keyed by write
+/// order first, so a later backup's chunks follow an earlier one's, and a
+/// tree's files are read back from one stretch of disk.
+#[test]
+fn chunks_are_stored_in_write_order() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..20 {
+        std::fs::write(src.join(format!("f{i:02}")), tree::random(i, 3000)).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    let first = stored_chunks(&repo);
+    assert_eq!(first.len(), 20);
+    for i in 20..30 {
+        std::fs::write(src.join(format!("f{i:02}")), tree::random(i, 3000)).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    let all = stored_chunks(&repo);
+    assert_eq!(all.len(), 30);
+    // The first backup's chunks come first, in key order.
+    assert_eq!(all[..20], first[..]);
+    for (key, entry) in &all {
+        assert_eq!(key.len(), 8 + 32, "key {key:02x?}");
+        assert_eq!(entry[4..], key[..8], "the index entry points at the key");
+    }
+    let out = repo.scratch("out");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
+    assert_same(&src, &out, &EXACT);
+}
+
+/// A repository made before chunks were keyed by write order (config
+/// version 1) keeps keying them by id, so older builds still read it.
+#[test]
+fn version_1_repositories_keep_keying_chunks_by_id() {
+    use strata::format::config::Config;
+    use strata::store::{Batch, Cf, Durability, OpenMode, RocksStore, Store};
+    let repo = Repo::new();
+    {
+        let store = RocksStore::open(&repo.path.join("db"), OpenMode::Write).unwrap();
+        let mut config = Config::decode(&store.get(Cf::Meta, b"config").unwrap().unwrap()).unwrap();
+        assert!(config.ordered_chunks(), "new repositories key chunks by write order");
+        config.version = 1;
+        let mut batch = Batch::default();
+        batch.put(Cf::Meta, b"config".to_vec(), config.encode());
+        store.write(batch, Durability::Sync).unwrap();
+    }
+    let src = repo.scratch("src");
+    build_full(&src);
+    repo.backup(&[&src], &[]);
+    let chunks = stored_chunks(&repo);
+    assert!(!chunks.is_empty());
+    for (key, entry) in &chunks {
+        assert_eq!((key.len(), entry.len()), (32, 4), "key {key:02x?}");
+    }
+    let out = repo.scratch("out");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
+    assert_same(&src, &out, &EXACT);
+}

@@ -107,8 +107,14 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         node.source = true;
     }
 
-    let pipeline =
-        Pipeline::start(repo.keys().clone(), repo.store().clone(), repo.config().compression, progress.clone());
+    let chunk_keys = crate::repo::ChunkKeys::for_writer(repo.config());
+    let pipeline = Pipeline::start(
+        repo.keys().clone(),
+        repo.store().clone(),
+        repo.config().compression,
+        chunk_keys,
+        progress.clone(),
+    );
     let chunker = repo.config().chunker()?;
     let (dirs_tx, dirs_rx) = crossbeam_channel::bounded(64);
     let (reads_tx, reads_rx) = crossbeam_channel::bounded(2 * read::READERS);

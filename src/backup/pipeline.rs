@@ -11,6 +11,7 @@ use crate::crypto::{Id, Keys};
 use crate::error::{Error, Result};
 use crate::format::record;
 use crate::format::tree::Piece;
+use crate::repo::ChunkKeys;
 use crate::store::{Batch, Cf, Durability, Store};
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::collections::HashSet;
@@ -155,7 +156,14 @@ pub struct Pipeline {
 const BATCH_BYTES: usize = 32 << 20;
 
 impl Pipeline {
-    pub fn start(keys: Keys, store: Arc<dyn Store>, level: i32, progress: Arc<Progress>) -> Pipeline {
+    /// `chunk_keys` says how stored chunks are keyed (see `ChunkKeys`).
+    pub fn start(
+        keys: Keys,
+        store: Arc<dyn Store>,
+        level: i32,
+        chunk_keys: ChunkKeys,
+        progress: Arc<Progress>,
+    ) -> Pipeline {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let shared = Arc::new(Shared {
             keys,
@@ -179,7 +187,7 @@ impl Pipeline {
         let sh = shared.clone();
         let writer = std::thread::Builder::new()
             .name("strata-writer".into())
-            .spawn(move || writer(writes_rx, sh))
+            .spawn(move || writer(writes_rx, sh, chunk_keys))
             .expect("spawning a thread");
         Pipeline { shared, jobs: Some(jobs_tx), writes: Some(writes_tx), workers, writer: Some(writer) }
     }
@@ -261,7 +269,7 @@ fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
     }
 }
 
-fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
+fn writer(writes: Receiver<Write>, sh: Arc<Shared>, mut keys: ChunkKeys) {
     let mut batch = Batch::default();
     let mut ids = Vec::new();
     let flush = |batch: &mut Batch, ids: &mut Vec<Id>| {
@@ -281,8 +289,9 @@ fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
             Write::Chunk { id, record } => {
                 sh.progress.bytes_added.fetch_add(record.len() as u64, Ordering::Relaxed);
                 sh.progress.chunks_added.fetch_add(1, Ordering::Relaxed);
-                batch.put(Cf::ChunkIndex, id.0.to_vec(), (record.len() as u32).to_le_bytes().to_vec());
-                batch.put(Cf::Chunks, id.0.to_vec(), record);
+                let (entry, key) = keys.next(&id, record.len() as u32);
+                batch.put(Cf::ChunkIndex, id.0.to_vec(), entry);
+                batch.put(Cf::Chunks, key, record);
                 ids.push(id);
             }
             Write::Object { cf, id, record } => {
@@ -326,7 +335,8 @@ mod tests {
     #[test]
     fn a_failed_write_fails_every_check_and_the_finish() {
         let keys = Keys::new([1; 32], None);
-        let p = Pipeline::start(keys, Arc::new(Full(MemoryStore::new())), 3, Arc::new(Progress::default()));
+        let store = Arc::new(Full(MemoryStore::new()));
+        let p = Pipeline::start(keys, store, 3, ChunkKeys::ById, Arc::new(Progress::default()));
         let slot = FileSlot::new();
         // More than one batch, so a write happens (and fails) before the end.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -362,7 +372,7 @@ mod tests {
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let keys = Keys::new([1; 32], Some([2; 32]));
         let progress = Arc::new(Progress::default());
-        let p = Pipeline::start(keys.clone(), store.clone(), 3, progress.clone());
+        let p = Pipeline::start(keys.clone(), store.clone(), 3, ChunkKeys::Ordered(7), progress.clone());
         let slot = FileSlot::new();
         for i in 0..40u8 {
             p.submit(&slot, vec![i % 4; 1000]).unwrap();
@@ -375,6 +385,16 @@ mod tests {
             assert_eq!(*piece, Piece::Data { id: keys.id(&[(i % 4) as u8; 1000]), len: 1000 });
         }
         assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 4);
-        assert_eq!(store.range(Cf::Chunks, b"", None).unwrap().len(), 4);
+        // Keyed by write order (from 8 on), then id; the index entry holds
+        // the stored length and that order.
+        let chunks = store.range(Cf::Chunks, b"", None).unwrap();
+        let orders: Vec<u64> = chunks.iter().map(|(k, _)| u64::from_be_bytes(k[..8].try_into().unwrap())).collect();
+        assert_eq!(orders, [8, 9, 10, 11]);
+        for (key, record) in &chunks {
+            let id = &key[8..];
+            let entry = store.get(Cf::ChunkIndex, id).unwrap().unwrap();
+            assert_eq!(entry[..4], (record.len() as u32).to_le_bytes());
+            assert_eq!(entry[4..], key[..8]);
+        }
     }
 }

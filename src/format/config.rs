@@ -17,15 +17,28 @@ pub struct Config {
     /// key then lives in the sealed master key).
     pub id_key: Option<[u8; 32]>,
     pub created: super::Time,
+    /// The format version, from the stored header: it decides how chunks
+    /// are keyed (`ordered_chunks`). New repositories get `CONFIG_VERSION`.
+    #[serde(skip)]
+    pub version: u8,
 }
 
 impl Config {
     pub fn encode(&self) -> Vec<u8> {
-        encode(TAG_CONFIG, CONFIG_VERSION, self)
+        encode(TAG_CONFIG, self.version, self)
     }
 
+    /// Decodes any version up to `CONFIG_VERSION` (all share one body).
     pub fn decode(bytes: &[u8]) -> Result<Config> {
-        decode("repository config", TAG_CONFIG, CONFIG_VERSION, bytes)
+        let mut c: Config = decode("repository config", TAG_CONFIG, CONFIG_VERSION, bytes)?;
+        c.version = bytes[1];
+        Ok(c)
+    }
+
+    /// Whether chunks are keyed by write order (version 2 on), so that
+    /// chunks written together lie together in RocksDB's blob files.
+    pub fn ordered_chunks(&self) -> bool {
+        self.version >= 2
     }
 
     pub fn chunker(&self) -> Result<strata_chunker::Chunker> {
@@ -53,6 +66,7 @@ mod tests {
             encrypted: true,
             id_key: None,
             created: Time { secs: 1_700_000_000, nanos: 5 },
+            version: CONFIG_VERSION,
         }
     }
 
@@ -60,8 +74,19 @@ mod tests {
     fn golden_bytes() {
         assert_eq!(
             hex(&sample().encode()),
-            "4301070707070707070707070707070707078080108080408080800206010080c49fd50c05"
+            "4302070707070707070707070707070707078080108080408080800206010080c49fd50c05"
         );
+    }
+
+    #[test]
+    fn version_1_decodes_and_keys_chunks_by_id() {
+        let v1 = Config { version: 1, ..sample() };
+        let b = v1.encode();
+        assert_eq!(b[1], 1);
+        let c = Config::decode(&b).unwrap();
+        assert_eq!(c, v1);
+        assert!(!c.ordered_chunks());
+        assert!(sample().ordered_chunks());
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub const TAG_TREE: u8 = b'T';
 pub const TAG_CHUNK_LIST: u8 = b'L';
 
 // Current versions: bump (and keep decoding the old one) on any change.
-pub const CONFIG_VERSION: u8 = 1;
+/// Config 2: chunks are keyed by write order, then id (see `repo::ChunkKey`).
+/// Version 1 repositories keep keying them by id.
+pub const CONFIG_VERSION: u8 = 2;
 pub const KEY_VERSION: u8 = 1;
 pub const SNAPSHOT_VERSION: u8 = 1;
 pub const TREE_VERSION: u8 = 1;
