@@ -21,9 +21,11 @@ pub enum Cf {
     Meta,
     /// Key files, by key id.
     Keys,
-    /// Chunk records, by chunk id; large values, kept in blob files.
+    /// Chunk records, by write order then chunk id (by id alone in version
+    /// 1 repositories; see `repo::ChunkKeys`); large values, kept in blob files.
     Chunks,
-    /// Chunk id -> stored length: existence checks without touching blobs.
+    /// Chunk id -> stored length, then the chunk's write order: existence
+    /// checks without touching blobs, and where the chunk is stored.
     ChunkIndex,
     /// Tree and chunk-list records, by id.
     Trees,
