@@ -137,6 +137,36 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
     assert!(repo.run(&["ls", "latest", "-R", src.to_str().unwrap()]).ok().stdout.contains("open"));
 }
 
+/// The chunk index says where each chunk is stored: a damaged entry fails
+/// the reads of that chunk, naming it, and nothing else.
+#[test]
+fn a_damaged_chunk_index_entry_is_reported_and_the_rest_restores() {
+    use strata::store::{Batch, Cf, Durability, OpenMode, RocksStore, Store};
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("victim"), tree::random(78, 3 << 20)).unwrap();
+    std::fs::write(src.join("bystander"), b"fine").unwrap();
+    repo.backup(&[&src], &[]);
+    {
+        // Cut the entries of the victim's chunks (the large ones) short.
+        let store = RocksStore::open(&repo.path.join("db"), OpenMode::Write).unwrap();
+        let mut b = Batch::default();
+        for (id, entry) in store.range(Cf::ChunkIndex, b"", None).unwrap() {
+            if u32::from_le_bytes(entry[..4].try_into().unwrap()) > 4096 {
+                b.put(Cf::ChunkIndex, id, entry[..6].to_vec());
+            }
+        }
+        assert!(!b.is_empty());
+        store.write(b, Durability::Sync).unwrap();
+    }
+    let out = repo.scratch("out");
+    let r = repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("victim") && r.stderr.contains("chunk index entry"), "{}", r.stderr);
+    assert_eq!(std::fs::read(out.join("bystander")).unwrap(), b"fine");
+}
+
 #[test]
 fn a_newer_format_is_refused_with_a_clear_message() {
     let repo = Repo::new();
