@@ -78,14 +78,31 @@ fn a_second_writer_is_refused_and_readers_still_work() {
     repo.run(&["backup", src.to_str().unwrap()]).ok();
 }
 
-#[test]
-fn a_flipped_byte_is_reported_and_the_rest_restores() {
-    let repo = Repo::new();
+/// A backed-up directory of a large file ("victim", several chunks) and a
+/// tiny one ("bystander").
+fn victim_and_bystander(repo: &Repo) -> std::path::PathBuf {
     let src = repo.scratch("src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("victim"), tree::random(77, 3 << 20)).unwrap();
     std::fs::write(src.join("bystander"), b"fine").unwrap();
     repo.backup(&[&src], &[]);
+    src
+}
+
+/// Restoring `src` fails on the victim, with `message` and the file's name,
+/// and still restores the bystander.
+fn only_the_victim_fails(repo: &Repo, src: &std::path::Path, message: &str) {
+    let out = repo.scratch("out");
+    let r = repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("victim") && r.stderr.contains(message), "{}", r.stderr);
+    assert_eq!(std::fs::read(out.join("bystander")).unwrap(), b"fine");
+}
+
+#[test]
+fn a_flipped_byte_is_reported_and_the_rest_restores() {
+    let repo = Repo::new();
+    let src = victim_and_bystander(&repo);
     // Flip one byte in the middle of every blob file (chunk records).
     let mut flipped = 0;
     for e in std::fs::read_dir(repo.path.join("db")).unwrap() {
@@ -99,11 +116,7 @@ fn a_flipped_byte_is_reported_and_the_rest_restores() {
         }
     }
     assert!(flipped > 0, "no blob files found");
-    let out = repo.scratch("out");
-    let r = repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]);
-    assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("victim") && r.stderr.contains("chunk"), "{}", r.stderr);
-    assert_eq!(std::fs::read(out.join("bystander")).unwrap(), b"fine");
+    only_the_victim_fails(&repo, &src, "chunk");
 }
 
 #[test]
@@ -143,11 +156,7 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
 fn a_damaged_chunk_index_entry_is_reported_and_the_rest_restores() {
     use strata::store::{Batch, Cf, Durability, OpenMode, RocksStore, Store};
     let repo = Repo::new();
-    let src = repo.scratch("src");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("victim"), tree::random(78, 3 << 20)).unwrap();
-    std::fs::write(src.join("bystander"), b"fine").unwrap();
-    repo.backup(&[&src], &[]);
+    let src = victim_and_bystander(&repo);
     {
         // Cut the entries of the victim's chunks (the large ones) short.
         let store = RocksStore::open(&repo.path.join("db"), OpenMode::Write).unwrap();
@@ -160,11 +169,7 @@ fn a_damaged_chunk_index_entry_is_reported_and_the_rest_restores() {
         assert!(!b.is_empty());
         store.write(b, Durability::Sync).unwrap();
     }
-    let out = repo.scratch("out");
-    let r = repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]);
-    assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("victim") && r.stderr.contains("chunk index entry"), "{}", r.stderr);
-    assert_eq!(std::fs::read(out.join("bystander")).unwrap(), b"fine");
+    only_the_victim_fails(&repo, &src, "chunk index entry");
 }
 
 #[test]
