@@ -22,7 +22,7 @@ pub const TAG_TREE: u8 = b'T';
 pub const TAG_CHUNK_LIST: u8 = b'L';
 
 // Current versions: bump (and keep decoding the old one) on any change.
-/// Config 2: chunks are keyed by write order, then id (see `repo::ChunkKey`).
+/// Config 2: chunks are keyed by write order, then id (see `repo::ChunkKeys`).
 /// Version 1 repositories keep keying them by id.
 pub const CONFIG_VERSION: u8 = 2;
 pub const KEY_VERSION: u8 = 1;
