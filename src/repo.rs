@@ -270,7 +270,12 @@ impl Repo {
     }
 
     fn get_object(&self, cf: Cf, what: &'static str, id: &Id) -> Result<Vec<u8>> {
-        let bytes = self.store.get(cf, &id.0)?.ok_or_else(|| Error::Missing { what, id: id.to_hex() })?;
+        self.object_at(cf, &id.0, what, id)
+    }
+
+    /// The object `id`, stored in `cf` under `key`.
+    fn object_at(&self, cf: Cf, key: &[u8], what: &'static str, id: &Id) -> Result<Vec<u8>> {
+        let bytes = self.store.get(cf, key)?.ok_or_else(|| Error::Missing { what, id: id.to_hex() })?;
         record::open(&self.keys, id, bytes, &format!("{what} {id}"))
     }
 
@@ -287,12 +292,11 @@ impl Repo {
         if !self.config.ordered_chunks() {
             return self.get_object(Cf::Chunks, "chunk", id);
         }
-        let missing = || Error::Missing { what: "chunk", id: id.to_hex() };
-        let entry = self.store.get(Cf::ChunkIndex, &id.0)?.ok_or_else(missing)?;
+        let entry =
+            self.store.get(Cf::ChunkIndex, &id.0)?.ok_or_else(|| Error::Missing { what: "chunk", id: id.to_hex() })?;
         let key = ChunkKeys::stored_at(&entry, id)
             .ok_or_else(|| Error::corrupt(format!("chunk index entry {id}"), "wrong length"))?;
-        let bytes = self.store.get(Cf::Chunks, &key)?.ok_or_else(missing)?;
-        record::open(&self.keys, id, bytes, &format!("chunk {id}"))
+        self.object_at(Cf::Chunks, &key, "chunk", id)
     }
 
     /// Commits a snapshot: makes every chunk and tree written so far durable,
