@@ -117,8 +117,8 @@ for t in "${tools[@]}"; do
   drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
   # Restored trees are deleted at the end: creating many files right after
   # deleting many is slow on ext4 and would penalise the next tool.
-  # A large file, then the same file after small edits in 10 places.
-  init "$t"
+  # A large file, then the same file after small edits in 10 places, in
+  # the same repository.
   cp "$bigfile" "$BENCH_DIR/edit-$t"
   backup "$t" big1 "$BENCH_DIR/edit-$t"
   before=$(du -sb "$(repo "$t")" | cut -f1)
@@ -128,6 +128,15 @@ for t in "${tools[@]}"; do
   backup "$t" big2 "$BENCH_DIR/edit-$t"
   S[$t.edit]=$(( $(du -sb "$(repo "$t")" | cut -f1) - before ))
   rm -f "$BENCH_DIR/edit-$t"
+  # Forget all but the newest snapshot (the edited large file) and prune:
+  # the corpus and the first large file's own chunks go.
+  S[$t.preprune]=$(du -sb "$(repo "$t")" | cut -f1)
+  case $t in
+    strata) measure "$t.prune" "$STRATA" -r "$(repo strata)" forget --keep-last 1 --group-by '' --prune ;;
+    restic) measure "$t.prune" restic -q --repo "$(repo restic)" forget --keep-last 1 --group-by '' --prune ;;
+    borg) measure "$t.prune" sh -c "borg prune --keep-last 1 '$(repo borg)' && borg compact '$(repo borg)'" ;;
+  esac
+  S[$t.pruned]=$(du -sb "$(repo "$t")" | cut -f1)
   if [ $mount = 1 ]; then
     init "$t"; backup "$t" mnt "$corpus" "$wide" >/dev/null
     m=$BENCH_DIR/mnt-$t
@@ -169,6 +178,7 @@ row "second backup (unchanged)" second
 row "restore" restore
 row "large file, first" big1
 row "large file after 10 edits" big2
+row "forget all but newest, prune" prune
 if [ $mount = 1 ]; then
   row "mount: ls, 20k entries" ls
   row "mount: ls -l, 20k entries" lsl
@@ -183,4 +193,6 @@ echo
 for t in "${tools[@]}"; do
   printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS: first backup %5d MiB, mount %5d MiB\n' \
     "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
+  printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
+    "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune] >> 10))
 done

@@ -1,6 +1,8 @@
 //! The command line, as clap types only. Shared by `main` and by the man page
 //! and completion generators, so the docs never drift from the parser.
 
+use crate::forget::GroupBy;
+use crate::policy::{Count, Span};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -40,6 +42,20 @@ pub struct Global {
     /// Run this shell command and use the first line it prints as the password
     #[arg(long, env = "STRATA_PASSWORD_COMMAND", global = true, value_name = "CMD")]
     pub password_command: Option<String>,
+    /// When another process writes to the repository, wait up to this long
+    /// for it (30s, 5m, 1h) instead of failing at once
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_wait)]
+    pub retry_lock: Option<std::time::Duration>,
+}
+
+fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
+    crate::timespec::parse_duration(s).ok_or_else(|| format!("{s:?}: expected a duration like 30s, 5m or 1h"))
+}
+
+fn parse_time(s: &str) -> Result<crate::format::Time, String> {
+    crate::timespec::parse_start(s).ok_or_else(|| {
+        format!("{s:?}: expected a time like 2026-11-20T14:00:00Z, 2026-11-20T14:00 (local) or @1763647200")
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -71,6 +87,36 @@ pub enum Command {
     /// New snapshots appear within a few seconds. Copy out with rsync -aHAX or cp -a.
     #[command(verbatim_doc_comment)]
     Mount(MountArgs),
+    /// Remove snapshots, by id or by a retention policy (prune gives the space back)
+    ///
+    /// With a policy, snapshots are grouped (by host and paths unless
+    /// --group-by says otherwise) and each group keeps what any rule keeps:
+    ///
+    ///   --keep-last N          the N newest
+    ///   --keep-hourly N, --keep-daily N, --keep-weekly N (ISO weeks),
+    ///   --keep-monthly N, --keep-yearly N
+    ///                          the newest snapshot of each of the N newest
+    ///                          periods that have snapshots (and the oldest
+    ///                          snapshot, while periods are left over)
+    ///   --keep-within SPAN     all taken within SPAN (2y5m7d3h) of the
+    ///                          group's newest snapshot
+    ///   --keep-within-daily SPAN (and -hourly, -weekly, -monthly, -yearly)
+    ///                          the newest of each period within SPAN
+    ///   --keep-tag TAG         all with this tag
+    ///
+    /// N may be `unlimited`. Held snapshots and snapshots dated in the
+    /// future are always kept. Periods are in local time.
+    #[command(verbatim_doc_comment)]
+    Forget(ForgetArgs),
+    /// Delete the data no snapshot uses any more, and give the space back
+    Prune(PruneArgs),
+    /// Hold snapshots (legal hold): a held snapshot survives every forget and prune
+    #[command(subcommand)]
+    Hold(HoldCommand),
+    /// Change the tags of snapshots
+    Tag(TagArgs),
+    /// Show the audit log: every forget, prune, hold and tag change
+    Log(LogArgs),
     /// Manage the passwords that unlock the repository
     #[command(subcommand)]
     Key(KeyCommand),
@@ -141,6 +187,10 @@ pub struct BackupArgs {
     /// Do not cross filesystem boundaries
     #[arg(long, short = 'x')]
     pub one_file_system: bool,
+    /// Record the snapshot as taken at this time (for imports): 2026-11-20T14:00:00Z,
+    /// 2026-11-20T14:00 (local time), 2026-11-20, @1763647200
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub time: Option<crate::format::Time>,
     /// Print progress and the summary as JSON lines
     #[arg(long)]
     pub json: bool,
@@ -220,6 +270,127 @@ pub struct MountArgs {
     /// Bytes of decoded chunks to cache
     #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
     pub cache_size: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Snapshots to remove (id, prefix, latest, latest~N); not with a policy
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+    /// Keep the N newest snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<Count>,
+    /// Keep the newest snapshot of each of the last N hours with snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_hourly: Option<Count>,
+    /// Keep the newest snapshot of each of the last N days with snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<Count>,
+    /// Keep the newest snapshot of each of the last N ISO weeks with snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<Count>,
+    /// Keep the newest snapshot of each of the last N months with snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<Count>,
+    /// Keep the newest snapshot of each of the last N years with snapshots
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<Count>,
+    /// Keep every snapshot within SPAN (e.g. 2y5m7d3h) of the group's newest
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within: Option<Span>,
+    /// Keep the newest snapshot of each hour within SPAN of the group's newest
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within_hourly: Option<Span>,
+    /// Keep the newest snapshot of each day within SPAN of the group's newest
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within_daily: Option<Span>,
+    /// Keep the newest snapshot of each week within SPAN of the group's newest
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within_weekly: Option<Span>,
+    /// Keep the newest snapshot of each month within SPAN of the group's newest
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within_monthly: Option<Span>,
+    /// Keep the newest snapshot of each year within SPAN of the group's newest
+    #[arg(long, value_name = "SPAN")]
+    pub keep_within_yearly: Option<Span>,
+    /// Keep every snapshot with this tag (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub keep_tag: Vec<String>,
+    /// Group snapshots by these (host, paths, tags; '' for one group)
+    #[arg(long, value_name = "KEYS", default_value = "host,paths")]
+    pub group_by: GroupBy,
+    /// Only snapshots of this host (repeatable)
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+    /// Only snapshots with this tag (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only snapshots of this source path (repeatable: all must match)
+    #[arg(long, value_name = "PATH")]
+    pub path: Vec<PathBuf>,
+    /// Say what would be removed; remove nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Run prune afterwards
+    #[arg(long)]
+    pub prune: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Say what would be removed and how much space would come back; change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HoldCommand {
+    /// Hold snapshots
+    Add {
+        #[arg(required = true, value_name = "SNAPSHOT")]
+        snapshots: Vec<String>,
+        /// Why they are held (recorded with the hold and in the log)
+        #[arg(long, required = true)]
+        reason: String,
+        /// Let the hold lapse at this time
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        until: Option<crate::format::Time>,
+    },
+    /// Lift the holds of snapshots
+    Remove {
+        #[arg(required = true, value_name = "SNAPSHOT")]
+        snapshots: Vec<String>,
+    },
+    /// List held snapshots
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TagArgs {
+    #[arg(required = true, value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+    /// Add this tag (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub add: Vec<String>,
+    /// Remove this tag (repeatable)
+    #[arg(long, value_name = "TAG")]
+    pub remove: Vec<String>,
+    /// Replace all tags with these (repeatable; --set '' removes them all)
+    #[arg(long, value_name = "TAG", conflicts_with_all = ["add", "remove"])]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,12 +4,16 @@
 //! repo → format/store/crypto. See DESIGN.md for the architecture.
 
 pub mod backup;
+pub mod bloom;
 pub mod cache;
 pub mod cli;
 pub mod crypto;
 pub mod error;
+pub mod forget;
 pub mod format;
 pub mod fuse;
+pub mod policy;
+pub mod prune;
 pub mod reader;
 pub mod repo;
 pub mod restore;

@@ -15,6 +15,11 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Ls(a) => commands::ls::run(g, a),
         Command::Restore(a) => commands::restore::run(g, a),
         Command::Mount(a) => commands::mount::run(g, a),
+        Command::Forget(a) => commands::forget::run(g, a),
+        Command::Prune(a) => commands::prune::run(g, a),
+        Command::Hold(c) => commands::hold::run(g, c),
+        Command::Tag(a) => commands::tag::run(g, a),
+        Command::Log(a) => commands::log::run(g, a),
         Command::Key(c) => commands::key::run(g, c),
         Command::Generate(c) => commands::generate::run(c),
     }

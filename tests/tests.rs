@@ -6,4 +6,5 @@ mod util;
 mod backup_restore;
 mod cli;
 mod faults;
+mod lifecycle;
 mod mount;

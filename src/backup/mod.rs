@@ -35,6 +35,8 @@ pub struct Options {
     pub host: String,
     pub tags: Vec<String>,
     pub description: String,
+    /// The time to record; `None` is now.
+    pub time: Option<Time>,
     /// The snapshot to compare against; `None` picks the newest one with the
     /// same host and paths.
     pub parent: Option<Id>,
@@ -73,7 +75,7 @@ struct Node {
 
 pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, Snapshot)> {
     let started = std::time::Instant::now();
-    let time = Time::now();
+    let time = opts.time.unwrap_or_else(Time::now);
     let mut paths = Vec::new();
     for p in &opts.paths {
         let abs = absolute(p)?;
@@ -107,14 +109,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         node.source = true;
     }
 
-    let chunk_keys = crate::repo::ChunkKeys::for_writer(repo.config());
-    let pipeline = Pipeline::start(
-        repo.keys().clone(),
-        repo.store().clone(),
-        repo.config().compression,
-        chunk_keys,
-        progress.clone(),
-    );
+    let pipeline = Pipeline::start(repo.records().clone(), progress.clone());
     let chunker = repo.config().chunker()?;
     let (dirs_tx, dirs_rx) = crossbeam_channel::bounded(64);
     let (reads_tx, reads_rx) = crossbeam_channel::bounded(2 * read::READERS);

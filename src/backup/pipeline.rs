@@ -7,12 +7,10 @@
 //! Each file being read has a `FileSlot` that the pool fills piece by piece;
 //! the walker waits on a directory's slots before it encodes that directory.
 
-use crate::crypto::{Id, Keys};
+use crate::crypto::Id;
 use crate::error::{Error, Result};
-use crate::format::record;
 use crate::format::tree::Piece;
-use crate::repo::ChunkKeys;
-use crate::store::{Batch, Cf, Durability, Store};
+use crate::repo::Records;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -110,13 +108,11 @@ struct Job {
 
 enum Write {
     Chunk { id: Id, record: Vec<u8> },
-    Object { cf: Cf, id: Id, record: Vec<u8> },
+    Object { id: Id, record: Vec<u8> },
 }
 
 struct Shared {
-    keys: Keys,
-    store: Arc<dyn Store>,
-    level: i32,
+    records: Records,
     /// Chunks sealed but not yet in the store; see `is_new`.
     inflight: Mutex<HashSet<Id>>,
     /// The first store failure. Sticky: once set, every check fails, so
@@ -133,7 +129,7 @@ impl Shared {
         if self.inflight.lock().unwrap_or_else(|e| e.into_inner()).contains(id) {
             return Ok(false);
         }
-        if self.store.contains(Cf::ChunkIndex, &id.0)? {
+        if self.records.has_chunk(id)? {
             return Ok(false);
         }
         Ok(self.inflight.lock().unwrap_or_else(|e| e.into_inner()).insert(*id))
@@ -156,23 +152,10 @@ pub struct Pipeline {
 const BATCH_BYTES: usize = 32 << 20;
 
 impl Pipeline {
-    /// `chunk_keys` says how stored chunks are keyed (see `ChunkKeys`).
-    pub fn start(
-        keys: Keys,
-        store: Arc<dyn Store>,
-        level: i32,
-        chunk_keys: ChunkKeys,
-        progress: Arc<Progress>,
-    ) -> Pipeline {
+    pub fn start(records: Records, progress: Arc<Progress>) -> Pipeline {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let shared = Arc::new(Shared {
-            keys,
-            store,
-            level,
-            inflight: Mutex::new(HashSet::new()),
-            fatal: Mutex::new(None),
-            progress,
-        });
+        let shared =
+            Arc::new(Shared { records, inflight: Mutex::new(HashSet::new()), fatal: Mutex::new(None), progress });
         let (jobs_tx, jobs_rx) = bounded::<Job>(2 * cores);
         let (writes_tx, writes_rx) = bounded::<Write>(4 * cores);
         let workers = (0..cores)
@@ -187,7 +170,7 @@ impl Pipeline {
         let sh = shared.clone();
         let writer = std::thread::Builder::new()
             .name("strata-writer".into())
-            .spawn(move || writer(writes_rx, sh, chunk_keys))
+            .spawn(move || writer(writes_rx, sh))
             .expect("spawning a thread");
         Pipeline { shared, jobs: Some(jobs_tx), writes: Some(writes_tx), workers, writer: Some(writer) }
     }
@@ -206,12 +189,12 @@ impl Pipeline {
     }
 
     /// Seals and queues a tree or chunk-list object unless already stored.
-    pub fn put_object(&self, cf: Cf, plaintext: &[u8]) -> Result<Id> {
-        let sh = &self.shared;
-        let id = sh.keys.id(plaintext);
-        if !sh.store.contains(cf, &id.0)? {
-            let record = record::seal(&sh.keys, &id, plaintext, sh.level);
-            let _ = self.writes.as_ref().expect("pipeline running").send(Write::Object { cf, id, record });
+    pub fn put_object(&self, plaintext: &[u8]) -> Result<Id> {
+        let records = &self.shared.records;
+        let id = records.keys().id(plaintext);
+        if !records.has_object(&id)? {
+            let record = records.seal(&id, plaintext);
+            let _ = self.writes.as_ref().expect("pipeline running").send(Write::Object { id, record });
         }
         self.check()?;
         Ok(id)
@@ -251,10 +234,10 @@ impl Drop for Pipeline {
 fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
     for job in jobs {
         let len = job.data.len() as u32;
-        let id = sh.keys.id(&job.data);
+        let id = sh.records.keys().id(&job.data);
         match sh.is_new(&id) {
             Ok(true) => {
-                let record = record::seal(&sh.keys, &id, &job.data, sh.level);
+                let record = sh.records.seal(&id, &job.data);
                 if writes.send(Write::Chunk { id, record }).is_err() {
                     job.slot.fail("backup pipeline stopped".into());
                 }
@@ -269,14 +252,11 @@ fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
     }
 }
 
-fn writer(writes: Receiver<Write>, sh: Arc<Shared>, mut keys: ChunkKeys) {
-    let mut batch = Batch::default();
+fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
+    let mut batch = sh.records.writer();
     let mut ids = Vec::new();
-    let flush = |batch: &mut Batch, ids: &mut Vec<Id>| {
-        if batch.is_empty() {
-            return;
-        }
-        if let Err(e) = sh.store.write(std::mem::take(batch), Durability::Deferred) {
+    let flush = |batch: &mut crate::repo::RecordWriter, ids: &mut Vec<Id>| {
+        if let Err(e) = batch.write() {
             sh.set_fatal(e);
         }
         let mut inflight = sh.inflight.lock().unwrap_or_else(|e| e.into_inner());
@@ -289,14 +269,12 @@ fn writer(writes: Receiver<Write>, sh: Arc<Shared>, mut keys: ChunkKeys) {
             Write::Chunk { id, record } => {
                 sh.progress.bytes_added.fetch_add(record.len() as u64, Ordering::Relaxed);
                 sh.progress.chunks_added.fetch_add(1, Ordering::Relaxed);
-                let (entry, key) = keys.next(&id, record.len() as u32);
-                batch.put(Cf::ChunkIndex, id.0.to_vec(), entry);
-                batch.put(Cf::Chunks, key, record);
+                batch.put_chunk(&id, record);
                 ids.push(id);
             }
-            Write::Object { cf, id, record } => {
+            Write::Object { id, record } => {
                 sh.progress.bytes_added.fetch_add(record.len() as u64, Ordering::Relaxed);
-                batch.put(cf, id.0.to_vec(), record);
+                batch.put_object(&id, record);
             }
         }
         if batch.bytes() >= BATCH_BYTES {
@@ -309,7 +287,9 @@ fn writer(writes: Receiver<Write>, sh: Arc<Shared>, mut keys: ChunkKeys) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use crate::crypto::Keys;
+    use crate::format::config::Config;
+    use crate::store::{Batch, Cf, Durability, MemoryStore, Store, Visit};
 
     /// A store that refuses every write, like a full disk.
     struct Full(MemoryStore);
@@ -330,13 +310,18 @@ mod tests {
         fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
             self.0.last_before(cf, key)
         }
+        fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
+            self.0.scan(cf, from, f)
+        }
+    }
+
+    fn records(store: Arc<dyn Store>) -> Records {
+        Records::new(store, Keys::new([1; 32], Some([2; 32])), &Config::sample(2))
     }
 
     #[test]
     fn a_failed_write_fails_every_check_and_the_finish() {
-        let keys = Keys::new([1; 32], None);
-        let store = Arc::new(Full(MemoryStore::new()));
-        let p = Pipeline::start(keys, store, 3, ChunkKeys::ById, Arc::new(Progress::default()));
+        let p = Pipeline::start(records(Arc::new(Full(MemoryStore::new()))), Arc::new(Progress::default()));
         let slot = FileSlot::new();
         // More than one batch, so a write happens (and fails) before the end.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -362,17 +347,16 @@ mod tests {
         }
         // Whoever sees the failure first, it stays for every later check.
         assert!(p.check().is_err());
-        assert!(p.put_object(Cf::Trees, b"tree").is_err());
+        assert!(p.put_object(b"tree").is_err());
         let e = p.finish().unwrap_err().to_string();
         assert!(e.contains("no snapshot written") && e.contains("/repo/db"), "{e}");
     }
 
     #[test]
     fn duplicate_chunks_are_stored_once_and_pieces_keep_order() {
-        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-        let keys = Keys::new([1; 32], Some([2; 32]));
+        let records = records(Arc::new(MemoryStore::new()));
         let progress = Arc::new(Progress::default());
-        let p = Pipeline::start(keys.clone(), store.clone(), 3, ChunkKeys::Ordered(7), progress.clone());
+        let p = Pipeline::start(records.clone(), progress.clone());
         let slot = FileSlot::new();
         for i in 0..40u8 {
             p.submit(&slot, vec![i % 4; 1000]).unwrap();
@@ -382,19 +366,19 @@ mod tests {
         p.finish().unwrap();
         assert_eq!(pieces.len(), 40);
         for (i, piece) in pieces.iter().enumerate() {
-            assert_eq!(*piece, Piece::Data { id: keys.id(&[(i % 4) as u8; 1000]), len: 1000 });
+            assert_eq!(*piece, Piece::Data { id: records.keys().id(&[(i % 4) as u8; 1000]), len: 1000 });
         }
         assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 4);
-        // Keyed by write order (from 8 on), then id; the index entry holds
-        // the stored length and that order.
-        let chunks = store.range(Cf::Chunks, b"", None).unwrap();
-        let orders: Vec<u64> = chunks.iter().map(|(k, _)| u64::from_be_bytes(k[..8].try_into().unwrap())).collect();
-        assert_eq!(orders, [8, 9, 10, 11]);
-        for (key, record) in &chunks {
-            let id = &key[8..];
-            let entry = store.get(Cf::ChunkIndex, id).unwrap().unwrap();
-            assert_eq!(entry[..4], (record.len() as u32).to_le_bytes());
-            assert_eq!(entry[4..], key[..8]);
+        let mut stored = 0;
+        records
+            .scan_chunks(&mut |_| {
+                stored += 1;
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(stored, 4);
+        for i in 0..4u8 {
+            assert_eq!(records.chunk(&records.keys().id(&[i; 1000])).unwrap(), vec![i; 1000]);
         }
     }
 }

@@ -7,7 +7,6 @@ use super::pipeline::{FileSlot, Pipeline, Progress};
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::tree::{encode_chunk_list, Content, Entry, Piece, Tree, INLINE_PIECES_MAX};
-use crate::store::Cf;
 use crossbeam_channel::Receiver;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -66,7 +65,7 @@ pub fn build(
             }
         }
         tree.sort();
-        let id = pipeline.put_object(Cf::Trees, &tree.encode())?;
+        let id = pipeline.put_object(&tree.encode())?;
         let _ = job.tree.set(id);
     }
     Ok(failed)
@@ -76,6 +75,6 @@ fn content(pipeline: &Pipeline, pieces: Vec<Piece>) -> Result<Content> {
     if pieces.len() <= INLINE_PIECES_MAX {
         return Ok(Content::Inline(pieces));
     }
-    let id = pipeline.put_object(Cf::Trees, &encode_chunk_list(&pieces))?;
+    let id = pipeline.put_object(&encode_chunk_list(&pieces))?;
     Ok(Content::List { id, pieces: pieces.len() as u64 })
 }

@@ -29,6 +29,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         host: a.host.clone().unwrap_or_else(strata::sys::hostname),
         tags: a.tags.clone(),
         description: a.description.clone(),
+        time: a.time,
         parent,
         excludes,
         warn: Box::new(move |m: &str| {

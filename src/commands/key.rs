@@ -2,9 +2,7 @@ use super::{open, prompt};
 use anyhow::{bail, Context, Result};
 use strata::cli::{Global, KeyCommand};
 use strata::crypto::KdfParams;
-use strata::format::key::KeyFile;
 use strata::repo::Access;
-use strata::store::Cf;
 
 pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
     match c {
@@ -34,9 +32,7 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
         }
         KeyCommand::List { json } => {
             let repo = open(g, Access::Read)?;
-            for (k, v) in repo.store().range(Cf::Keys, b"", None)? {
-                let key = KeyFile::decode(&v)?;
-                let id = strata::crypto::hex(&k);
+            for (id, key) in repo.key_files()? {
                 if *json {
                     println!(
                         "{}",

@@ -2,13 +2,18 @@
 //! print. Shared here: getting the password and opening the repository.
 
 pub mod backup;
+pub mod forget;
 pub mod generate;
+pub mod hold;
 pub mod init;
 pub mod key;
+pub mod log;
 pub mod ls;
 pub mod mount;
+pub mod prune;
 pub mod restore;
 pub mod snapshots;
+pub mod tag;
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
@@ -89,7 +94,7 @@ pub fn prompt(msg: &str) -> Result<Vec<u8>> {
 pub fn open(g: &Global, access: Access) -> Result<Repo> {
     let path = repo_path(g)?;
     let pw = || password(g, false).map_err(|e| strata::Error::Invalid(format!("{e:#}")));
-    Ok(Repo::open(path, access, &pw)?)
+    Ok(Repo::open_waiting(path, access, &pw, g.retry_lock.unwrap_or_default())?)
 }
 
 pub fn is_tty() -> bool {

@@ -6,6 +6,9 @@ use strata::repo::Access;
 
 pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
     let repo = open(g, Access::Read)?;
+    let now = strata::format::Time::now();
+    let holds = repo.holds()?;
+    let held = |id: &strata::crypto::Id| holds.get(id).filter(|h| h.active(now));
     let list: Vec<_> = repo
         .snapshots()?
         .into_iter()
@@ -22,7 +25,7 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
                     "paths": s.paths.iter().map(|p| path_str(p)).collect::<Vec<_>>(), "tags": s.tags,
                     "description": s.description, "parent": s.parent.map(|p| p.to_hex()), "tree": s.tree.to_hex(),
                     "files": s.counters.files, "bytes": s.counters.bytes, "bytes_added": s.counters.bytes_added,
-                    "errors": s.counters.errors,
+                    "errors": s.counters.errors, "held": held(id).map(|h| h.reason.clone()),
                     "failed": s.failed.iter().map(|(p, w)| json!({"path": path_str(p), "error": w})).collect::<Vec<_>>(),
                 })
             })
@@ -42,6 +45,9 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
             s.tags.join(","),
             paths.join(" ")
         );
+        if let Some(h) = held(id) {
+            println!("{:<16}  held: {}", "", h.reason);
+        }
     }
     println!("{} snapshots", list.len());
     Ok(0)

@@ -49,6 +49,24 @@ impl Config {
 }
 
 #[cfg(test)]
+impl Config {
+    /// A small-chunk config of format `version`, for unit tests.
+    pub fn sample(version: u8) -> Config {
+        Config {
+            repo_id: [0; 16],
+            chunk_min: 64,
+            chunk_avg: 256,
+            chunk_max: 1024,
+            compression: 3,
+            encrypted: true,
+            id_key: None,
+            created: Default::default(),
+            version,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::Error;

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod key;
+pub mod meta;
 pub mod record;
 pub mod snapshot;
 pub mod tree;
@@ -20,15 +21,21 @@ pub const TAG_KEY: u8 = b'K';
 pub const TAG_SNAPSHOT: u8 = b'S';
 pub const TAG_TREE: u8 = b'T';
 pub const TAG_CHUNK_LIST: u8 = b'L';
+pub const TAG_HOLD: u8 = b'H';
+pub const TAG_TAGS: u8 = b'G';
+pub const TAG_AUDIT: u8 = b'A';
 
 // Current versions: bump (and keep decoding the old one) on any change.
-/// Config 2: chunks are keyed by write order, then id (see `repo::ChunkKeys`).
+/// Config 2: chunks are keyed by write order, then id (see `repo::records::ChunkKeys`).
 /// Version 1 repositories keep keying them by id.
 pub const CONFIG_VERSION: u8 = 2;
 pub const KEY_VERSION: u8 = 1;
 pub const SNAPSHOT_VERSION: u8 = 1;
 pub const TREE_VERSION: u8 = 1;
 pub const CHUNK_LIST_VERSION: u8 = 1;
+pub const HOLD_VERSION: u8 = 1;
+pub const TAGS_VERSION: u8 = 1;
+pub const AUDIT_VERSION: u8 = 1;
 
 pub(crate) fn encode<T: Serialize>(tag: u8, version: u8, value: &T) -> Vec<u8> {
     let mut out = vec![tag, version];

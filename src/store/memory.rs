@@ -1,6 +1,6 @@
 //! An in-memory store for unit tests: every write is "durable" at once.
 
-use super::{Batch, Cf, Durability, Store};
+use super::{Batch, Cf, Durability, Store, Visit};
 use crate::error::Result;
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -49,6 +49,16 @@ impl Store for MemoryStore {
             .take_while(|((c, k), _)| *c == cf && to.is_none_or(|t| k.as_slice() < t))
             .map(|((_, k), v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
+        // A copy, so `f` may write to this store.
+        for (k, v) in self.range(cf, from, None)? {
+            if !f(&k, &v)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {

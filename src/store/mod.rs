@@ -22,7 +22,7 @@ pub enum Cf {
     /// Key files, by key id.
     Keys,
     /// Chunk records, by write order then chunk id (by id alone in version
-    /// 1 repositories; see `repo::ChunkKeys`); large values, kept in blob files.
+    /// 1 repositories; see `repo::records::ChunkKeys`); large values, kept in blob files.
     Chunks,
     /// Chunk id -> stored length, then the chunk's write order: existence
     /// checks without touching blobs, and where the chunk is stored.
@@ -71,7 +71,9 @@ impl Batch {
     }
 
     pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
-        self.deletes.push((cf, key.into()));
+        let key = key.into();
+        self.bytes += key.len();
+        self.deletes.push((cf, key));
     }
 
     /// Bytes of keys and values queued.
@@ -83,6 +85,9 @@ impl Batch {
         self.puts.is_empty() && self.deletes.is_empty()
     }
 }
+
+/// A scan's visitor: gets each key and value, returns whether to go on.
+pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<bool> + 'a;
 
 pub trait Store: Send + Sync {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>>;
@@ -102,6 +107,18 @@ pub trait Store: Send + Sync {
 
     /// The entry with the greatest key below `key`.
     fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>>;
+
+    /// Calls `f` on every entry with a key at or after `from`, in key order,
+    /// without holding them all; `f` returns `false` to stop. Writes made
+    /// during the scan may or may not be seen.
+    fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()>;
+
+    /// Rewrites the family's keys in `[from, to]` (all of them for `None`)
+    /// so that deleted entries give their space back: blob files that held
+    /// only deleted values go, live values in the range move to new ones.
+    fn compact(&self, _cf: Cf, _range: Option<(&[u8], &[u8])>) -> Result<()> {
+        Ok(())
+    }
 
     /// For a reader beside a writer: see what the writer committed since open.
     fn refresh(&self) -> Result<()> {
@@ -134,9 +151,19 @@ pub(crate) mod contract {
         assert_eq!(s.last_before(Cf::Snapshots, b"b").unwrap().unwrap().0, b"a");
         assert!(s.last_before(Cf::Snapshots, b"a").unwrap().is_none());
         assert_eq!(s.last_before(Cf::Snapshots, b"z").unwrap().unwrap().0, b"d");
+        let mut seen = Vec::new();
+        s.scan(Cf::Snapshots, b"b", &mut |k, v| {
+            seen.push((k.to_vec(), v.to_vec()));
+            Ok(seen.len() < 2)
+        })
+        .unwrap();
+        assert_eq!(seen, vec![(b"b".to_vec(), b"2".to_vec()), (b"d".to_vec(), b"4".to_vec())]);
         let mut b = Batch::default();
         b.delete(Cf::Snapshots, b"b".to_vec());
         s.write(b, Durability::Sync).unwrap();
         assert!(s.get(Cf::Snapshots, b"b").unwrap().is_none());
+        s.compact(Cf::Snapshots, None).unwrap();
+        s.compact(Cf::Snapshots, Some((b"a", b"c"))).unwrap();
+        assert_eq!(s.range(Cf::Snapshots, b"", None).unwrap().len(), 2);
     }
 }

@@ -12,11 +12,11 @@
 //! the writer's WAL or MANIFEST changed, and reopens once more when a read
 //! fails, in case a compaction removed a file under it.
 
-use super::{Batch, Cf, Durability, Store};
+use super::{Batch, Cf, Durability, Store, Visit};
 use crate::error::{Error, Result};
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamilyDescriptor, DBCompressionType, FlushOptions, Options, ReadOptions,
-    WriteBatch, WriteOptions, DB,
+    BlockBasedOptions, BottommostLevelCompaction, Cache, ColumnFamilyDescriptor, CompactOptions, DBCompressionType,
+    FlushOptions, Options, ReadOptions, WriteBatch, WriteOptions, DB,
 };
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -76,6 +76,7 @@ fn cf_options(cf: Cf, cache: &Cache) -> Options {
             o.set_enable_blob_files(true);
             o.set_min_blob_size(64 << 10);
             o.set_blob_compression_type(DBCompressionType::None);
+            o.set_enable_blob_gc(true);
             table.set_bloom_filter(10.0, false);
         }
         Cf::ChunkIndex => {
@@ -239,6 +240,46 @@ impl Store for RocksStore {
             };
             it.status().map(|()| found)
         })
+    }
+
+    fn scan(&self, c: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
+        let db = self.db();
+        let mut it = db.raw_iterator_cf(cf(&db, c));
+        it.seek(from);
+        while it.valid() {
+            if let (Some(k), Some(v)) = (it.key(), it.value()) {
+                if !f(k, v)? {
+                    return Ok(());
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(|e| self.err(e))
+    }
+
+    fn compact(&self, c: Cf, range: Option<(&[u8], &[u8])>) -> Result<()> {
+        let db = self.db();
+        let handle = cf(&db, c);
+        // Blob GC moves a live value only out of the oldest share of blob
+        // files (the age cutoff, 0.25 by default, so that compactions in a
+        // backup rewrite little). For this compaction every file is fair
+        // game: all live values in the range move, and every blob file that
+        // held only deleted ones is dropped.
+        let blobs = matches!(c, Cf::Chunks | Cf::Trees);
+        if blobs {
+            db.set_options_cf(handle, &[("blob_garbage_collection_age_cutoff", "1.0")]).map_err(|e| self.err(e))?;
+        }
+        let mut co = CompactOptions::default();
+        co.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
+        co.set_exclusive_manual_compaction(true);
+        match range {
+            Some((from, to)) => db.compact_range_cf_opt(handle, Some(from), Some(to), &co),
+            None => db.compact_range_cf_opt(handle, None::<&[u8]>, None::<&[u8]>, &co),
+        }
+        if blobs {
+            db.set_options_cf(handle, &[("blob_garbage_collection_age_cutoff", "0.25")]).map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 
     fn refresh(&self) -> Result<()> {

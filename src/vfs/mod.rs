@@ -283,7 +283,8 @@ impl Vfs {
         self.repo.refresh()?;
         let fresh = self.repo.snapshots()?;
         let cur = self.snaps();
-        let same = fresh.len() == cur.all.len() && fresh.iter().zip(&cur.all).all(|((id, _), s)| *id == s.id);
+        let same = fresh.len() == cur.all.len()
+            && fresh.iter().zip(&cur.all).all(|((id, f), s)| *id == s.id && f.tags == s.snap.tags);
         if !same {
             *self.snaps.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(SnapList::new(fresh));
         }
@@ -764,24 +765,11 @@ impl Vfs {
     /// every `REPO_SIZE_TTL`, as a large repository has thousands of files
     /// and statfs is answered on the session's thread.
     pub fn repo_bytes(&self) -> u64 {
-        fn du(p: &std::path::Path) -> u64 {
-            std::fs::read_dir(p)
-                .map(|it| {
-                    it.flatten()
-                        .map(|e| match e.metadata() {
-                            Ok(m) if m.is_dir() => du(&e.path()),
-                            Ok(m) => m.len(),
-                            Err(_) => 0,
-                        })
-                        .sum()
-                })
-                .unwrap_or(0)
-        }
         let mut size = self.repo_size.lock().unwrap_or_else(|e| e.into_inner());
         match *size {
             Some((at, bytes)) if at.elapsed() < REPO_SIZE_TTL => bytes,
             _ => {
-                let bytes = du(self.repo.path());
+                let bytes = self.repo.size_on_disk();
                 *size = Some((Instant::now(), bytes));
                 bytes
             }

@@ -28,6 +28,7 @@ fn backup_of(repo: &Repo, src: &std::path::Path) {
         host: "h".into(),
         tags: vec!["t".into()],
         description: String::new(),
+        time: None,
         parent: None,
         excludes: Excludes::default(),
         warn: Box::new(|m| panic!("{m}")),

@@ -1,7 +1,13 @@
 //! A repository on disk: `REPO/db` (RocksDB) and `REPO/lock` (who writes).
 //! Opening checks the format version and unlocks the keys; this module also
 //! reads and writes the stored objects and finds snapshots by id, prefix,
-//! `latest[~N]` or time.
+//! `latest[~N]` or time. It and its submodules are the only code that knows
+//! how anything is keyed in the store (`records` for chunks and trees).
+
+mod meta;
+mod records;
+
+pub use records::{ChunkEntry, DeletedSpan, RecordWriter, Records};
 
 use crate::crypto::{self, Id, KdfParams, Keys};
 use crate::error::{Error, Result};
@@ -18,59 +24,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const CONFIG_KEY: &[u8] = b"config";
-
-/// How a writer keys the chunks it stores, and the chunk index entries
-/// that find them.
-///
-/// RocksDB writes values to blob files in key order, one flush at a time:
-/// keyed by id (a hash), the chunks of files backed up one after another
-/// lie scattered across a blob file, and reading a tree back costs a random
-/// disk read per small file. So from config version 2 on, a chunk's key is
-/// its write order (big-endian), then its id; its index entry is the stored
-/// length (u32 LE) then that order. Version 1 repositories key chunks by id,
-/// with the length alone in the index.
-pub enum ChunkKeys {
-    ById,
-    /// The order of the next chunk: clock nanoseconds when the writer
-    /// started, plus one per chunk. A backup writes far fewer chunks than
-    /// nanoseconds pass, so the next one starts above it; a clock set back
-    /// costs only locality, as the id keeps every key unique.
-    Ordered(u64),
-}
-
-impl ChunkKeys {
-    pub fn for_writer(config: &Config) -> ChunkKeys {
-        if !config.ordered_chunks() {
-            return ChunkKeys::ById;
-        }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        ChunkKeys::Ordered(u64::try_from(now.as_nanos()).unwrap_or(u64::MAX >> 1))
-    }
-
-    /// The chunk index entry and the chunks key for a chunk of `stored` bytes.
-    pub fn next(&mut self, id: &Id, stored: u32) -> (Vec<u8>, Vec<u8>) {
-        let mut entry = stored.to_le_bytes().to_vec();
-        match self {
-            ChunkKeys::ById => (entry, id.0.to_vec()),
-            ChunkKeys::Ordered(order) => {
-                *order = order.wrapping_add(1);
-                entry.extend_from_slice(&order.to_be_bytes());
-                (entry, Self::key(&order.to_be_bytes(), id))
-            }
-        }
-    }
-
-    /// The chunks key an ordered index entry points to; `None` when the
-    /// entry has the wrong length.
-    fn stored_at(entry: &[u8], id: &Id) -> Option<Vec<u8>> {
-        let order: &[u8; 8] = entry.get(4..)?.try_into().ok()?;
-        Some(Self::key(order, id))
-    }
-
-    fn key(order: &[u8; 8], id: &Id) -> Vec<u8> {
-        [&order[..], &id.0].concat()
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct InitOptions {
@@ -104,7 +57,7 @@ pub struct Repo {
     path: PathBuf,
     store: Arc<dyn Store>,
     config: Config,
-    keys: Keys,
+    records: Records,
     _lock: Option<File>,
 }
 
@@ -112,8 +65,21 @@ fn db_path(repo: &Path) -> PathBuf {
     repo.join("db")
 }
 
-/// Takes the writer lock, or says who holds it.
-fn lock(repo: &Path) -> Result<File> {
+/// Takes the writer lock, waiting up to `wait` for another writer to
+/// finish, or says who holds it.
+fn lock(repo: &Path, wait: std::time::Duration) -> Result<File> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match try_lock(repo) {
+            Err(Error::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200))
+            }
+            other => return other,
+        }
+    }
+}
+
+fn try_lock(repo: &Path) -> Result<File> {
     let path = repo.join("lock");
     let mut f = std::fs::OpenOptions::new()
         .read(true)
@@ -162,7 +128,7 @@ impl Repo {
             return Err(Error::AlreadyExists(path.to_path_buf()));
         }
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
-        let _lock = lock(path)?;
+        let _lock = lock(path, std::time::Duration::ZERO)?;
         let store = RocksStore::open(&db_path(path), OpenMode::Create)?;
         let master: [u8; 64] = crypto::random_bytes();
         let mut config = Config {
@@ -192,11 +158,22 @@ impl Repo {
     }
 
     pub fn open(path: &Path, access: Access, password: PasswordSource) -> Result<Repo> {
+        Repo::open_waiting(path, access, password, std::time::Duration::ZERO)
+    }
+
+    /// Opens the repository; a writer waits up to `wait` for another
+    /// writer to finish before it reports the repository busy.
+    pub fn open_waiting(
+        path: &Path,
+        access: Access,
+        password: PasswordSource,
+        wait: std::time::Duration,
+    ) -> Result<Repo> {
         if !db_path(path).join("CURRENT").exists() {
             return Err(Error::NotARepository(path.to_path_buf()));
         }
         let lock = match access {
-            Access::Write => Some(lock(path)?),
+            Access::Write => Some(lock(path, wait)?),
             Access::Read => None,
         };
         let mode = match access {
@@ -216,7 +193,13 @@ impl Repo {
                 config.id_key.ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
             Keys::new(id_key, None)
         };
-        Ok(Repo { path: path.to_path_buf(), store, config, keys, _lock: lock })
+        Ok(Repo::over(path, store, config, keys, lock))
+    }
+
+    /// A repository over any store (the in-memory one in tests).
+    fn over(path: &Path, store: Arc<dyn Store>, config: Config, keys: Keys, lock: Option<File>) -> Repo {
+        let records = Records::new(store.clone(), keys, &config);
+        Repo { path: path.to_path_buf(), store, config, records, _lock: lock }
     }
 
     fn unlock(path: &Path, store: &dyn Store, password: &[u8]) -> Result<[u8; 64]> {
@@ -235,7 +218,7 @@ impl Repo {
         if !self.config.encrypted {
             return Err(Error::Invalid(format!("repository {}: not encrypted", self.path.display())));
         }
-        let master = self.keys.master();
+        let master = self.keys().master();
         let key = new_key_file(&master, password, kdf)?;
         let mut batch = Batch::default();
         batch.put(Cf::Keys, crypto::random_bytes::<8>().to_vec(), key.encode());
@@ -249,10 +232,39 @@ impl Repo {
         &self.config
     }
     pub fn keys(&self) -> &Keys {
-        &self.keys
+        self.records.keys()
     }
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// The chunks, trees and chunk lists, and how they are stored.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// The key files, by key id (hex).
+    pub fn key_files(&self) -> Result<Vec<(String, KeyFile)>> {
+        self.store
+            .range(Cf::Keys, b"", None)?
+            .into_iter()
+            .map(|(k, v)| Ok((crypto::hex(&k), KeyFile::decode(&v)?)))
+            .collect()
+    }
+
+    /// Bytes the repository occupies on disk (allocated blocks, as du counts).
+    pub fn size_on_disk(&self) -> u64 {
+        fn du(p: &Path) -> u64 {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::read_dir(p)
+                .map(|it| {
+                    it.flatten()
+                        .map(|e| match e.metadata() {
+                            Ok(m) if m.is_dir() => du(&e.path()),
+                            Ok(m) => m.blocks() * 512,
+                            Err(_) => 0,
+                        })
+                        .sum()
+                })
+                .unwrap_or(0)
+        }
+        du(&self.path)
     }
 
     /// Sees snapshots committed by a writer since this reader opened.
@@ -260,43 +272,17 @@ impl Repo {
         self.store.refresh()
     }
 
-    /// Seals `plaintext` and queues it in `batch`; returns its id.
-    pub fn put_object(&self, batch: &mut Batch, cf: Cf, plaintext: &[u8]) -> Result<Id> {
-        let id = self.keys.id(plaintext);
-        if !self.store.contains(cf, &id.0)? {
-            batch.put(cf, id.0.to_vec(), record::seal(&self.keys, &id, plaintext, self.config.compression));
-        }
-        Ok(id)
-    }
-
-    fn get_object(&self, cf: Cf, what: &'static str, id: &Id) -> Result<Vec<u8>> {
-        self.object_at(cf, &id.0, what, id)
-    }
-
-    /// The object `id`, stored in `cf` under `key`.
-    fn object_at(&self, cf: Cf, key: &[u8], what: &'static str, id: &Id) -> Result<Vec<u8>> {
-        let bytes = self.store.get(cf, key)?.ok_or_else(|| Error::Missing { what, id: id.to_hex() })?;
-        record::open(&self.keys, id, bytes, &format!("{what} {id}"))
-    }
-
     pub fn tree(&self, id: &Id) -> Result<Tree> {
-        Tree::decode(&self.get_object(Cf::Trees, "tree", id)?)
+        Tree::decode(&self.records.object("tree", id)?)
     }
 
     pub fn chunk_list(&self, id: &Id) -> Result<Vec<Piece>> {
-        decode_chunk_list(&self.get_object(Cf::Trees, "chunk list", id)?)
+        decode_chunk_list(&self.records.object("chunk list", id)?)
     }
 
     /// A chunk's plaintext, verified against its id.
     pub fn chunk(&self, id: &Id) -> Result<Vec<u8>> {
-        if !self.config.ordered_chunks() {
-            return self.get_object(Cf::Chunks, "chunk", id);
-        }
-        let entry =
-            self.store.get(Cf::ChunkIndex, &id.0)?.ok_or_else(|| Error::Missing { what: "chunk", id: id.to_hex() })?;
-        let key = ChunkKeys::stored_at(&entry, id)
-            .ok_or_else(|| Error::corrupt(format!("chunk index entry {id}"), "wrong length"))?;
-        self.object_at(Cf::Chunks, &key, "chunk", id)
+        self.records.chunk(id)
     }
 
     /// Commits a snapshot: makes every chunk and tree written so far durable,
@@ -305,32 +291,45 @@ impl Repo {
     pub fn commit(&self, snapshot: &Snapshot) -> Result<Id> {
         self.store.flush()?;
         let plain = snapshot.encode();
-        let id = self.keys.id(&plain);
+        let id = self.keys().id(&plain);
         let mut batch = Batch::default();
-        batch.put(
-            Cf::Snapshots,
-            Snapshot::key(snapshot.time, &id).to_vec(),
-            record::seal(&self.keys, &id, &plain, self.config.compression),
-        );
+        batch.put(Cf::Snapshots, Snapshot::key(snapshot.time, &id).to_vec(), self.records.seal(&id, &plain));
         self.store.write(batch, Durability::Sync)?;
         Ok(id)
     }
 
-    fn decode_snapshot(&self, key: &[u8], value: &[u8]) -> Result<(Id, Snapshot)> {
+    /// A snapshot record; its tags are the record's unless changed since.
+    fn decode_snapshot(&self, key: &[u8], value: &[u8], tags: Option<Vec<String>>) -> Result<(Id, Snapshot)> {
         let (_, id) = Snapshot::parse_key(key).ok_or_else(|| Error::corrupt("snapshot index", "bad key"))?;
-        let plain = record::open(&self.keys, &id, value.to_vec(), &format!("snapshot {id}"))?;
-        Ok((id, Snapshot::decode(&plain)?))
+        let plain = record::open(self.keys(), &id, value.to_vec(), &format!("snapshot {id}"))?;
+        let mut s = Snapshot::decode(&plain)?;
+        if let Some(tags) = tags {
+            s.tags = tags;
+        }
+        Ok((id, s))
     }
 
-    /// All snapshots, oldest first.
+    /// All snapshots, oldest first, with their current tags.
     pub fn snapshots(&self) -> Result<Vec<(Id, Snapshot)>> {
-        self.store.range(Cf::Snapshots, b"", None)?.iter().map(|(k, v)| self.decode_snapshot(k, v)).collect()
+        let mut tags = self.changed_tags()?;
+        let mut out = Vec::new();
+        for (k, v) in self.store.range(Cf::Snapshots, b"", None)? {
+            let id = Snapshot::parse_key(&k).map(|(_, id)| id);
+            out.push(self.decode_snapshot(&k, &v, id.and_then(|id| tags.remove(&id)))?);
+        }
+        Ok(out)
     }
 
     /// The newest snapshot taken at or before `time`: one seek.
     pub fn snapshot_at(&self, time: Time) -> Result<Option<(Id, Snapshot)>> {
         match self.store.last_before(Cf::Snapshots, &Snapshot::key_after(time))? {
-            Some((k, v)) => self.decode_snapshot(&k, &v).map(Some),
+            Some((k, v)) => {
+                let tags = match Snapshot::parse_key(&k) {
+                    Some((_, id)) => self.changed_tags_of(&id)?,
+                    None => None,
+                };
+                self.decode_snapshot(&k, &v, tags).map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -379,5 +378,50 @@ impl Repo {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A repository over the in-memory store, and snapshots made cheaply.
+    use super::*;
+    use crate::format::snapshot::Counters;
+    use crate::store::MemoryStore;
+
+    /// An encrypted repository in memory, open for writing.
+    pub fn memory_repo() -> Repo {
+        let config = Config::sample(crate::format::CONFIG_VERSION);
+        let keys = Keys::new([5; 32], Some([6; 32]));
+        let lock = tempfile::tempfile().expect("a temp file for the lock");
+        Repo::over(Path::new("/memory"), Arc::new(MemoryStore::new()), config, keys, Some(lock))
+    }
+
+    /// Commits a snapshot of an empty tree at `secs`.
+    pub fn snapshot(repo: &Repo, secs: i64, host: &str, tags: &[&str]) -> (Id, Snapshot) {
+        let plain = Tree::default().encode();
+        let tree = repo.keys().id(&plain);
+        let mut w = repo.records().writer();
+        w.put_object(&tree, repo.records().seal(&tree, &plain));
+        w.write().unwrap();
+        snapshot_of(repo, secs, host, tags, tree)
+    }
+
+    /// Commits a snapshot of the stored tree `tree` at `secs`.
+    pub fn snapshot_of(repo: &Repo, secs: i64, host: &str, tags: &[&str], tree: Id) -> (Id, Snapshot) {
+        let s = Snapshot {
+            time: Time { secs, nanos: 0 },
+            host: host.into(),
+            user: "u".into(),
+            paths: vec![b"/src".to_vec()],
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            description: String::new(),
+            parent: None,
+            tree,
+            counters: Counters::default(),
+            failed: Vec::new(),
+            duration_ms: 0,
+        };
+        let id = repo.commit(&s).unwrap();
+        (id, s)
     }
 }

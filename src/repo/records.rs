@@ -1,0 +1,350 @@
+//! The one owner of how records are keyed in the store: which column family
+//! holds what, the chunk keys in write order, the chunk index entries, and
+//! batches. Backup, restore, the mount and prune ask `Records` for what they
+//! need (put, has, read, scan, delete); none builds a key or a batch itself.
+
+use crate::crypto::{Id, Keys};
+use crate::error::{Error, Result};
+use crate::format::config::Config;
+use crate::format::record;
+use crate::store::{Batch, Cf, Durability, Store};
+use std::sync::Arc;
+
+/// How a writer keys the chunks it stores, and the chunk index entries
+/// that find them.
+///
+/// RocksDB writes values to blob files in key order, one flush at a time:
+/// keyed by id (a hash), the chunks of files backed up one after another
+/// lie scattered across a blob file, and reading a tree back costs a random
+/// disk read per small file. So from config version 2 on, a chunk's key is
+/// its write order (big-endian), then its id; its index entry is the stored
+/// length (u32 LE) then that order. Version 1 repositories key chunks by id,
+/// with the length alone in the index.
+enum ChunkKeys {
+    ById,
+    /// The order of the next chunk: clock nanoseconds when the writer
+    /// started, plus one per chunk. A backup writes far fewer chunks than
+    /// nanoseconds pass, so the next one starts above it; a clock set back
+    /// costs only locality, as the id keeps every key unique.
+    Ordered(u64),
+}
+
+impl ChunkKeys {
+    fn for_writer(ordered: bool) -> ChunkKeys {
+        if !ordered {
+            return ChunkKeys::ById;
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        ChunkKeys::Ordered(u64::try_from(now.as_nanos()).unwrap_or(u64::MAX >> 1))
+    }
+
+    /// The chunk index entry and the chunks key for a chunk of `stored` bytes.
+    fn next(&mut self, id: &Id, stored: u32) -> (Vec<u8>, Vec<u8>) {
+        let mut entry = stored.to_le_bytes().to_vec();
+        match self {
+            ChunkKeys::ById => (entry, id.0.to_vec()),
+            ChunkKeys::Ordered(order) => {
+                *order = order.wrapping_add(1);
+                entry.extend_from_slice(&order.to_be_bytes());
+                (entry, Self::key(&order.to_be_bytes(), id))
+            }
+        }
+    }
+
+    fn key(order: &[u8; 8], id: &Id) -> Vec<u8> {
+        [&order[..], &id.0].concat()
+    }
+}
+
+/// A chunk as its index entry describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChunkEntry {
+    pub id: Id,
+    /// Bytes of the stored record.
+    pub stored: u32,
+    /// The chunks-family key of its record.
+    key: Vec<u8>,
+}
+
+impl ChunkEntry {
+    /// Decodes an index entry; `None` when it is malformed.
+    fn parse(id: Id, entry: &[u8], ordered: bool) -> Option<ChunkEntry> {
+        let stored = u32::from_le_bytes(entry.get(..4)?.try_into().ok()?);
+        let key = if ordered {
+            let order: &[u8; 8] = entry.get(4..)?.try_into().ok()?;
+            ChunkKeys::key(order, &id)
+        } else {
+            if entry.len() != 4 {
+                return None;
+            }
+            id.0.to_vec()
+        };
+        Some(ChunkEntry { id, stored, key })
+    }
+}
+
+/// The stored records of one repository, and their layout. Cheap to clone
+/// (the store is shared), so pipeline threads each hold one.
+#[derive(Clone)]
+pub struct Records {
+    store: Arc<dyn Store>,
+    keys: Keys,
+    level: i32,
+    ordered: bool,
+}
+
+impl Records {
+    pub fn new(store: Arc<dyn Store>, keys: Keys, config: &Config) -> Records {
+        Records { store, keys, level: config.compression, ordered: config.ordered_chunks() }
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    #[cfg(test)]
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    /// The stored record of `plaintext` under `id`.
+    pub fn seal(&self, id: &Id, plaintext: &[u8]) -> Vec<u8> {
+        record::seal(&self.keys, id, plaintext, self.level)
+    }
+
+    pub fn has_chunk(&self, id: &Id) -> Result<bool> {
+        self.store.contains(Cf::ChunkIndex, &id.0)
+    }
+
+    /// Whether a tree or chunk list is stored.
+    pub fn has_object(&self, id: &Id) -> Result<bool> {
+        self.store.contains(Cf::Trees, &id.0)
+    }
+
+    /// A chunk's index entry, `None` when it is not indexed.
+    pub fn chunk_entry(&self, id: &Id) -> Result<Option<ChunkEntry>> {
+        let Some(entry) = self.store.get(Cf::ChunkIndex, &id.0)? else { return Ok(None) };
+        ChunkEntry::parse(*id, &entry, self.ordered)
+            .map(Some)
+            .ok_or_else(|| Error::corrupt(format!("chunk index entry {id}"), "wrong length"))
+    }
+
+    /// A chunk's plaintext, verified against its id.
+    pub fn chunk(&self, id: &Id) -> Result<Vec<u8>> {
+        let entry = self.chunk_entry(id)?.ok_or_else(|| Error::Missing { what: "chunk", id: id.to_hex() })?;
+        self.open(Cf::Chunks, &entry.key, "chunk", id)
+    }
+
+    /// A tree or chunk list's plaintext; `what` names it in errors.
+    pub fn object(&self, what: &'static str, id: &Id) -> Result<Vec<u8>> {
+        self.open(Cf::Trees, &id.0, what, id)
+    }
+
+    fn open(&self, cf: Cf, key: &[u8], what: &'static str, id: &Id) -> Result<Vec<u8>> {
+        let bytes = self.store.get(cf, key)?.ok_or_else(|| Error::Missing { what, id: id.to_hex() })?;
+        record::open(&self.keys, id, bytes, &format!("{what} {id}"))
+    }
+
+    /// A batch writer; chunks it puts are keyed in the order put.
+    pub fn writer(&self) -> RecordWriter {
+        RecordWriter {
+            records: self.clone(),
+            chunk_keys: ChunkKeys::for_writer(self.ordered),
+            batch: Batch::default(),
+            deleted: DeletedSpan::default(),
+        }
+    }
+
+    /// Every indexed chunk, in id order. `f` returns `false` to stop.
+    pub fn scan_chunks(&self, f: &mut dyn FnMut(ChunkEntry) -> Result<bool>) -> Result<()> {
+        let ordered = self.ordered;
+        self.store.scan(Cf::ChunkIndex, b"", &mut |k, v| {
+            let id = Id::from_slice(k).ok_or_else(|| Error::corrupt("chunk index", "a key is not a chunk id"))?;
+            let entry = ChunkEntry::parse(id, v, ordered)
+                .ok_or_else(|| Error::corrupt(format!("chunk index entry {id}"), "wrong length"))?;
+            f(entry)
+        })
+    }
+
+    /// Every stored tree and chunk list: its id and stored bytes.
+    pub fn scan_objects(&self, f: &mut dyn FnMut(Id, usize) -> Result<bool>) -> Result<()> {
+        self.store.scan(Cf::Trees, b"", &mut |k, v| {
+            let id = Id::from_slice(k).ok_or_else(|| Error::corrupt("tree index", "a key is not an object id"))?;
+            f(id, v.len())
+        })
+    }
+
+    /// Makes every write so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.store.flush()
+    }
+
+    /// Gives the space of deleted records back to the filesystem: the
+    /// chunk records in `deleted` (a writer's `deleted_span`), and all of
+    /// the (small) index and tree families.
+    pub fn compact(&self, deleted: &DeletedSpan) -> Result<()> {
+        self.store.compact(Cf::ChunkIndex, None)?;
+        self.store.compact(Cf::Trees, None)?;
+        if let Some((lo, hi)) = &deleted.0 {
+            self.store.compact(Cf::Chunks, Some((lo, hi)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Queues puts and deletes and writes them as one batch. Writes are
+/// deferred (durable at the next `Records::flush`); see `store`.
+pub struct RecordWriter {
+    records: Records,
+    chunk_keys: ChunkKeys,
+    batch: Batch,
+    deleted: DeletedSpan,
+}
+
+/// The lowest and highest chunk keys a writer deleted: the stretch of the
+/// chunks family that compaction must rewrite to give their space back.
+#[derive(Debug, Default)]
+pub struct DeletedSpan(Option<(Vec<u8>, Vec<u8>)>);
+
+impl DeletedSpan {
+    fn widen(&mut self, key: &[u8]) {
+        match &mut self.0 {
+            None => self.0 = Some((key.to_vec(), key.to_vec())),
+            Some((lo, hi)) => {
+                if key < lo.as_slice() {
+                    *lo = key.to_vec();
+                }
+                if key > hi.as_slice() {
+                    *hi = key.to_vec();
+                }
+            }
+        }
+    }
+}
+
+impl RecordWriter {
+    /// Queues a sealed chunk record and its index entry.
+    pub fn put_chunk(&mut self, id: &Id, record: Vec<u8>) {
+        let (entry, key) = self.chunk_keys.next(id, record.len() as u32);
+        self.batch.put(Cf::ChunkIndex, id.0.to_vec(), entry);
+        self.batch.put(Cf::Chunks, key, record);
+    }
+
+    /// Queues a sealed tree or chunk-list record.
+    pub fn put_object(&mut self, id: &Id, record: Vec<u8>) {
+        self.batch.put(Cf::Trees, id.0.to_vec(), record);
+    }
+
+    /// Queues the removal of a chunk: its record and its index entry, in
+    /// one batch, so neither outlives the other.
+    pub fn delete_chunk(&mut self, chunk: &ChunkEntry) {
+        self.deleted.widen(&chunk.key);
+        self.batch.delete(Cf::Chunks, chunk.key.clone());
+        self.batch.delete(Cf::ChunkIndex, chunk.id.0.to_vec());
+    }
+
+    pub fn delete_object(&mut self, id: &Id) {
+        self.batch.delete(Cf::Trees, id.0.to_vec());
+    }
+
+    /// Where the chunks deleted through this writer were stored.
+    pub fn deleted_span(&self) -> &DeletedSpan {
+        &self.deleted
+    }
+
+    /// Bytes queued (of puts; deletes count their keys).
+    pub fn bytes(&self) -> usize {
+        self.batch.bytes()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batch.is_empty()
+    }
+
+    /// Writes what is queued, as one atomic batch.
+    pub fn write(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.records.store.write(std::mem::take(&mut self.batch), Durability::Deferred)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn records(ordered: bool) -> Records {
+        let config = Config::sample(if ordered { 2 } else { 1 });
+        Records::new(Arc::new(MemoryStore::new()), Keys::new([1; 32], Some([2; 32])), &config)
+    }
+
+    #[test]
+    fn chunks_put_read_scan_and_delete_in_both_layouts() {
+        for ordered in [false, true] {
+            let r = records(ordered);
+            let mut w = r.writer();
+            let ids: Vec<Id> = (0..5u8)
+                .map(|i| {
+                    let data = vec![i; 100 + i as usize];
+                    let id = r.keys().id(&data);
+                    w.put_chunk(&id, r.seal(&id, &data));
+                    id
+                })
+                .collect();
+            w.write().unwrap();
+            for (i, id) in ids.iter().enumerate() {
+                assert!(r.has_chunk(id).unwrap());
+                assert_eq!(r.chunk(id).unwrap(), vec![i as u8; 100 + i]);
+            }
+            let mut seen = Vec::new();
+            r.scan_chunks(&mut |c| {
+                seen.push(c);
+                Ok(true)
+            })
+            .unwrap();
+            assert_eq!(seen.len(), 5);
+            let mut w = r.writer();
+            w.delete_chunk(seen.iter().find(|c| c.id == ids[2]).unwrap());
+            w.write().unwrap();
+            assert!(!r.has_chunk(&ids[2]).unwrap());
+            // Nothing of the deleted chunk is left in either family.
+            assert_eq!(r.store().range(Cf::Chunks, b"", None).unwrap().len(), 4);
+            assert!(matches!(r.chunk(&ids[2]), Err(Error::Missing { .. })));
+            assert_eq!(r.chunk(&ids[3]).unwrap(), vec![3u8; 103]);
+        }
+    }
+
+    #[test]
+    fn ordered_keys_follow_write_order_and_index_entries_point_at_them() {
+        let r = records(true);
+        let mut w = r.writer();
+        let mut ids = Vec::new();
+        for i in 0..4u8 {
+            let id = r.keys().id(&[i]);
+            w.put_chunk(&id, r.seal(&id, &[i]));
+            ids.push(id);
+        }
+        w.write().unwrap();
+        let chunks = r.store().range(Cf::Chunks, b"", None).unwrap();
+        let in_key_order: Vec<Id> = chunks.iter().map(|(k, _)| Id::from_slice(&k[8..]).unwrap()).collect();
+        assert_eq!(in_key_order, ids);
+        for (key, record) in &chunks {
+            let e = r.chunk_entry(&Id::from_slice(&key[8..]).unwrap()).unwrap().unwrap();
+            assert_eq!(e.stored as usize, record.len());
+            assert_eq!(&e.key, key);
+        }
+    }
+
+    #[test]
+    fn a_malformed_index_entry_is_an_error_naming_the_chunk() {
+        let r = records(true);
+        let id = Id([9; 32]);
+        let mut b = Batch::default();
+        b.put(Cf::ChunkIndex, id.0.to_vec(), vec![1, 2, 3]);
+        r.store().write(b, Durability::Sync).unwrap();
+        let e = r.chunk(&id).unwrap_err().to_string();
+        assert!(e.contains(&id.to_hex()) && e.contains("wrong length"), "{e}");
+    }
+}

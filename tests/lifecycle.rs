@@ -1,0 +1,332 @@
+//! The repository's life: forget by policy and by id, holds, tags, the
+//! audit log, and prune giving the disk back, including kill -9 during
+//! prune, prune under a live mount, and a backup meeting a running prune.
+
+use crate::util::mount::{wait_until, Mount};
+use crate::util::tree::{self, assert_same, Options};
+use crate::util::{fuse_available, Repo, PASSWORD};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const EXACT: Options = Options { dir_mtimes: true };
+
+/// Bytes the directory occupies on disk, as `du` counts them.
+fn du(p: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(p)
+        .unwrap()
+        .flatten()
+        .map(|e| {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                du(&e.path())
+            } else {
+                m.blocks() * 512
+            }
+        })
+        .sum()
+}
+
+/// `n` files of 1 MiB of random data, from seeds starting at `seed`, plus a
+/// few small ones.
+fn fill(dir: &Path, seed: u64, n: u64) {
+    std::fs::create_dir_all(dir.join("small")).unwrap();
+    for i in 0..n {
+        std::fs::write(dir.join(format!("f{i:02}")), tree::random(seed + i, 1 << 20)).unwrap();
+    }
+    for i in 0..20 {
+        std::fs::write(dir.join("small").join(format!("s{i}")), format!("small file {i}\n")).unwrap();
+    }
+}
+
+fn ids(repo: &Repo) -> Vec<String> {
+    repo.snapshots().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Restores `spec` (SNAPSHOT:PATH) and compares it with `expected`.
+fn assert_restores(repo: &Repo, spec: &str, expected: &Path) {
+    let out = repo.scratch(&format!("restore-{}", rand_suffix()));
+    repo.run(&["restore", spec, out.to_str().unwrap()]).ok();
+    assert_same(expected, &out, &EXACT);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn forget_and_prune_give_the_space_back() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    fill(&src, 0, 40);
+    repo.backup(&[&src], &[]);
+    // Change most of it: 30 of the 40 large files get new content.
+    for i in 0..30u64 {
+        std::fs::write(src.join(format!("f{i:02}")), tree::random(1000 + i, 1 << 20)).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    let before = du(&repo.path);
+    let first = ids(&repo)[0].clone();
+    let dry = repo.run(&["forget", "--dry-run", &first]).ok();
+    assert!(dry.stdout.contains("would remove 1 snapshots"), "{}", dry.stdout);
+    assert_eq!(ids(&repo).len(), 2, "a dry run removes nothing");
+    repo.run(&["forget", &first]).ok();
+    let dry = repo.run(&["prune", "--dry-run", "--json"]).ok().json();
+    assert!(dry["chunks_removed"].as_u64().unwrap() >= 30, "{dry}");
+    assert!(dry["chunk_bytes_removed"].as_u64().unwrap() >= 30 << 20, "{dry}");
+    assert!(du(&repo.path) >= before - (1 << 20), "a dry run deletes nothing");
+
+    let r = repo.run(&["prune", "--json"]).ok().json();
+    assert_eq!(r["chunks_removed"], dry["chunks_removed"], "{r}");
+    assert_eq!(r["chunk_bytes_removed"], dry["chunk_bytes_removed"], "{r}");
+    let after = du(&repo.path);
+
+    // A fresh repository holding only the second snapshot's data.
+    let fresh = Repo::new();
+    fresh.backup(&[&src], &[]);
+    let fresh_size = du(&fresh.path);
+    assert!(
+        after as f64 <= fresh_size as f64 * 1.10,
+        "pruned repository {after} bytes, fresh one {fresh_size} (before prune {before})"
+    );
+    assert!(r["size_after"].as_u64() < r["size_before"].as_u64(), "{r}");
+    assert_restores(&repo, &format!("latest:{}", src.display()), &src);
+    let log = repo.run(&["log", "--json"]).ok();
+    let actions: Vec<String> = log
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(actions, ["forget", "prune"]);
+}
+
+#[test]
+fn forget_by_policy_groups_explains_and_keeps_what_it_should() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    fill(&src, 0, 1);
+    // Two snapshots a day for five days, on two hosts.
+    for day in 1..=5 {
+        for hour in ["08:00", "20:00"] {
+            let t = format!("2026-03-{day:02}T{hour}:00Z");
+            repo.backup(&[&src], &["--time", &t, "--host", "alpha"]);
+        }
+    }
+    repo.backup(&[&src], &["--time", "2026-03-01T12:00:00Z", "--host", "beta"]);
+    let r = repo.run(&["forget", "--keep-daily", "3", "--dry-run", "--json"]).ok().json();
+    assert_eq!(r["dry_run"], true);
+    let groups = r["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{r}");
+    let alpha = groups.iter().find(|g| g["host"] == "alpha").unwrap();
+    let kept: Vec<&str> = alpha["keep"].as_array().unwrap().iter().map(|k| k["time"].as_str().unwrap()).collect();
+    assert_eq!(kept, ["2026-03-03T20:00:00Z", "2026-03-04T20:00:00Z", "2026-03-05T20:00:00Z"]);
+    assert_eq!(alpha["keep"][0]["reasons"], serde_json::json!(["daily"]));
+    assert_eq!(alpha["remove"].as_array().unwrap().len(), 7);
+    assert_eq!(repo.snapshots().len(), 11, "a dry run changes nothing");
+
+    let text = repo.run(&["forget", "--keep-daily", "3", "--host", "alpha"]).ok().stdout;
+    assert!(text.contains("host alpha") && text.contains("removed 7 snapshots"), "{text}");
+    assert_eq!(repo.snapshots().len(), 4);
+    // The other host was filtered out, and so untouched.
+    assert!(repo.snapshots().iter().any(|s| s["host"] == "beta"));
+
+    let e = repo.run(&["forget"]);
+    assert_eq!(e.code, 1);
+    assert!(e.stderr.contains("no policy given"), "{}", e.stderr);
+    let e = repo.run(&["forget", "latest", "--keep-last", "1"]);
+    assert!(e.code != 0 && e.stderr.contains("not both"), "{}", e.stderr);
+    let e = repo.run(&["forget", "--keep-within", "3w"]);
+    assert!(e.code == 2 && e.stderr.contains("3w"), "{}", e.stderr);
+    let e = repo.run(&["backup", "--time", "tomorrow", src.to_str().unwrap()]);
+    assert!(e.code == 2 && e.stderr.contains("tomorrow"), "{}", e.stderr);
+}
+
+#[test]
+fn a_held_snapshot_survives_forget_and_prune_until_released() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    fill(&src, 0, 4);
+    let kept_copy = repo.scratch("first");
+    repo.backup(&[&src], &["--time", "2026-01-01T00:00:00Z"]);
+    crate::util::sh(&format!("cp -a {} {}", src.display(), kept_copy.display()));
+    for (i, t) in ["2026-02-01T00:00:00Z", "2026-03-01T00:00:00Z"].iter().enumerate() {
+        fill(&src, 100 + 10 * i as u64, 4);
+        repo.backup(&[&src], &["--time", t]);
+    }
+    let first = ids(&repo)[0].clone();
+    repo.run(&["hold", "add", &first[..10], "--reason", "litigation 42"]).ok();
+    let list = repo.run(&["hold", "list", "--json"]).ok().json();
+    assert_eq!(list[0]["snapshot"], first.as_str());
+    assert_eq!(list[0]["reason"], "litigation 42");
+
+    let e = repo.run(&["forget", &first]);
+    assert!(e.code == 1 && e.stderr.contains("held (litigation 42)"), "{}", e.stderr);
+    let out = repo.run(&["forget", "--keep-last", "1", "--prune"]).ok().stdout;
+    assert!(out.contains("held: litigation 42"), "{out}");
+    assert_eq!(ids(&repo).len(), 2);
+    assert_eq!(ids(&repo)[0], first);
+    assert_restores(&repo, &format!("{first}:{}", src.display()), &kept_copy);
+
+    repo.run(&["hold", "remove", &first]).ok();
+    repo.run(&["forget", "--keep-last", "1", "--prune"]).ok();
+    assert_eq!(ids(&repo).len(), 1);
+    assert_restores(&repo, &format!("latest:{}", src.display()), &src);
+    // A lapsed hold protects nothing.
+    repo.backup(&[&src], &["--time", "2026-04-01T00:00:00Z"]);
+    repo.run(&["hold", "add", "latest", "--reason", "short", "--until", "2026-01-01"]).ok();
+    repo.run(&["forget", "latest"]).ok();
+    let log = repo.run(&["log"]).ok().stdout;
+    for action in ["hold add", "forget", "prune", "hold remove"] {
+        assert!(log.contains(action), "{action} missing from the log:\n{log}");
+    }
+}
+
+#[test]
+fn tags_change_after_the_backup_and_keep_tag_honours_them() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    fill(&src, 0, 1);
+    repo.backup(&[&src], &["--time", "2026-01-01T00:00:00Z", "--tag", "nightly"]);
+    repo.backup(&[&src], &["--time", "2026-01-02T00:00:00Z", "--tag", "nightly"]);
+    repo.backup(&[&src], &["--time", "2026-01-03T00:00:00Z"]);
+    let first = ids(&repo)[0].clone();
+    repo.run(&["tag", &first, "--add", "release", "--remove", "nightly"]).ok();
+    let snaps = repo.snapshots();
+    assert_eq!(snaps[0]["tags"], serde_json::json!(["release"]));
+    assert_eq!(snaps[1]["tags"], serde_json::json!(["nightly"]));
+    repo.run(&["tag", "latest~1", "--set", "a", "--set", "b"]).ok();
+    assert_eq!(repo.snapshots()[1]["tags"], serde_json::json!(["a", "b"]));
+    let e = repo.run(&["tag", "latest"]);
+    assert!(e.code == 1 && e.stderr.contains("--add"), "{}", e.stderr);
+    // Grouped by host and paths (not tags): release survives by its tag.
+    repo.run(&["forget", "--keep-last", "1", "--keep-tag", "release"]).ok();
+    let left: Vec<String> = repo.snapshots().iter().map(|s| s["time"].as_str().unwrap().to_string()).collect();
+    assert_eq!(left, ["2026-01-01T00:00:00Z", "2026-01-03T00:00:00Z"]);
+    let log = repo.run(&["log", "--json"]).ok().stdout;
+    assert!(log.lines().filter(|l| l.contains("\"action\":\"tag\"")).count() == 2, "{log}");
+}
+
+/// Garbage for prune: a snapshot of 24 MiB of other data (some 24,000
+/// small chunks, so a prune writes several delete batches), forgotten.
+fn add_garbage(repo: &Repo, extra: &Path, seed: u64) {
+    std::fs::create_dir_all(extra).unwrap();
+    std::fs::write(extra.join("big"), tree::random(seed, 24 << 20)).unwrap();
+    let s = repo.backup(&[extra], &[]);
+    repo.run(&["forget", s["snapshot"].as_str().unwrap()]).ok();
+}
+
+#[test]
+fn kill_9_during_prune_loses_no_remaining_snapshot() {
+    let repo = Repo::uninit();
+    let init = ["init", "--kdf-memory", "64", "--kdf-iterations", "1", "--chunk-min", "256", "--chunk-avg", "1024"];
+    repo.run(&[&init[..], &["--chunk-max", "4096"]].concat()).ok();
+    let src = repo.scratch("src");
+    fill(&src, 0, 4);
+    repo.backup(&[&src], &[]);
+    let extra = repo.scratch("extra");
+    // Twenty moments: each named point of a prune (a SIGKILL the process
+    // sends itself there), then kills from outside at times spread over
+    // the rest of its life, compaction included.
+    let points = ["prune:marked", "prune:batch:1", "prune:batch:3", "prune:batch:5", "prune:swept", "prune:flushed"];
+    let mut crashes = 0;
+    for run in 0..20u64 {
+        add_garbage(&repo, &extra, 5000 + run);
+        let mut cmd = repo.cmd();
+        cmd.arg("prune").stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        if let Some(p) = points.get(run as usize) {
+            cmd.env("STRATA_CRASH_AT", p);
+        }
+        let mut child = cmd.spawn().unwrap();
+        if run as usize >= points.len() {
+            std::thread::sleep(Duration::from_millis(20 * (run - points.len() as u64)));
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        }
+        if child.wait().unwrap().code().is_none() {
+            crashes += 1;
+        }
+        assert_eq!(ids(&repo).len(), 1);
+        assert_restores(&repo, &format!("latest:{}", src.display()), &src);
+    }
+    eprintln!("{crashes} of 20 prunes died before they finished");
+    assert!(crashes >= 12, "only {crashes} of 20 prunes died before they finished");
+    // The next prune finishes the job: afterwards there is nothing left.
+    repo.run(&["prune"]).ok();
+    let again = repo.run(&["prune", "--dry-run", "--json"]).ok().json();
+    assert_eq!(again["chunks_removed"].as_u64(), Some(0), "{again}");
+    assert_restores(&repo, &format!("latest:{}", src.display()), &src);
+    // And the next backup still dedups against what is left.
+    let s = repo.backup(&[&src], &[]);
+    assert_eq!(s["bytes_read"].as_u64(), Some(0), "{s}");
+}
+
+#[test]
+fn a_writer_meets_busy_during_prune_or_waits_with_retry_lock() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    fill(&src, 0, 2);
+    repo.backup(&[&src], &[]);
+    // Hold the writer lock as a running prune does.
+    let pw = || Ok(PASSWORD.as_bytes().to_vec());
+    let held = strata::repo::Repo::open(&repo.path, strata::repo::Access::Write, &pw).unwrap();
+    for args in [vec!["backup", src.to_str().unwrap()], vec!["prune"], vec!["forget", "latest"]] {
+        let start = std::time::Instant::now();
+        let r = repo.run(&args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(r.stderr.contains("busy"), "{args:?}: {}", r.stderr);
+        assert!(start.elapsed() < Duration::from_secs(5), "busy must come at once");
+    }
+    let mut waiting = repo
+        .cmd()
+        .args(["--retry-lock", "30s", "backup", "--json"])
+        .arg(&src)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(waiting.try_wait().unwrap().is_none(), "the backup should be waiting for the lock");
+    drop(held);
+    let out = waiting.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ids(&repo).len(), 2);
+    // A wait that runs out says busy.
+    let _held = strata::repo::Repo::open(&repo.path, strata::repo::Access::Write, &pw).unwrap();
+    let r = repo.run(&["--retry-lock", "1s", "prune"]);
+    assert!(r.code == 1 && r.stderr.contains("busy"), "{}", r.stderr);
+}
+
+#[test]
+fn prune_while_mounted_keeps_the_mount_working() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    fill(&src, 0, 8);
+    repo.backup(&[&src], &["--time", "2026-01-01T00:00:00Z"]);
+    let extra = repo.scratch("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::write(extra.join("big"), tree::random(77, 16 << 20)).unwrap();
+    repo.backup(&[&extra], &["--time", "2026-01-02T00:00:00Z"]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let snapshots = m.dir.join("snapshots");
+    let names = || -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(&snapshots).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(), ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"]);
+    repo.run(&["forget", "latest"]).ok();
+    repo.run(&["prune"]).ok();
+    assert!(wait_until(Duration::from_secs(10), || names() == ["2026-01-01T00:00:00Z"]), "{:?}", names());
+    let inside: PathBuf = snapshots.join("2026-01-01T00:00:00Z").join(src.strip_prefix("/").unwrap());
+    assert_same(&src, &inside, &EXACT);
+    // Tags changed meanwhile show too.
+    repo.run(&["tag", "latest", "--add", "kept"]).ok();
+    assert!(wait_until(Duration::from_secs(10), || m.dir.join("tags/kept").exists()));
+    assert_eq!(m.stop(), 0);
+}
