@@ -54,6 +54,9 @@ const PUSH_MAX: u64 = 4 << 20;
 const CHUNKS_AHEAD: usize = 8;
 /// Handed-over inodes remembered; the set is cleared when it grows past this.
 const PUSHED_MAX: usize = 1 << 16;
+/// Waits before handing a file over again when the kernel did not know its
+/// inode yet.
+const PUSH_RETRY_MS: [u64; 3] = [1, 2, 8];
 /// Chunks handed over that are remembered at most.
 const HANDED_MAX: usize = 1 << 16;
 
@@ -65,9 +68,8 @@ pub(super) enum Job {
     From { dir: Arc<EntryNode>, push: bool },
     /// Decode a chunk into the chunk cache; queued at this `Prefetch::seq`.
     Chunk(Id, u64),
-    /// Decode a small file and hand it to the page sink; `again` if the
-    /// kernel did not know the inode on the first try.
-    Push { ino: u64, map: FileMap, again: bool },
+    /// Decode a small file and hand it to the page sink.
+    Push { ino: u64, map: FileMap },
 }
 
 pub struct Prefetch {
@@ -184,7 +186,7 @@ pub(super) fn spawn(vfs: &Arc<Vfs>, jobs: Jobs) -> crate::Result<()> {
             .spawn(move || {
                 for (snap, job) in rx {
                     let Some(vfs) = weak.upgrade() else { break };
-                    if let Err(e) = vfs.run(snap, job) {
+                    if let Err(e) = vfs.run(job) {
                         eprintln!("strata: prefetch in snapshot {} failed: {e}", snap.short());
                     }
                 }
@@ -215,7 +217,7 @@ impl Vfs {
         let _ = self.prefetch.sink.set(sink);
     }
 
-    fn run(&self, snap: Id, job: Job) -> crate::Result<()> {
+    fn run(&self, job: Job) -> crate::Result<()> {
         match job {
             Job::After(file) => {
                 self.read_ahead(&file);
@@ -239,7 +241,7 @@ impl Vfs {
                 }
                 self.reader.chunk(&self.repo, &id).map(drop)
             }
-            Job::Push { ino, map, again } => {
+            Job::Push { ino, map } => {
                 let Some(sink) = self.prefetch.sink.get() else { return Ok(()) };
                 let Ok(NodeKind::Entry(node)) = self.node(ino) else {
                     // Not (or no longer) known to the kernel, which would drop
@@ -263,16 +265,21 @@ impl Vfs {
                         return Err(e);
                     }
                 };
-                match sink(ino, 0, &data) {
-                    Ok(()) => map.pieces().iter().filter_map(Piece::id).for_each(|id| self.handed_over(&id)),
-                    // The reader of the listing has not linked it yet: try
-                    // once more after the jobs queued meanwhile (the data
-                    // stays decoded), then leave it to the file's own read.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !again => {
-                        if !self.prefetch.queue(snap, Job::Push { ino, map, again: true }) {
-                            self.prefetch.unclaim(ino);
-                        }
+                // The kernel links a listing's entries only once it has our
+                // reply, which may come after this job runs: wait a little
+                // for it (the data stays decoded), then leave the file to
+                // its own read. An immediate second try lost that race one
+                // time in six in the read-ahead test.
+                let mut result = sink(ino, 0, &data);
+                for wait_ms in PUSH_RETRY_MS {
+                    if !matches!(&result, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+                        break;
                     }
+                    std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+                    result = sink(ino, 0, &data);
+                }
+                match result {
+                    Ok(()) => map.pieces().iter().filter_map(Piece::id).for_each(|id| self.handed_over(&id)),
                     Err(_) => self.prefetch.unclaim(ino),
                 }
                 Ok(())
@@ -454,7 +461,7 @@ impl Vfs {
         if !pf.claim(ino) {
             return Queued::Yes(ino, 0);
         }
-        if pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()), again: false }) {
+        if pf.queue(snap, Job::Push { ino, map: FileMap::new(pieces.clone()) }) {
             Queued::Yes(ino, e.size)
         } else {
             pf.unclaim(ino);
