@@ -164,9 +164,12 @@ pub fn run(repo: &Repo, dry_run: bool, progress: &dyn Fn(Stage)) -> Result<Repor
             (progress)(Stage::Sweeping(*seen, total));
         }
     };
+    let mut garbage = crate::repo::Garbage::default();
     records.scan_chunks(&mut |c| {
         tick(&mut seen);
-        if !live.contains(&c.id) {
+        let dead = !live.contains(&c.id);
+        garbage.note(&c, dead);
+        if dead {
             report.chunks_removed += 1;
             report.chunk_bytes_removed += c.stored as u64;
             if !dry_run {
@@ -205,7 +208,7 @@ pub fn run(repo: &Repo, dry_run: bool, progress: &dyn Fn(Stage)) -> Result<Repor
     records.flush()?;
     crash_point(|| "prune:flushed".into());
     (progress)(Stage::Compacting);
-    records.compact(writer.deleted_span())?;
+    records.compact(&garbage)?;
     crash_point(|| "prune:compacted".into());
     report.size_after = repo.size_on_disk();
     repo.log_event(

@@ -88,6 +88,7 @@ fn forget_and_prune_give_the_space_back() {
     let fresh = Repo::new();
     fresh.backup(&[&src], &[]);
     let fresh_size = du(&fresh.path);
+    eprintln!("before prune {before}, after {after}, fresh {fresh_size}");
     assert!(
         after as f64 <= fresh_size as f64 * 1.10,
         "pruned repository {after} bytes, fresh one {fresh_size} (before prune {before})"
@@ -171,7 +172,9 @@ fn a_held_snapshot_survives_forget_and_prune_until_released() {
     assert_restores(&repo, &format!("{first}:{}", src.display()), &kept_copy);
 
     repo.run(&["hold", "remove", &first]).ok();
-    repo.run(&["forget", "--keep-last", "1", "--prune"]).ok();
+    let doc = repo.run(&["forget", "--keep-last", "1", "--prune", "--json"]).ok().json();
+    assert_eq!(doc["groups"][0]["remove"][0]["id"], first.as_str(), "{doc}");
+    assert!(doc["prune"]["chunks_removed"].as_u64().unwrap() >= 4, "the first snapshot's own data goes: {doc}");
     assert_eq!(ids(&repo).len(), 1);
     assert_restores(&repo, &format!("latest:{}", src.display()), &src);
     // A lapsed hold protects nothing.

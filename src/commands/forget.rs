@@ -46,7 +46,9 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<i32> {
     };
     let remove: Vec<_> =
         groups.iter().flat_map(|g| &g.snapshots).filter(|p| !p.keep).map(|p| (p.id, p.snapshot.clone())).collect();
-    print(&groups, a.json, a.dry_run);
+    if !a.json {
+        print(&groups);
+    }
     if !a.dry_run && !remove.is_empty() {
         repo.forget(&remove)?;
     }
@@ -54,9 +56,13 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<i32> {
         let verb = if a.dry_run { "would remove" } else { "removed" };
         println!("{verb} {} snapshots", remove.len());
     }
-    if a.prune && !a.dry_run {
-        let report = super::prune::run_on(&repo, false)?;
-        super::prune::print(&report, a.json);
+    let pruned = if a.prune && !a.dry_run { Some(super::prune::run_on(&repo, false)?) } else { None };
+    if a.json {
+        let mut doc = to_json(&groups, a.dry_run);
+        doc["prune"] = pruned.as_ref().map_or(serde_json::Value::Null, super::prune::to_json);
+        println!("{doc}");
+    } else if let Some(r) = &pruned {
+        super::prune::print(r, false);
     }
     Ok(0)
 }
@@ -81,9 +87,9 @@ fn by_id(repo: &strata::repo::Repo, specs: &[String]) -> Result<Vec<Group>> {
     Ok(out)
 }
 
-fn print(groups: &[Group], as_json: bool, dry_run: bool) {
-    if as_json {
-        let v: Vec<_> = groups
+/// The plan as one JSON document.
+fn to_json(groups: &[Group], dry_run: bool) -> serde_json::Value {
+    let v: Vec<_> = groups
             .iter()
             .map(|g| {
                 let entry = |p: &forget::Planned| {
@@ -98,9 +104,10 @@ fn print(groups: &[Group], as_json: bool, dry_run: bool) {
                 })
             })
             .collect();
-        println!("{}", json!({"dry_run": dry_run, "groups": v}));
-        return;
-    }
+    json!({"dry_run": dry_run, "groups": v})
+}
+
+fn print(groups: &[Group]) {
     for g in groups {
         let mut what = Vec::new();
         if let Some(h) = &g.key.host {

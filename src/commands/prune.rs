@@ -40,17 +40,18 @@ pub fn run_on(repo: &Repo, dry_run: bool) -> Result<Report> {
     Ok(report?)
 }
 
+pub fn to_json(r: &Report) -> serde_json::Value {
+    json!({
+        "dry_run": r.dry_run, "snapshots": r.snapshots, "trees_walked": r.trees_walked,
+        "chunks": r.chunks, "chunks_removed": r.chunks_removed, "chunk_bytes_removed": r.chunk_bytes_removed,
+        "trees": r.objects, "trees_removed": r.objects_removed, "tree_bytes_removed": r.object_bytes_removed,
+        "size_before": r.size_before, "size_after": r.size_after,
+    })
+}
+
 pub fn print(r: &Report, as_json: bool) {
     if as_json {
-        println!(
-            "{}",
-            json!({
-                "dry_run": r.dry_run, "snapshots": r.snapshots, "trees_walked": r.trees_walked,
-                "chunks": r.chunks, "chunks_removed": r.chunks_removed, "chunk_bytes_removed": r.chunk_bytes_removed,
-                "trees": r.objects, "trees_removed": r.objects_removed, "tree_bytes_removed": r.object_bytes_removed,
-                "size_before": r.size_before, "size_after": r.size_after,
-            })
-        );
+        println!("{}", to_json(r));
         return;
     }
     let verb = if r.dry_run { "would remove" } else { "removed" };

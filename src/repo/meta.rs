@@ -97,7 +97,7 @@ impl Repo {
 
     /// Writes `batch` and the audit entry for it, as one synced batch.
     fn change(&self, mut batch: Batch, action: &str, snapshots: Vec<Id>, detail: String) -> Result<()> {
-        if self._lock.is_none() {
+        if self.lock.is_none() {
             return Err(Error::Invalid(format!(
                 "repository {}: opened read-only, cannot {action}",
                 self.path.display()

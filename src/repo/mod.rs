@@ -7,7 +7,7 @@
 mod meta;
 mod records;
 
-pub use records::{ChunkEntry, DeletedSpan, RecordWriter, Records};
+pub use records::{ChunkEntry, Garbage, RecordWriter, Records};
 
 use crate::crypto::{self, Id, KdfParams, Keys};
 use crate::error::{Error, Result};
@@ -58,7 +58,8 @@ pub struct Repo {
     store: Arc<dyn Store>,
     config: Config,
     records: Records,
-    _lock: Option<File>,
+    /// The writer lock, held while open for writing.
+    lock: Option<File>,
 }
 
 fn db_path(repo: &Path) -> PathBuf {
@@ -199,7 +200,7 @@ impl Repo {
     /// A repository over any store (the in-memory one in tests).
     fn over(path: &Path, store: Arc<dyn Store>, config: Config, keys: Keys, lock: Option<File>) -> Repo {
         let records = Records::new(store.clone(), keys, &config);
-        Repo { path: path.to_path_buf(), store, config, records, _lock: lock }
+        Repo { path: path.to_path_buf(), store, config, records, lock }
     }
 
     fn unlock(path: &Path, store: &dyn Store, password: &[u8]) -> Result<[u8; 64]> {

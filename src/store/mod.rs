@@ -113,10 +113,12 @@ pub trait Store: Send + Sync {
     /// during the scan may or may not be seen.
     fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()>;
 
-    /// Rewrites the family's keys in `[from, to]` (all of them for `None`)
-    /// so that deleted entries give their space back: blob files that held
-    /// only deleted values go, live values in the range move to new ones.
-    fn compact(&self, _cf: Cf, _range: Option<(&[u8], &[u8])>) -> Result<()> {
+    /// Rewrites the family's keys in the `ranges` (`[from, to]`, inclusive;
+    /// none means all keys) so that deleted entries give their space back:
+    /// blob files that held only deleted values go; with `relocate`, the
+    /// live values of the range move to new blob files, so that the files
+    /// they shared with deleted ones go too.
+    fn compact(&self, _cf: Cf, _ranges: &[(Vec<u8>, Vec<u8>)], _relocate: bool) -> Result<()> {
         Ok(())
     }
 
@@ -162,8 +164,8 @@ pub(crate) mod contract {
         b.delete(Cf::Snapshots, b"b".to_vec());
         s.write(b, Durability::Sync).unwrap();
         assert!(s.get(Cf::Snapshots, b"b").unwrap().is_none());
-        s.compact(Cf::Snapshots, None).unwrap();
-        s.compact(Cf::Snapshots, Some((b"a", b"c"))).unwrap();
+        s.compact(Cf::Snapshots, &[], true).unwrap();
+        s.compact(Cf::Snapshots, &[(b"a".to_vec(), b"c".to_vec())], false).unwrap();
         assert_eq!(s.range(Cf::Snapshots, b"", None).unwrap().len(), 2);
     }
 }

@@ -257,24 +257,26 @@ impl Store for RocksStore {
         it.status().map_err(|e| self.err(e))
     }
 
-    fn compact(&self, c: Cf, range: Option<(&[u8], &[u8])>) -> Result<()> {
+    fn compact(&self, c: Cf, ranges: &[(Vec<u8>, Vec<u8>)], relocate: bool) -> Result<()> {
         let db = self.db();
         let handle = cf(&db, c);
-        // Blob GC moves a live value only out of the oldest share of blob
-        // files (the age cutoff, 0.25 by default, so that compactions in a
-        // backup rewrite little). For this compaction every file is fair
-        // game: all live values in the range move, and every blob file that
-        // held only deleted ones is dropped.
+        // Blob GC moves the live values out of the oldest share of blob
+        // files (the age cutoff) that a compaction passes through; by
+        // default 0.25, so that compactions in a backup rewrite little.
+        // Here it is every file when relocating, and none when not.
         let blobs = matches!(c, Cf::Chunks | Cf::Trees);
         if blobs {
-            db.set_options_cf(handle, &[("blob_garbage_collection_age_cutoff", "1.0")]).map_err(|e| self.err(e))?;
+            let cutoff = if relocate { "1.0" } else { "0.0" };
+            db.set_options_cf(handle, &[("blob_garbage_collection_age_cutoff", cutoff)]).map_err(|e| self.err(e))?;
         }
         let mut co = CompactOptions::default();
         co.set_bottommost_level_compaction(BottommostLevelCompaction::Force);
         co.set_exclusive_manual_compaction(true);
-        match range {
-            Some((from, to)) => db.compact_range_cf_opt(handle, Some(from), Some(to), &co),
-            None => db.compact_range_cf_opt(handle, None::<&[u8]>, None::<&[u8]>, &co),
+        if ranges.is_empty() {
+            db.compact_range_cf_opt(handle, None::<&[u8]>, None::<&[u8]>, &co);
+        }
+        for (from, to) in ranges {
+            db.compact_range_cf_opt(handle, Some(from), Some(to), &co);
         }
         if blobs {
             db.set_options_cf(handle, &[("blob_garbage_collection_age_cutoff", "0.25")]).map_err(|e| self.err(e))?;
