@@ -117,7 +117,9 @@ fn forget_by_policy_groups_explains_and_keeps_what_it_should() {
         }
     }
     repo.backup(&[&src], &["--time", "2026-03-01T12:00:00Z", "--host", "beta"]);
-    let r = repo.run(&["forget", "--keep-daily", "3", "--dry-run", "--json"]).ok().json();
+    // Days are local days: pin the zone so the times above are unambiguous.
+    let utc = |args: &[&str]| crate::util::Run::from(repo.cmd().env("TZ", "UTC").args(args).output().unwrap());
+    let r = utc(&["forget", "--keep-daily", "3", "--dry-run", "--json"]).ok().json();
     assert_eq!(r["dry_run"], true);
     let groups = r["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 2, "{r}");
@@ -128,7 +130,7 @@ fn forget_by_policy_groups_explains_and_keeps_what_it_should() {
     assert_eq!(alpha["remove"].as_array().unwrap().len(), 7);
     assert_eq!(repo.snapshots().len(), 11, "a dry run changes nothing");
 
-    let text = repo.run(&["forget", "--keep-daily", "3", "--host", "alpha"]).ok().stdout;
+    let text = utc(&["forget", "--keep-daily", "3", "--host", "alpha"]).ok().stdout;
     assert!(text.contains("host alpha") && text.contains("removed 7 snapshots"), "{text}");
     assert_eq!(repo.snapshots().len(), 4);
     // The other host was filtered out, and so untouched.

@@ -391,10 +391,15 @@ pub(crate) mod testing {
 
     /// An encrypted repository in memory, open for writing.
     pub fn memory_repo() -> Repo {
+        repo_over(Arc::new(MemoryStore::new()))
+    }
+
+    /// An encrypted repository over `store`, open for writing.
+    pub fn repo_over(store: Arc<dyn Store>) -> Repo {
         let config = Config::sample(crate::format::CONFIG_VERSION);
         let keys = Keys::new([5; 32], Some([6; 32]));
         let lock = tempfile::tempfile().expect("a temp file for the lock");
-        Repo::over(Path::new("/memory"), Arc::new(MemoryStore::new()), config, keys, Some(lock))
+        Repo::over(Path::new("/memory"), store, config, keys, Some(lock))
     }
 
     /// Commits a snapshot of an empty tree at `secs`.
@@ -424,5 +429,69 @@ pub(crate) mod testing {
         };
         let id = repo.commit(&s).unwrap();
         (id, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::{memory_repo, repo_over, snapshot};
+    use super::*;
+    use crate::store::{MemoryStore, Visit};
+    use std::sync::Mutex;
+
+    /// A store that logs what reaches it, in order.
+    #[derive(Default)]
+    struct Logged {
+        inner: MemoryStore,
+        log: Mutex<Vec<String>>,
+    }
+
+    impl Store for Logged {
+        fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+            self.inner.get(cf, key)
+        }
+        fn write(&self, batch: Batch, d: Durability) -> Result<()> {
+            let mut cfs: Vec<&str> = batch.puts.iter().map(|(cf, _, _)| cf.name()).collect();
+            cfs.dedup();
+            self.log.lock().unwrap().push(format!("write {d:?} {}", cfs.join(",")));
+            self.inner.write(batch, d)
+        }
+        fn flush(&self) -> Result<()> {
+            self.log.lock().unwrap().push("flush".into());
+            Ok(())
+        }
+        fn range(&self, cf: Cf, from: &[u8], to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.range(cf, from, to)
+        }
+        fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+            self.inner.last_before(cf, key)
+        }
+        fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
+            self.inner.scan(cf, from, f)
+        }
+    }
+
+    #[test]
+    fn a_snapshot_is_written_synced_only_after_everything_before_it_is_durable() {
+        let store = Arc::new(Logged::default());
+        let repo = repo_over(store.clone());
+        snapshot(&repo, 100, "h", &[]);
+        let log = store.log.lock().unwrap().clone();
+        assert_eq!(log, ["write Deferred trees", "flush", "write Sync snapshots"]);
+    }
+
+    #[test]
+    fn snapshots_resolve_by_prefix_latest_and_time_with_current_tags() {
+        let repo = memory_repo();
+        let (a, _) = snapshot(&repo, 100, "h", &["x"]);
+        let (b, _) = snapshot(&repo, 200, "h", &[]);
+        repo.set_tags(&[(a, vec!["y".into()])]).unwrap();
+        assert_eq!(repo.resolve("latest").unwrap().0, b);
+        assert_eq!(repo.resolve("latest~1").unwrap().0, a);
+        assert_eq!(repo.resolve(&a.to_hex()[..12]).unwrap().1.tags, ["y"]);
+        let at = repo.snapshot_at(Time { secs: 150, nanos: 0 }).unwrap().unwrap();
+        assert_eq!((at.0, at.1.tags), (a, vec!["y".to_string()]));
+        assert!(repo.snapshot_at(Time { secs: 50, nanos: 0 }).unwrap().is_none());
+        assert!(matches!(repo.resolve("latest~2"), Err(Error::NoSuchSnapshot(_))));
     }
 }
