@@ -90,6 +90,15 @@ restore() { # tool source target (a new directory)
   esac
 }
 
+prune_tool() { # tool key repo: forget all but the newest snapshot, then prune
+  local t=$1 k=$2 r=$3
+  case $t in
+    strata) measure "$t.$k" "$STRATA" -r "$r" forget --keep-last 1 --group-by '' --prune ;;
+    restic) measure "$t.$k" restic -q --repo "$r" forget --keep-last 1 --group-by '' --prune ;;
+    borg) measure "$t.$k" sh -c "borg prune --keep-last 1 '$r' && borg compact '$r'" ;;
+  esac
+}
+
 mount_tool() { # tool mountpoint; sets MOUNTED_SNAP to the snapshot, MOUNTED_ROOT to the corpus in it
   local t=$1 m=$2
   mkdir -p "$m"
@@ -129,13 +138,21 @@ for t in "${tools[@]}"; do
   S[$t.edit]=$(( $(du -sb "$(repo "$t")" | cut -f1) - before ))
   rm -f "$BENCH_DIR/edit-$t"
   # Forget all but the newest snapshot (the edited large file) and prune:
-  # the corpus and the first large file's own chunks go.
+  # the corpus and the first large file's own chunks go. Warm: on a fresh
+  # copy (in the page cache); cold: on the original after dropping caches.
   S[$t.preprune]=$(du -sb "$(repo "$t")" | cut -f1)
-  case $t in
-    strata) measure "$t.prune" "$STRATA" -r "$(repo strata)" forget --keep-last 1 --group-by '' --prune ;;
-    restic) measure "$t.prune" restic -q --repo "$(repo restic)" forget --keep-last 1 --group-by '' --prune ;;
-    borg) measure "$t.prune" sh -c "borg prune --keep-last 1 '$(repo borg)' && borg compact '$(repo borg)'" ;;
-  esac
+  cp -a "$(repo "$t")" "$(repo "$t").warm"
+  if [ "$t" = borg ]; then
+    # borg refuses a repository whose copy it has seen change: the copy
+    # gets its own copy of borg's cache and security directories.
+    wb=$BENCH_DIR/borg-base-warm; rm -rf "$wb"; mkdir -p "$wb/.config" "$wb/.cache"
+    cp -a "$HOME/.config/borg" "$wb/.config/"; cp -a "$HOME/.cache/borg" "$wb/.cache/"
+    BORG_BASE_DIR=$wb prune_tool "$t" prune_warm "$(repo "$t").warm"
+  else
+    prune_tool "$t" prune_warm "$(repo "$t").warm"
+  fi
+  drop_caches; prune_tool "$t" prune_cold "$(repo "$t")"
+  rm -rf "$(repo "$t").warm" "$BENCH_DIR/borg-base-warm"
   S[$t.pruned]=$(du -sb "$(repo "$t")" | cut -f1)
   if [ $mount = 1 ]; then
     init "$t"; backup "$t" mnt "$corpus" "$wide" >/dev/null
@@ -178,7 +195,8 @@ row "second backup (unchanged)" second
 row "restore" restore
 row "large file, first" big1
 row "large file after 10 edits" big2
-row "forget all but newest, prune" prune
+row "forget all but newest, prune" prune_warm
+row "  the same, cold cache" prune_cold
 if [ $mount = 1 ]; then
   row "mount: ls, 20k entries" ls
   row "mount: ls -l, 20k entries" lsl
@@ -194,5 +212,5 @@ for t in "${tools[@]}"; do
   printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS: first backup %5d MiB, mount %5d MiB\n' \
     "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
   printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
-    "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune] >> 10))
+    "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune_cold] >> 10))
 done
