@@ -99,6 +99,15 @@ prune_tool() { # tool key repo: forget all but the newest snapshot, then prune
   esac
 }
 
+check_tool() { # tool key [data]: a structure check, or with "data" one that reads all data
+  local t=$1 k=$2 data=${3:-}
+  case $t in
+    strata) measure "$t.$k" "$STRATA" -r "$(repo strata)" check ${data:+--read-data} ;;
+    restic) measure "$t.$k" restic -q --repo "$(repo restic)" check ${data:+--read-data} ;;
+    borg) measure "$t.$k" borg check ${data:+--verify-data} "$(repo borg)" ;;
+  esac
+}
+
 mount_tool() { # tool mountpoint; sets MOUNTED_SNAP to the snapshot, MOUNTED_ROOT to the corpus in it
   local t=$1 m=$2
   mkdir -p "$m"
@@ -124,6 +133,9 @@ for t in "${tools[@]}"; do
   backup "$t" second "$corpus"
   S[$t.repo]=$(du -sb "$(repo "$t")" | cut -f1)
   drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
+  # Checks of the corpus repository (two snapshots): cold, then warm.
+  drop_caches; check_tool "$t" check_cold; check_tool "$t" check_warm
+  drop_caches; check_tool "$t" read_cold data; check_tool "$t" read_warm data
   # Restored trees are deleted at the end: creating many files right after
   # deleting many is slow on ext4 and would penalise the next tool.
   # A large file, then the same file after small edits in 10 places, in
@@ -193,6 +205,10 @@ for t in "${tools[@]:1}"; do printf '%16s' "strata/$t"; done; echo
 row "first backup" first
 row "second backup (unchanged)" second
 row "restore" restore
+row "check (cold)" check_cold
+row "check (warm)" check_warm
+row "check --read-data (cold)" read_cold
+row "check --read-data (warm)" read_warm
 row "large file, first" big1
 row "large file after 10 edits" big2
 row "forget all but newest, prune" prune_warm
@@ -204,6 +220,7 @@ if [ $mount = 1 ]; then
   row "mount: tar (cold)" tar1
   row "mount: tar (warm)" tar2
   echo "tar of the source directory itself: ${T[source.tar]}s"
+  echo "strata check --read-data (cold) / strata restore: $(awk -v a="${T[strata.read_cold]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
   echo "strata mount read / strata restore: $(awk -v a="${T[strata.tar1]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
   echo "strata warm mount read / source tar: $(awk -v a="${T[strata.tar2]}" -v b="${T[source.tar]}" 'BEGIN { printf "%.2fx", a / b }')"
 fi
@@ -213,4 +230,5 @@ for t in "${tools[@]}"; do
     "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
   printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
     "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune_cold] >> 10))
+  printf '%-8s check peak RSS %5d MiB, check --read-data %5d MiB\n' "$t" $((M[$t.check_cold] >> 10)) $((M[$t.read_cold] >> 10))
 done

@@ -110,6 +110,26 @@ pub enum Command {
     Forget(ForgetArgs),
     /// Delete the data no snapshot uses any more, and give the space back
     Prune(PruneArgs),
+    /// Verify the repository: its structure, and with --read-data its data
+    ///
+    /// Without --read-data, checks the structure and reads no chunk data: every
+    /// store file's checksums, every snapshot, every tree and chunk list a
+    /// snapshot reaches, every chunk they use indexed, every index entry's
+    /// record stored. What no snapshot uses is counted as reclaimable (prune
+    /// removes it), not as a problem.
+    ///
+    /// With --read-data, also opens every chunk record (checksums, encryption
+    /// tag, content against its id, length against the index), reading the
+    /// store's files front to back. --read-data-subset reads a fixed part,
+    /// chosen by chunk id: `1/7` to `7/7` on the days of a week cover it all.
+    ///
+    /// Without the password (--no-key, or when none is available), verifies
+    /// every record's stored checksum and the index against the records: what
+    /// a mirror site can check. It says what it could not check.
+    ///
+    /// Never changes the repository; runs beside a backup or a mount.
+    #[command(verbatim_doc_comment, after_long_help = CHECK_EXIT)]
+    Check(CheckArgs),
     /// Hold snapshots (legal hold): a held snapshot survives every forget and prune
     #[command(subcommand)]
     Hold(HoldCommand),
@@ -336,6 +356,39 @@ pub struct ForgetArgs {
     pub prune: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+const CHECK_EXIT: &str = "\
+EXIT STATUS
+  0  everything checked is sound (and, with --max-age, fresh)
+  1  a problem was found (each is listed, with what it affects), or the
+     check could not run";
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Also read and verify every chunk record
+    #[arg(long)]
+    pub read_data: bool,
+    /// Read and verify part of the data: n/t (the n-th of t parts), a
+    /// percentage (10%) or a size (50G)
+    #[arg(long, value_name = "SUBSET", conflicts_with = "read_data")]
+    pub read_data_subset: Option<crate::check::Subset>,
+    /// Check without the password (checksums and structure only)
+    #[arg(long)]
+    pub no_key: bool,
+    /// Also fail when the newest snapshot is older than this (26h, 2d)
+    #[arg(long, value_name = "DURATION", value_parser = parse_age)]
+    pub max_age: Option<std::time::Duration>,
+    /// With --max-age: only this host's snapshots count
+    #[arg(long, requires = "max_age")]
+    pub host: Option<String>,
+    /// Print the report as one JSON document (counts, problems, what was not checked)
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_age(s: &str) -> Result<std::time::Duration, String> {
+    crate::timespec::parse_duration(s).ok_or_else(|| format!("{s:?}: expected a duration like 26h, 2d or 90m"))
 }
 
 #[derive(Args, Debug)]

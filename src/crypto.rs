@@ -68,11 +68,24 @@ pub struct Keys {
     id_key: [u8; 32],
     enc_key: Option<[u8; 32]>,
     cipher: Option<XChaCha20Poly1305>,
+    /// Opened without the password (`check --no-key`): nothing can be
+    /// opened or sealed, and ids are not the repository's.
+    locked: bool,
 }
 
 impl Keys {
     pub fn new(id_key: [u8; 32], enc_key: Option<[u8; 32]>) -> Keys {
-        Keys { id_key, enc_key, cipher: enc_key.map(|k| XChaCha20Poly1305::new(&k.into())) }
+        Keys { id_key, enc_key, cipher: enc_key.map(|k| XChaCha20Poly1305::new(&k.into())), locked: false }
+    }
+
+    /// Stand-in keys for a repository opened without its password: every
+    /// attempt to open a record fails, saying so.
+    pub fn locked() -> Keys {
+        Keys { locked: true, ..Keys::new([0; 32], Some(random_bytes())) }
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.locked
     }
 
     /// The master key (id key, then encryption key), for wrapping under a
@@ -112,6 +125,7 @@ impl Keys {
     pub fn open<'a>(&self, id: &Id, sealed: &'a mut [u8], what: &str) -> Result<&'a [u8]> {
         match &self.cipher {
             None => Ok(sealed),
+            Some(_) if self.locked => Err(Error::Invalid(format!("{what}: cannot be opened without the password"))),
             Some(c) => {
                 if sealed.len() < NONCE_LEN + TAG_LEN {
                     return Err(Error::corrupt(what, "sealed record too short"));

@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod bloom;
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod crypto;
 pub mod error;

@@ -17,6 +17,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Mount(a) => commands::mount::run(g, a),
         Command::Forget(a) => commands::forget::run(g, a),
         Command::Prune(a) => commands::prune::run(g, a),
+        Command::Check(a) => commands::check::run(g, a),
         Command::Hold(c) => commands::hold::run(g, c),
         Command::Tag(a) => commands::tag::run(g, a),
         Command::Log(a) => commands::log::run(g, a),

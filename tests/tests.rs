@@ -4,6 +4,7 @@
 mod util;
 
 mod backup_restore;
+mod check;
 mod cli;
 mod faults;
 mod lifecycle;

@@ -2,6 +2,7 @@
 //! print. Shared here: getting the password and opening the repository.
 
 pub mod backup;
+pub mod check;
 pub mod forget;
 pub mod generate;
 pub mod hold;

@@ -22,16 +22,16 @@ use crate::format::{record, Time};
 use crate::store::{Batch, Cf, Durability};
 use std::collections::HashMap;
 
-const HOLD: &[u8] = b"hold/";
-const TAGS: &[u8] = b"tags/";
-const LOG: &[u8] = b"log/";
+pub(super) const HOLD: &[u8] = b"hold/";
+pub(super) const TAGS: &[u8] = b"tags/";
+pub(super) const LOG: &[u8] = b"log/";
 
 fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     [prefix, rest].concat()
 }
 
 /// The first key after every key starting with `prefix` (which ends in '/').
-fn end_of(prefix: &[u8]) -> Vec<u8> {
+pub(super) fn end_of(prefix: &[u8]) -> Vec<u8> {
     let mut k = prefix.to_vec();
     if let Some(last) = k.last_mut() {
         *last += 1;

@@ -6,8 +6,10 @@
 
 mod meta;
 mod records;
+mod verify;
 
 pub use records::{ChunkEntry, Garbage, RecordWriter, Records};
+pub use verify::{BadEntry, BlobRecord, Sealed, Verifier};
 
 use crate::crypto::{self, Id, KdfParams, Keys};
 use crate::error::{Error, Result};
@@ -170,6 +172,31 @@ impl Repo {
         password: PasswordSource,
         wait: std::time::Duration,
     ) -> Result<Repo> {
+        let (store, config, lock) = Repo::open_store(path, access, wait)?;
+        let keys = if config.encrypted {
+            let master = Self::unlock(path, &*store, &password()?)?;
+            Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap()))
+        } else {
+            let id_key =
+                config.id_key.ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
+            Keys::new(id_key, None)
+        };
+        Ok(Repo::over(path, store, config, keys, lock))
+    }
+
+    /// Opens a repository for reading without its password (`check
+    /// --no-key`): its records can be verified by their checksums, but none
+    /// can be opened.
+    pub fn open_keyless(path: &Path) -> Result<Repo> {
+        let (store, config, lock) = Repo::open_store(path, Access::Read, std::time::Duration::ZERO)?;
+        Ok(Repo::over(path, store, config, Keys::locked(), lock))
+    }
+
+    fn open_store(
+        path: &Path,
+        access: Access,
+        wait: std::time::Duration,
+    ) -> Result<(Arc<dyn Store>, Config, Option<File>)> {
         if !db_path(path).join("CURRENT").exists() {
             return Err(Error::NotARepository(path.to_path_buf()));
         }
@@ -186,15 +213,7 @@ impl Repo {
             .get(Cf::Meta, CONFIG_KEY)?
             .ok_or_else(|| Error::corrupt(format!("repository {}", path.display()), "no config"))?;
         let config = Config::decode(&config)?;
-        let keys = if config.encrypted {
-            let master = Self::unlock(path, &*store, &password()?)?;
-            Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap()))
-        } else {
-            let id_key =
-                config.id_key.ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
-            Keys::new(id_key, None)
-        };
-        Ok(Repo::over(path, store, config, keys, lock))
+        Ok((store, config, lock))
     }
 
     /// A repository over any store (the in-memory one in tests).
@@ -400,6 +419,16 @@ pub(crate) mod testing {
         let keys = Keys::new([5; 32], Some([6; 32]));
         let lock = tempfile::tempfile().expect("a temp file for the lock");
         Repo::over(Path::new("/memory"), store, config, keys, Some(lock))
+    }
+
+    /// The same repository without its key (as `Repo::open_keyless`).
+    pub fn keyless(repo: &Repo) -> Repo {
+        Repo::over(Path::new("/memory"), repo.store.clone(), repo.config().clone(), Keys::locked(), None)
+    }
+
+    /// The chunks-family key of an indexed chunk's record.
+    pub fn chunk_key(repo: &Repo, id: &Id) -> Vec<u8> {
+        repo.records().chunk_entry(id).unwrap().expect("indexed").key().to_vec()
     }
 
     /// Commits a snapshot of an empty tree at `secs`.

@@ -67,8 +67,18 @@ pub struct ChunkEntry {
 }
 
 impl ChunkEntry {
+    /// The chunks-family key of its record.
+    pub(super) fn key(&self) -> &[u8] {
+        &self.key
+    }
+
+    /// Whether the record stored under `key` is the one this entry names.
+    pub(super) fn has_key(&self, key: &[u8]) -> bool {
+        self.key == key
+    }
+
     /// Decodes an index entry; `None` when it is malformed.
-    fn parse(id: Id, entry: &[u8], ordered: bool) -> Option<ChunkEntry> {
+    pub(super) fn parse(id: Id, entry: &[u8], ordered: bool) -> Option<ChunkEntry> {
         let stored = u32::from_le_bytes(entry.get(..4)?.try_into().ok()?);
         let key = if ordered {
             let order: &[u8; 8] = entry.get(4..)?.try_into().ok()?;
@@ -110,6 +120,16 @@ impl Records {
     /// The stored record of `plaintext` under `id`.
     pub fn seal(&self, id: &Id, plaintext: &[u8]) -> Vec<u8> {
         record::seal(&self.keys, id, plaintext, self.level)
+    }
+
+    /// The chunk id in a chunks-family key; `None` for a key of neither
+    /// layout.
+    pub(super) fn chunk_id_of_key(&self, key: &[u8]) -> Option<Id> {
+        match (self.ordered, key.len()) {
+            (true, 40) => Id::from_slice(&key[8..]),
+            (false, 32) => Id::from_slice(key),
+            _ => None,
+        }
     }
 
     pub fn has_chunk(&self, id: &Id) -> Result<bool> {

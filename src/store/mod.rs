@@ -3,12 +3,15 @@
 //!
 //! Durability contract, which the snapshot commit protocol relies on:
 //! `write(.., Durability::Deferred)` may be lost in a crash until `flush()`
-//! returns; `write(.., Durability::Sync)` is durable when it returns, and so
-//! is everything written before a completed `flush()`.
+//! returns; `write(.., Durability::Sync)` is durable when it returns (in a
+//! checksummed table file, not only a log), and so is everything written
+//! before a completed `flush()`.
 
+pub mod files;
 mod memory;
 mod rocks;
 
+pub use files::Checker;
 pub use memory::MemoryStore;
 pub use rocks::{OpenMode, RocksStore};
 
@@ -52,7 +55,7 @@ impl Cf {
 pub enum Durability {
     /// Not logged; durable once a later `flush()` returns.
     Deferred,
-    /// Logged and synced before `write` returns.
+    /// Logged, synced and flushed to a table file before `write` returns.
     Sync,
 }
 
@@ -120,6 +123,12 @@ pub trait Store: Send + Sync {
     /// they shared with deleted ones go too.
     fn compact(&self, _cf: Cf, _ranges: &[(Vec<u8>, Vec<u8>)], _relocate: bool) -> Result<()> {
         Ok(())
+    }
+
+    /// A read-only view of the store's files for `check` (none for the
+    /// in-memory store).
+    fn checker(&self) -> Result<Option<Checker>> {
+        Ok(None)
     }
 
     /// For a reader beside a writer: see what the writer committed since open.

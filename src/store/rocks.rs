@@ -195,7 +195,22 @@ impl Store for RocksStore {
             Durability::Deferred => wo.disable_wal(true),
             Durability::Sync => wo.set_sync(true),
         }
-        db.write_opt(wb, &wo).map_err(|e| self.err(e))
+        db.write_opt(wb, &wo).map_err(|e| self.err(e))?;
+        if durability == Durability::Sync {
+            // Into a table file before returning: in the WAL alone, a
+            // committed snapshot (or hold, or forget) would vanish without
+            // a word if that file were damaged or lost, as RocksDB's
+            // recovery drops a damaged log's tail.
+            let mut touched: Vec<Cf> =
+                batch.puts.iter().map(|p| p.0).chain(batch.deletes.iter().map(|d| d.0)).collect();
+            touched.sort();
+            touched.dedup();
+            let mut fo = FlushOptions::default();
+            fo.set_wait(true);
+            let cfs: Vec<_> = touched.iter().map(|&c| cf(&db, c)).collect();
+            db.flush_cfs_opt(&cfs, &fo).map_err(|e| self.err(e))?;
+        }
+        Ok(())
     }
 
     fn flush(&self) -> Result<()> {
@@ -282,6 +297,10 @@ impl Store for RocksStore {
             db.set_options_cf(handle, &[("blob_garbage_collection_age_cutoff", "0.25")]).map_err(|e| self.err(e))?;
         }
         Ok(())
+    }
+
+    fn checker(&self) -> Result<Option<super::Checker>> {
+        super::Checker::open(&self.path).map(Some)
     }
 
     fn refresh(&self) -> Result<()> {

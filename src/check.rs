@@ -1,0 +1,1013 @@
+//! `check`: prove a repository intact, as a reader (it never writes, and
+//! runs beside a backup or a mount).
+//!
+//! Structure (always): every live table file of the store verified block by
+//! block; the small families' blob files read through; every snapshot,
+//! hold, tag change and audit entry opened; every tree and chunk list that a
+//! snapshot reaches decoded, every chunk they reference looked up in the
+//! index; every index entry's record present, and every chunk record named
+//! by an index entry. What no snapshot reaches is counted as reclaimable by
+//! prune, not reported.
+//!
+//! Data (`--read-data`): every chunk record opened (RocksDB's CRC, the
+//! record's AEAD tag, decompressed, hashed to its id, its length against the
+//! index). All of it is read as the blob files lie on disk, front to back,
+//! so a flipped byte anywhere in them is found, in stale copies and headers
+//! too; a subset (`n/t`, a share, a size) is chosen by chunk id, so each part
+//! is a fixed set, and read in write order.
+//!
+//! Without the key, every record is verified by its stored checksum and the
+//! index and records against each other; trees cannot be decoded, so what
+//! snapshots reach is not checked, and the report says so.
+//!
+//! Memory is bounded: the set of referenced ids is a Bloom filter (used only
+//! for the reclaimable counts), the set of walked trees is capped, and the
+//! list of problems too.
+
+use crate::bloom::Bloom;
+use crate::crypto::Id;
+use crate::error::{Error, Result};
+use crate::format::snapshot::Snapshot;
+use crate::format::tree::{join_path, Content, Piece};
+use crate::format::Time;
+use crate::repo::{BlobRecord, ChunkEntry, Repo, Sealed, Verifier};
+use crate::store::files::{FileKind, StoreFile};
+use crate::store::Cf;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Which chunks `--read-data` reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Subset {
+    All,
+    /// The n-th (1-based) of `of` parts: the chunks whose id, as a number,
+    /// is n-1 modulo `of`.
+    Part {
+        n: u64,
+        of: u64,
+    },
+    /// This share (0, 1] of the chunks: those whose id, as a fraction, is
+    /// below it.
+    Share(f64),
+    /// About this many stored bytes: the share of the indexed bytes.
+    Bytes(u64),
+}
+
+impl std::str::FromStr for Subset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Subset, String> {
+        let s = s.trim();
+        let bad = || format!("{s:?}: expected n/t (the n-th of t parts), a percentage (10%) or a size (500M, 2G)");
+        if let Some((n, t)) = s.split_once('/') {
+            let (n, of): (u64, u64) = (n.parse().map_err(|_| bad())?, t.parse().map_err(|_| bad())?);
+            if n == 0 || n > of {
+                return Err(format!("{s:?}: the part n of n/t must be 1 to t"));
+            }
+            return Ok(Subset::Part { n, of });
+        }
+        if let Some(p) = s.strip_suffix('%') {
+            let p: f64 = p.trim().parse().map_err(|_| bad())?;
+            if !(p > 0.0 && p <= 100.0) {
+                return Err(format!("{s:?}: a percentage must be above 0 and at most 100"));
+            }
+            return Ok(Subset::Share(p / 100.0));
+        }
+        let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = s[digits.len()..].to_ascii_uppercase();
+        let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+            "" => 0,
+            "K" => 10,
+            "M" => 20,
+            "G" => 30,
+            "T" => 40,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.trim().parse().map_err(|_| bad())?;
+        match n.checked_mul(1 << shift) {
+            Some(b) if b > 0 => Ok(Subset::Bytes(b)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for Subset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subset::All => write!(f, "all"),
+            Subset::Part { n, of } => write!(f, "{n}/{of}"),
+            Subset::Share(s) => write!(f, "{}%", s * 100.0),
+            Subset::Bytes(b) => write!(f, "{b} bytes"),
+        }
+    }
+}
+
+/// A subset made concrete: a test on chunk ids.
+#[derive(Clone, Copy)]
+enum Select {
+    All,
+    Part(u64, u64),
+    /// Ids below this, as big-endian numbers of their first 8 bytes.
+    Below(u64),
+}
+
+impl Select {
+    fn new(s: Subset, indexed_bytes: u64) -> Select {
+        let share = |x: f64| if x >= 1.0 { Select::All } else { Select::Below((x * u64::MAX as f64) as u64) };
+        match s {
+            Subset::All => Select::All,
+            Subset::Part { n, of } => Select::Part(n - 1, of),
+            Subset::Share(x) => share(x),
+            Subset::Bytes(b) => share(b as f64 / indexed_bytes.max(1) as f64),
+        }
+    }
+
+    fn picks(self, id: &Id) -> bool {
+        let x = u64::from_be_bytes(id.0[..8].try_into().expect("8 bytes"));
+        match self {
+            Select::All => true,
+            Select::Part(rest, of) => x % of == rest,
+            Select::Below(b) => x < b,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Read chunk data: all of it, or a subset.
+    pub data: Option<Subset>,
+    /// Also a problem when the newest snapshot is older than this.
+    pub max_age: Option<std::time::Duration>,
+    /// Only this host's snapshots count for `max_age`.
+    pub host: Option<String>,
+}
+
+/// One thing found wrong.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Problem {
+    /// What is wrong: `chunk_damaged`, `chunk_missing`, `chunk_unindexed`,
+    /// `index_entry_damaged`, `record_unindexed`, `tree_missing`,
+    /// `tree_damaged`, `chunk_list_missing`, `chunk_list_damaged`,
+    /// `snapshot_damaged`, `meta_damaged`, `table_file_damaged`,
+    /// `blob_file_damaged`, `unreadable`, `stale`.
+    pub kind: &'static str,
+    /// The chunk, tree, chunk list or snapshot at fault.
+    pub id: Option<String>,
+    /// The store file at fault.
+    pub file: Option<String>,
+    pub detail: String,
+    /// Snapshots that use what is damaged (full ids) ...
+    pub snapshots: Vec<String>,
+    /// ... and up to `PATHS_MAX` paths in them.
+    pub paths: Vec<String>,
+    /// How many times snapshots reach it, all paths counted.
+    pub uses: u64,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Report {
+    pub keyless: bool,
+    /// `none`, `all` or the subset read.
+    pub read_data: String,
+    pub snapshots: u64,
+    /// Trees and chunk lists decoded.
+    pub trees: u64,
+    /// Chunk index entries checked, and the stored bytes they name.
+    pub chunks: u64,
+    pub chunk_bytes: u64,
+    /// Chunk records opened and verified, and the bytes read for them.
+    pub chunks_read: u64,
+    pub bytes_read: u64,
+    /// Copies of chunk records read that are no longer the live ones (moved
+    /// by prune, awaiting RocksDB's garbage collection); verified as well.
+    pub stale_copies_read: u64,
+    pub table_files: u64,
+    pub blob_files: u64,
+    /// What no snapshot reaches (prune would remove it).
+    pub reclaimable_chunks: u64,
+    pub reclaimable_bytes: u64,
+    pub reclaimable_trees: u64,
+    pub newest_snapshot: Option<String>,
+    pub problems: Vec<Problem>,
+    /// Problems beyond the ones listed.
+    pub problems_not_listed: u64,
+    /// What this check could not check, and why.
+    pub not_checked: Vec<String>,
+}
+
+impl Report {
+    pub fn sound(&self) -> bool {
+        self.problems.is_empty() && self.problems_not_listed == 0
+    }
+}
+
+/// Where a check is, for a progress display.
+pub enum Stage {
+    Files(u64, u64),
+    Snapshots,
+    /// Trees read so far.
+    Walking(u64),
+    /// Index entries and records compared so far.
+    Index(u64),
+    /// Bytes of chunk data read, of the total.
+    Reading(u64, u64),
+    Attributing,
+}
+
+type Snapshots = Vec<(Id, Snapshot)>;
+
+const PROBLEMS_MAX: usize = 10_000;
+const PATHS_MAX: usize = 20;
+/// Trees known sound with all they reach, so shared subtrees are walked
+/// once; cleared when full (a re-walk, never a wrong answer).
+const WALKED_MAX: usize = 1 << 18;
+
+#[derive(Default)]
+struct Problems {
+    list: Vec<Problem>,
+    /// (kind, id or file) to the problem's index.
+    seen: HashMap<(&'static str, String), usize>,
+    dropped: u64,
+    /// Ids whose users are to be found, to their problems.
+    attribute: HashMap<Id, Vec<usize>>,
+}
+
+impl Problems {
+    /// Adds a problem (once per kind and id or file); returns its index.
+    fn add(&mut self, kind: &'static str, id: Option<&Id>, file: Option<&Path>, detail: String) -> Option<usize> {
+        let key = (kind, id.map(Id::to_hex).or_else(|| file.map(|f| f.display().to_string())).unwrap_or_default());
+        if let Some(&i) = self.seen.get(&key) {
+            return Some(i);
+        }
+        if self.list.len() >= PROBLEMS_MAX {
+            self.dropped += 1;
+            return None;
+        }
+        self.list.push(Problem {
+            kind,
+            id: id.map(Id::to_hex),
+            file: file.map(|f| f.display().to_string()),
+            detail,
+            snapshots: Vec::new(),
+            paths: Vec::new(),
+            uses: 0,
+        });
+        let i = self.list.len() - 1;
+        self.seen.insert(key, i);
+        Some(i)
+    }
+
+    /// A problem with data or a tree, whose users are found at the end.
+    fn add_used(&mut self, kind: &'static str, id: &Id, detail: String) {
+        if let Some(i) = self.add(kind, Some(id), None, detail) {
+            let users = self.attribute.entry(*id).or_default();
+            if !users.contains(&i) {
+                users.push(i);
+            }
+        }
+    }
+
+    fn find(&self, kind: &'static str, id: &Id) -> Option<usize> {
+        self.seen.get(&(kind, id.to_hex())).copied()
+    }
+
+    fn used(&mut self, id: &Id, snapshot: &Id, path: &[u8]) {
+        let Some(users) = self.attribute.get(id) else { return };
+        for &i in users {
+            let p = &mut self.list[i];
+            p.uses += 1;
+            let s = snapshot.to_hex();
+            if !p.snapshots.contains(&s) {
+                p.snapshots.push(s);
+            }
+            let path = format!("/{}", String::from_utf8_lossy(path));
+            if p.paths.len() < PATHS_MAX && !p.paths.contains(&path) {
+                p.paths.push(path);
+            }
+        }
+    }
+}
+
+struct Check<'a> {
+    repo: &'a Repo,
+    v: Verifier<'a>,
+    opts: &'a Options,
+    progress: &'a dyn Fn(Stage),
+    report: Report,
+    problems: Problems,
+    /// Every tree, chunk list and chunk a snapshot references.
+    referenced: Bloom,
+    walked: HashSet<Id>,
+}
+
+/// Runs a check. The repository is open for reading, with its key or
+/// without (`Repo::open_keyless`).
+pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Report> {
+    let keyless = repo.keys().is_locked();
+    if keyless && opts.host.is_some() {
+        return Err(Error::Invalid(
+            "--host: a snapshot's host is sealed; checking it needs the password (or drop --host)".into(),
+        ));
+    }
+    let mut c = Check {
+        repo,
+        v: repo.verifier()?,
+        opts,
+        progress,
+        report: Report { keyless, ..Report::default() },
+        problems: Problems::default(),
+        referenced: Bloom::new(0),
+        walked: HashSet::new(),
+    };
+    let files = c.v.files()?;
+    c.files(&files);
+    let (snapshots, newest) = c.sealed()?;
+    // Sized for the records, counted cheaply by key.
+    let mut records = 0u64;
+    // (A failure here shows in the check of the trees below.)
+    let _ = repo.records().scan_objects(&mut |_, _| {
+        records += 1;
+        Ok(true)
+    });
+    c.referenced = Bloom::new(records + c.count_index().unwrap_or(0));
+    if keyless {
+        c.report.not_checked.push(
+            "without the password: trees and chunk lists were not decoded, so what the snapshots reference \
+             (and what is reclaimable) was not checked; records were verified by their checksums, not opened"
+                .into(),
+        );
+    } else {
+        for (_, s) in &snapshots {
+            c.tree(&s.tree);
+        }
+        c.walked.clear();
+    }
+    if let Err(e) = c.index_and_records() {
+        c.problems.add("unreadable", None, None, format!("the chunk index and records: {e}"));
+    }
+    if let Err(e) = c.objects() {
+        c.problems.add("unreadable", None, None, format!("the trees: {e}"));
+    }
+    let data = c.opts.data.or(keyless.then_some(Subset::All));
+    match data {
+        Some(subset) => {
+            c.report.read_data = subset.to_string();
+            if let Err(e) = c.data(subset, &files) {
+                c.problems.add("unreadable", None, None, format!("the chunk data: {e}"));
+            }
+        }
+        None => {
+            c.report.read_data = "none".into();
+            c.report.not_checked.push("chunk data was not read (use --read-data)".into());
+        }
+    }
+    if !c.problems.attribute.is_empty() && !keyless {
+        (c.progress)(Stage::Attributing);
+        c.attribute(&snapshots);
+    }
+    c.freshness(&snapshots, newest);
+    let mut report = c.report;
+    report.problems = c.problems.list;
+    report.problems_not_listed = c.problems.dropped;
+    Ok(report)
+}
+
+/// When the store cannot even be opened (RocksDB refuses a damaged file it
+/// must read at open): every table and blob file in its directory verified
+/// on its own, so the report still names the damage. `why` is the store's
+/// complaint.
+pub fn files_only(db: &Path, why: String) -> Report {
+    let mut problems = Problems::default();
+    problems.add("unreadable", None, None, format!("the repository cannot be opened: {why}"));
+    let mut report = Report { read_data: "none".into(), ..Report::default() };
+    let mut names: Vec<_> = std::fs::read_dir(db).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    names.sort();
+    for path in names {
+        match path.extension().and_then(|x| x.to_str()) {
+            Some("sst") => {
+                report.table_files += 1;
+                if let Some(e) = crate::store::files::verify_table(&path) {
+                    problems.add("table_file_damaged", None, Some(&path), e);
+                }
+            }
+            Some("blob") => {
+                report.blob_files += 1;
+                let damage = crate::store::files::read_blob_file(&path, &mut |_, _| Ok(()), &mut |_| {});
+                let found = match damage {
+                    Ok(d) => d.into_iter().map(|d| format!("at byte {}: {}", d.offset, d.detail)).collect(),
+                    Err(e) => vec![e.to_string()],
+                };
+                for detail in found {
+                    problems.add("blob_file_damaged", None, Some(&path), detail);
+                }
+            }
+            _ => {}
+        }
+    }
+    report.not_checked.push("the repository could not be opened: only its files were verified".into());
+    report.problems = problems.list;
+    report
+}
+
+/// Whether a failure came from a file that vanished under the check (a
+/// compaction by a concurrent writer), which is no damage.
+fn vanished(f: &StoreFile) -> bool {
+    !f.path.exists()
+}
+
+impl Check<'_> {
+    /// Table files verified; the small families' blob files read through
+    /// (the chunks' are read with the data).
+    fn files(&mut self, files: &[StoreFile]) {
+        let total = files.len() as u64;
+        for (i, f) in files.iter().enumerate() {
+            (self.progress)(Stage::Files(i as u64, total));
+            match f.kind {
+                FileKind::Table => {
+                    self.report.table_files += 1;
+                    if let Some(e) = self.v.verify_table(f) {
+                        if !vanished(f) {
+                            self.problems.add("table_file_damaged", None, Some(&f.path), e);
+                        }
+                    }
+                }
+                FileKind::Blob => {
+                    self.report.blob_files += 1;
+                    if f.cf != Cf::Chunks {
+                        match self.v.read_blob_file(f, &mut |_, _| Ok(()), &mut |_| {}) {
+                            Ok(damage) => {
+                                for d in damage {
+                                    let detail = format!("at byte {}: {}", d.offset, d.detail);
+                                    self.problems.add("blob_file_damaged", None, Some(&f.path), detail);
+                                }
+                            }
+                            Err(_) if vanished(f) => {}
+                            Err(e) => {
+                                self.problems.add("blob_file_damaged", None, Some(&f.path), e.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Snapshots, holds, tags and audit entries, each opened (or verified by
+    /// checksum); returns the snapshots (none without the key).
+    fn sealed(&mut self) -> Result<(Snapshots, Option<Time>)> {
+        (self.progress)(Stage::Snapshots);
+        let repo = self.repo;
+        let mut snapshots = Vec::new();
+        let mut newest: Option<Time> = None;
+        let problems = &mut self.problems;
+        let count = &mut self.report.snapshots;
+        let scanned = self.v.scan_sealed(&mut |s, bytes| {
+            match s {
+                Err(e) => {
+                    problems.add("snapshot_damaged", None, None, e.to_string());
+                }
+                Ok(Sealed::Snapshot { time, id }) => {
+                    *count += 1;
+                    newest = newest.max(Some(time));
+                    let opened = repo
+                        .verify_record(&format!("snapshot {id}"), &id, bytes.to_vec())
+                        .and_then(|plain| plain.map(|p| Snapshot::decode(&p)).transpose());
+                    match opened {
+                        Err(e) => {
+                            problems.add("snapshot_damaged", Some(&id), None, e.to_string());
+                        }
+                        Ok(Some(s)) => snapshots.push((id, s)),
+                        Ok(None) => {}
+                    }
+                }
+                Ok(Sealed::Meta { what, key, id }) => {
+                    let r = match id {
+                        Some(id) => repo.verify_record(what, &id, bytes.to_vec()).map(drop),
+                        None => Err(Error::corrupt(what, "too short")),
+                    };
+                    if let Err(e) = r {
+                        let detail = format!("{} (key {})", e, String::from_utf8_lossy(&key));
+                        problems.add("meta_damaged", id.as_ref(), None, detail);
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = scanned {
+            self.problems.add("unreadable", None, None, format!("the snapshot and meta records: {e}"));
+        }
+        Ok((snapshots, newest))
+    }
+
+    fn count_index(&mut self) -> Result<u64> {
+        let mut n = 0;
+        self.v.scan_index(&mut |_| {
+            n += 1;
+            Ok(true)
+        })?;
+        Ok(n)
+    }
+
+    fn tree(&mut self, id: &Id) {
+        if self.walked.contains(id) {
+            return;
+        }
+        self.referenced.insert(id);
+        let tree = match self.repo.tree(id) {
+            Ok(t) => t,
+            Err(e) => {
+                let kind = if matches!(e, Error::Missing { .. }) { "tree_missing" } else { "tree_damaged" };
+                self.problems.add_used(kind, id, e.to_string());
+                return;
+            }
+        };
+        self.report.trees += 1;
+        if self.report.trees % 1024 == 0 {
+            (self.progress)(Stage::Walking(self.report.trees));
+        }
+        for e in &tree.entries {
+            match &e.content {
+                Content::Inline(pieces) => self.pieces(pieces),
+                Content::List { id, pieces } => {
+                    self.referenced.insert(id);
+                    match self.repo.chunk_list(id) {
+                        Ok(list) => {
+                            self.report.trees += 1;
+                            if list.len() as u64 != *pieces {
+                                let detail = format!("holds {} pieces, its tree says {pieces}", list.len());
+                                self.problems.add_used("chunk_list_damaged", id, detail);
+                            }
+                            self.pieces(&list);
+                        }
+                        Err(e) => {
+                            let kind = if matches!(e, Error::Missing { .. }) {
+                                "chunk_list_missing"
+                            } else {
+                                "chunk_list_damaged"
+                            };
+                            self.problems.add_used(kind, id, e.to_string());
+                        }
+                    }
+                }
+            }
+            if let Some(sub) = &e.subtree {
+                self.tree(sub);
+            }
+        }
+        if self.walked.len() >= WALKED_MAX {
+            self.walked.clear();
+        }
+        self.walked.insert(*id);
+    }
+
+    /// Every chunk referenced must be indexed.
+    fn pieces(&mut self, pieces: &[Piece]) {
+        for id in pieces.iter().filter_map(Piece::id) {
+            self.referenced.insert(&id);
+            match self.repo.records().chunk_entry(&id) {
+                Ok(Some(_)) => {}
+                Ok(None) => self.problems.add_used("chunk_unindexed", &id, "no chunk index entry".into()),
+                Err(e) => self.problems.add_used("index_entry_damaged", &id, e.to_string()),
+            }
+        }
+    }
+
+    /// Every index entry against the records, and back: counted by matching
+    /// keys, and only on a mismatch looked up one by one.
+    fn index_and_records(&mut self) -> Result<()> {
+        let keyed = !self.report.keyless;
+        let (mut valid, mut seen) = (0u64, 0u64);
+        let (report, problems, referenced, progress) =
+            (&mut self.report, &mut self.problems, &self.referenced, self.progress);
+        self.v.scan_index(&mut |e| {
+            seen += 1;
+            if seen % 65536 == 0 {
+                progress(Stage::Index(seen));
+            }
+            match e {
+                Ok(e) => {
+                    valid += 1;
+                    report.chunks += 1;
+                    report.chunk_bytes += e.stored as u64;
+                    if keyed && !referenced.contains(&e.id) {
+                        report.reclaimable_chunks += 1;
+                        report.reclaimable_bytes += e.stored as u64;
+                    }
+                }
+                Err(bad) => {
+                    let what = bad.id.map_or("chunk index".to_string(), |id| format!("chunk index entry {id}"));
+                    match bad.id {
+                        Some(id) => problems.add_used("index_entry_damaged", &id, bad.detail),
+                        None => {
+                            problems.add("index_entry_damaged", None, None, format!("{what}: {}", bad.detail));
+                        }
+                    }
+                }
+            }
+            Ok(true)
+        })?;
+        let mut matched = 0u64;
+        let mut strays: Vec<Option<Id>> = Vec::new();
+        self.v.scan_chunk_records(&mut |id, entry| {
+            match entry {
+                Some(_) => matched += 1,
+                None if strays.len() < PROBLEMS_MAX => strays.push(id),
+                None => {}
+            }
+            Ok(true)
+        })?;
+        for id in strays {
+            match id {
+                Some(id) => match self.problems.find("chunk_unindexed", &id) {
+                    Some(i) => self.problems.list[i].detail.push_str("; its record is stored"),
+                    None => self.problems.add_used(
+                        "record_unindexed",
+                        &id,
+                        "a chunk record no index entry names: space prune cannot give back".into(),
+                    ),
+                },
+                None => {
+                    self.problems.add(
+                        "record_unindexed",
+                        None,
+                        None,
+                        "a chunks record with a key of neither layout".into(),
+                    );
+                }
+            }
+        }
+        if matched < valid {
+            let (v, problems) = (&self.v, &mut self.problems);
+            v.scan_index(&mut |e| {
+                if let Ok(e) = e {
+                    if !v.chunk_stored(&e)? {
+                        problems.add_used("chunk_missing", &e.id, "indexed, but its record is not stored".into());
+                    }
+                }
+                Ok(true)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Trees and chunk lists: counted as reclaimable when nothing reaches
+    /// them; without the key, each verified by its checksum.
+    fn objects(&mut self) -> Result<()> {
+        if !self.report.keyless {
+            let (report, referenced) = (&mut self.report, &self.referenced);
+            return self.repo.records().scan_objects(&mut |id, _| {
+                if !referenced.contains(&id) {
+                    report.reclaimable_trees += 1;
+                }
+                Ok(true)
+            });
+        }
+        let (repo, problems) = (self.repo, &mut self.problems);
+        let scanned = self.v.scan_objects(&mut |id, bytes| {
+            match id {
+                Some(id) => {
+                    if let Err(e) = repo.verify_record(&format!("tree or chunk list {id}"), &id, bytes.to_vec()) {
+                        problems.add("tree_damaged", Some(&id), None, e.to_string());
+                    }
+                }
+                None => {
+                    problems.add("tree_damaged", None, None, "a tree record whose key is not an id".into());
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = scanned {
+            self.problems.add("unreadable", None, None, format!("the trees: {e}"));
+        }
+        Ok(())
+    }
+
+    /// Reads chunk data: all of it front to back through the blob files, or
+    /// a subset in write order through the store.
+    fn data(&mut self, subset: Subset, files: &[StoreFile]) -> Result<()> {
+        let blob_files: Vec<&StoreFile> =
+            files.iter().filter(|f| f.kind == FileKind::Blob && f.cf == Cf::Chunks).collect();
+        let select = Select::new(subset, self.report.chunk_bytes);
+        let through_files = matches!(select, Select::All) && !files.is_empty();
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
+        let (tx, rx) = crossbeam_channel::bounded::<(ChunkEntry, Vec<u8>)>(workers * 2);
+        let failed: Mutex<Vec<(ChunkEntry, String)>> = Mutex::new(Vec::new());
+        let repo = self.repo;
+        let verify = |(entry, bytes): (ChunkEntry, Vec<u8>)| {
+            let r = if bytes.len() != entry.stored as usize {
+                Err(format!("{} bytes stored, the index says {}", bytes.len(), entry.stored))
+            } else {
+                repo.verify_record(&format!("chunk {}", entry.id), &entry.id, bytes)
+                    .map(drop)
+                    .map_err(|e| e.to_string())
+            };
+            if let Err(e) = r {
+                failed.lock().unwrap_or_else(|e| e.into_inner()).push((entry, e));
+            }
+        };
+        let mut suspects: Vec<(Id, String, Option<String>)> = Vec::new();
+        let mut reread = false;
+        let result = std::thread::scope(|scope| -> Result<()> {
+            for _ in 0..workers {
+                let rx = rx.clone();
+                scope.spawn(move || rx.iter().for_each(verify));
+            }
+            drop(rx);
+            let r = if through_files {
+                let total: u64 = blob_files.iter().map(|f| f.size).sum();
+                self.read_files(&blob_files, total, &tx, &mut suspects, &mut reread)
+            } else {
+                self.read_selected(select, &tx)
+            };
+            drop(tx);
+            r
+        });
+        result?;
+        for (entry, e) in failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            suspects.push((entry.id, e, None));
+        }
+        // A damaged record in a blob file may be a stale copy (relocated by
+        // prune, awaiting garbage collection): the chunk is damaged only if
+        // its live record, read through the store, is.
+        for (id, detail, file) in suspects {
+            let live = match self.repo.records().chunk_entry(&id) {
+                Ok(Some(entry)) => self.read_one(&entry),
+                _ => continue,
+            };
+            match (live, file) {
+                (Ok(()), Some(file)) => {
+                    let detail = format!("a stale copy of chunk {id} (the live one is sound): {detail}");
+                    self.problems.add("blob_file_damaged", None, Some(Path::new(&file)), detail);
+                }
+                (Ok(()), None) => {}
+                (Err(e), file) => {
+                    let detail = match file {
+                        Some(f) => format!("{e} (in {f})"),
+                        None => e,
+                    };
+                    self.problems.add_used("chunk_damaged", &id, detail);
+                }
+            }
+        }
+        if through_files && !reread {
+            // Every live record lies in a live blob file, and each was read
+            // whole: every chunk stored was verified, and the rest of what
+            // was read are stale copies.
+            let missing = self.problems.list.iter().filter(|p| p.kind == "chunk_missing").count() as u64;
+            let live = self.report.chunks.saturating_sub(missing);
+            self.report.stale_copies_read = self.report.chunks_read.saturating_sub(live);
+            self.report.chunks_read = self.report.chunks_read.min(live);
+        }
+        if reread {
+            // Part of a blob file could not be framed: read every chunk
+            // through the store to learn which are lost.
+            let mut bad = Vec::new();
+            let mut read = 0;
+            self.v.scan_chunk_records(&mut |_, entry| {
+                if let Some(entry) = entry {
+                    read += 1;
+                    if let Err(e) = self.read_one(&entry) {
+                        bad.push((entry.id, e));
+                    }
+                }
+                Ok(true)
+            })?;
+            self.report.chunks_read = read;
+            for (id, e) in bad {
+                self.problems.add_used("chunk_damaged", &id, e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens one chunk's live record through the store.
+    fn read_one(&self, entry: &ChunkEntry) -> std::result::Result<(), String> {
+        match self.v.read_chunk(entry) {
+            Ok(Some(b)) if b.len() != entry.stored as usize => {
+                Err(format!("{} bytes stored, the index says {}", b.len(), entry.stored))
+            }
+            Ok(Some(b)) => self
+                .repo
+                .verify_record(&format!("chunk {}", entry.id), &entry.id, b)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn read_files(
+        &mut self,
+        files: &[&StoreFile],
+        total: u64,
+        tx: &crossbeam_channel::Sender<(ChunkEntry, Vec<u8>)>,
+        suspects: &mut Vec<(Id, String, Option<String>)>,
+        reread: &mut bool,
+    ) -> Result<()> {
+        let mut done = 0u64;
+        let mut last = 0u64;
+        for f in files {
+            let (report, progress) = (&mut self.report, self.progress);
+            // The chunks met in this file: where it is damaged, RocksDB
+            // may refuse them all, so each is then read through the store.
+            let mut met = Vec::new();
+            let damage = self.v.read_blob_file(
+                f,
+                &mut |record, bytes| {
+                    if let BlobRecord::Chunk { entry: Some(entry), .. } = record {
+                        report.chunks_read += 1;
+                        met.push(entry.clone());
+                        tx.send((entry, bytes)).map_err(|_| Error::Invalid("check: a verifier stopped".into()))?;
+                    }
+                    Ok(())
+                },
+                &mut |n| {
+                    done += n;
+                    if done - last >= 8 << 20 {
+                        last = done;
+                        progress(Stage::Reading(done, total));
+                    }
+                },
+            );
+            self.report.bytes_read = done;
+            let damage = match damage {
+                Ok(d) => d,
+                Err(_) if vanished(f) => continue,
+                Err(e) => {
+                    self.problems.add("blob_file_damaged", None, Some(&f.path), e.to_string());
+                    *reread = true;
+                    continue;
+                }
+            };
+            if !damage.is_empty() {
+                for entry in met {
+                    if let Err(e) = self.read_one(&entry) {
+                        let detail = format!("{e} (in {})", f.path.display());
+                        self.problems.add_used("chunk_damaged", &entry.id, detail);
+                    }
+                }
+            }
+            for d in damage {
+                let at = format!("{} at byte {}", f.path.display(), d.offset);
+                let chunk = d.key.as_deref().map(|k| self.v.classify(Cf::Chunks, k));
+                match chunk {
+                    Some(BlobRecord::Chunk { id, entry: Some(_) }) => {
+                        suspects.push((id, d.detail, Some(at)));
+                    }
+                    Some(BlobRecord::Chunk { entry: None, .. }) => {
+                        let detail = format!("at byte {}: {} (a record no index entry names)", d.offset, d.detail);
+                        self.problems.add("blob_file_damaged", None, Some(&f.path), detail);
+                    }
+                    _ => {
+                        let detail = format!("at byte {}: {}", d.offset, d.detail);
+                        self.problems.add("blob_file_damaged", None, Some(&f.path), detail);
+                        // A damaged key hides which chunk it held.
+                        *reread |= d.rest_unread || d.key.is_some();
+                    }
+                }
+            }
+        }
+        (self.progress)(Stage::Reading(done, total));
+        Ok(())
+    }
+
+    fn read_selected(&mut self, select: Select, tx: &crossbeam_channel::Sender<(ChunkEntry, Vec<u8>)>) -> Result<()> {
+        let mut total = 0u64;
+        self.v.scan_index(&mut |e| {
+            if let Ok(e) = e {
+                if select.picks(&e.id) {
+                    total += e.stored as u64;
+                }
+            }
+            Ok(true)
+        })?;
+        let (v, report, problems, progress) = (&self.v, &mut self.report, &mut self.problems, self.progress);
+        let mut last = 0u64;
+        v.scan_chunk_records(&mut |_, entry| {
+            let Some(entry) = entry.filter(|e| select.picks(&e.id)) else { return Ok(true) };
+            match v.read_chunk(&entry) {
+                Ok(Some(bytes)) => {
+                    report.chunks_read += 1;
+                    report.bytes_read += bytes.len() as u64;
+                    if report.bytes_read - last >= 8 << 20 {
+                        last = report.bytes_read;
+                        progress(Stage::Reading(report.bytes_read, total));
+                    }
+                    tx.send((entry, bytes)).map_err(|_| Error::Invalid("check: a verifier stopped".into()))?;
+                }
+                // Reported by the index check.
+                Ok(None) => {}
+                Err(e) => problems.add_used("chunk_damaged", &entry.id, e.to_string()),
+            }
+            Ok(true)
+        })?;
+        progress(Stage::Reading(report.bytes_read, total));
+        Ok(())
+    }
+
+    /// Finds the snapshots and paths that use each damaged thing: a walk of
+    /// every snapshot that skips trees known to reach nothing damaged.
+    fn attribute(&mut self, snapshots: &[(Id, Snapshot)]) {
+        let mut clean = HashSet::new();
+        for (id, s) in snapshots {
+            self.problems.used(&s.tree, id, b"");
+            self.users(&s.tree, id, b"", &mut clean);
+        }
+    }
+
+    /// Whether the tree reaches something damaged; records each use.
+    fn users(&mut self, tree: &Id, snapshot: &Id, path: &[u8], clean: &mut HashSet<Id>) -> bool {
+        if clean.contains(tree) {
+            return false;
+        }
+        if self.problems.attribute.contains_key(tree) {
+            return true;
+        }
+        let Ok(t) = self.repo.tree(tree) else { return true };
+        let mut any = false;
+        for e in &t.entries {
+            let p = join_path(path, &e.name);
+            let chunks = |pieces: &[Piece], problems: &mut Problems| {
+                let mut hit = false;
+                for id in pieces.iter().filter_map(Piece::id) {
+                    if problems.attribute.contains_key(&id) {
+                        problems.used(&id, snapshot, &p);
+                        hit = true;
+                    }
+                }
+                hit
+            };
+            any |= match &e.content {
+                Content::Inline(pieces) => chunks(pieces, &mut self.problems),
+                Content::List { id, .. } if self.problems.attribute.contains_key(id) => {
+                    self.problems.used(id, snapshot, &p);
+                    true
+                }
+                Content::List { id, .. } => match self.repo.chunk_list(id) {
+                    Ok(list) => chunks(&list, &mut self.problems),
+                    Err(_) => false,
+                },
+            };
+            if let Some(sub) = &e.subtree {
+                self.problems.used(sub, snapshot, &p);
+                any |= self.users(sub, snapshot, &p, clean);
+            }
+        }
+        if !any {
+            if clean.len() >= WALKED_MAX {
+                clean.clear();
+            }
+            clean.insert(*tree);
+        }
+        any
+    }
+
+    /// `--max-age`: the newest snapshot (of `--host`) must be younger.
+    fn freshness(&mut self, snapshots: &[(Id, Snapshot)], newest: Option<Time>) {
+        self.report.newest_snapshot = newest.map(time_str);
+        let Some(max_age) = self.opts.max_age else { return };
+        let newest = match &self.opts.host {
+            Some(h) => snapshots.iter().filter(|(_, s)| &s.host == h).map(|(_, s)| s.time).max(),
+            None => newest,
+        };
+        let of = self.opts.host.as_ref().map(|h| format!(" of host {h}")).unwrap_or_default();
+        let limit = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        let age = newest.map(|t| (t, Time::now().secs.saturating_sub(t.secs)));
+        match age {
+            None => {
+                self.problems.add(
+                    "stale",
+                    None,
+                    None,
+                    format!("no snapshot{of} at all (--max-age {})", human_age(max_age)),
+                );
+            }
+            Some((t, age)) if age > limit => {
+                let detail = format!(
+                    "the newest snapshot{of} is from {}, older than --max-age {}",
+                    time_str(t),
+                    human_age(max_age)
+                );
+                self.problems.add("stale", None, None, detail);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn time_str(t: Time) -> String {
+    t.to_chrono().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn human_age(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s % 86400 == 0 => format!("{}d", s / 86400),
+        _ if s % 3600 == 0 => format!("{}h", s / 3600),
+        _ if s % 60 == 0 => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+use super::{human, is_tty, repo_path};
+use anyhow::Result;
+use strata::check::{self, Options, Report, Stage, Subset};
+use strata::cli::{CheckArgs, Global};
+use strata::repo::{Access, Repo};
+
+pub fn run(g: &Global, a: &CheckArgs) -> Result<i32> {
+    let opts = Options {
+        data: if a.read_data { Some(Subset::All) } else { a.read_data_subset },
+        max_age: a.max_age,
+        host: a.host.clone(),
+    };
+    let report = match open(g, a.no_key) {
+        Ok(repo) => run_on(&repo, &opts)?,
+        // RocksDB refuses to open over a damaged file it reads at open:
+        // still say which files are damaged.
+        Err(e) => match e.downcast_ref::<strata::Error>() {
+            Some(strata::Error::Store { path, detail }) if detail.contains("Corruption") => {
+                check::files_only(path, detail.clone())
+            }
+            _ => return Err(e),
+        },
+    };
+    if a.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print(&report);
+    }
+    Ok(if report.sound() { 0 } else { 1 })
+}
+
+/// With the key when a password is to be had; else (or with --no-key)
+/// without it, saying so.
+fn open(g: &Global, no_key: bool) -> Result<Repo> {
+    let path = repo_path(g)?;
+    if no_key {
+        return Ok(Repo::open_keyless(path)?);
+    }
+    let have = g.password_file.is_some()
+        || g.password_command.is_some()
+        || std::env::var_os("STRATA_PASSWORD").is_some()
+        || std::fs::File::open("/dev/tty").is_ok();
+    if have {
+        return super::open(g, Access::Read);
+    }
+    // An unencrypted repository needs none; an encrypted one is checked
+    // without its key.
+    let none = || Err(strata::Error::Invalid("no password".into()));
+    match Repo::open_waiting(path, Access::Read, &none, std::time::Duration::ZERO) {
+        Ok(repo) => Ok(repo),
+        Err(strata::Error::Invalid(m)) if m == "no password" => {
+            super::warn("no password available: checking without the key (as with --no-key)");
+            Ok(Repo::open_keyless(path)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn run_on(repo: &Repo, opts: &Options) -> Result<Report> {
+    let bar = is_tty().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    });
+    let progress = |stage: Stage| {
+        let Some(b) = &bar else { return };
+        match stage {
+            Stage::Reading(done, total) => {
+                if b.length() != Some(total) {
+                    b.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{elapsed_precise} reading data [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    b.set_length(total);
+                }
+                b.set_position(done);
+            }
+            other => {
+                b.set_message(match other {
+                    Stage::Files(n, of) => format!("store files: {n} of {of} verified"),
+                    Stage::Snapshots => "snapshots and meta records".into(),
+                    Stage::Walking(n) => format!("trees: {n} read"),
+                    Stage::Index(n) => format!("chunk index: {n} entries"),
+                    Stage::Attributing => "finding what uses the damage".into(),
+                    Stage::Reading(..) => unreachable!("handled above"),
+                });
+                b.tick();
+            }
+        }
+    };
+    let report = check::run(repo, opts, &progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    Ok(report?)
+}
+
+fn print(r: &Report) {
+    for p in &r.problems {
+        let what = match (&p.id, &p.file) {
+            (Some(id), _) => format!(" {id}"),
+            (None, Some(f)) => format!(" {f}"),
+            (None, None) => String::new(),
+        };
+        println!("problem: {}{what}: {}", p.kind, p.detail);
+        if !p.snapshots.is_empty() {
+            let short: Vec<&str> = p.snapshots.iter().map(|s| &s[..s.len().min(8)]).collect();
+            println!("  used {} times, by snapshots {}", p.uses, short.join(" "));
+            for path in &p.paths {
+                println!("    {path}");
+            }
+            if p.paths.len() as u64 > 0 && p.uses > p.paths.len() as u64 {
+                println!("    (and more)");
+            }
+        }
+    }
+    if r.problems_not_listed > 0 {
+        println!("... and {} more problems", r.problems_not_listed);
+    }
+    for n in &r.not_checked {
+        println!("not checked: {n}");
+    }
+    let key = if r.keyless { " (without the key)" } else { "" };
+    println!(
+        "checked{key}: {} snapshots, {} trees and chunk lists, {} chunks ({}), {} table and {} blob files",
+        r.snapshots,
+        r.trees,
+        r.chunks,
+        human(r.chunk_bytes),
+        r.table_files,
+        r.blob_files
+    );
+    if r.read_data != "none" {
+        println!("read data ({}): {} chunks, {}", r.read_data, r.chunks_read, human(r.bytes_read));
+    }
+    if !r.keyless {
+        println!(
+            "reclaimable by prune: about {} chunks ({}) and {} trees",
+            r.reclaimable_chunks,
+            human(r.reclaimable_bytes),
+            r.reclaimable_trees
+        );
+    }
+    if let Some(t) = &r.newest_snapshot {
+        println!("newest snapshot: {t}");
+    }
+    let n = r.problems.len() as u64 + r.problems_not_listed;
+    if n == 0 {
+        println!("no problems found");
+    } else {
+        println!("{n} problems found");
+    }
+}
