@@ -213,6 +213,7 @@ row "large file, first" big1
 row "large file after 10 edits" big2
 row "forget all but newest, prune" prune_warm
 row "  the same, cold cache" prune_cold
+echo "strata check --read-data (cold) / strata restore (cold): $(awk -v a="${T[strata.read_cold]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
 if [ $mount = 1 ]; then
   row "mount: ls, 20k entries" ls
   row "mount: ls -l, 20k entries" lsl
@@ -220,7 +221,6 @@ if [ $mount = 1 ]; then
   row "mount: tar (cold)" tar1
   row "mount: tar (warm)" tar2
   echo "tar of the source directory itself: ${T[source.tar]}s"
-  echo "strata check --read-data (cold) / strata restore: $(awk -v a="${T[strata.read_cold]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
   echo "strata mount read / strata restore: $(awk -v a="${T[strata.tar1]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
   echo "strata warm mount read / source tar: $(awk -v a="${T[strata.tar2]}" -v b="${T[source.tar]}" 'BEGIN { printf "%.2fx", a / b }')"
 fi

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::format::snapshot::Snapshot;
 use crate::format::tree::{join_path, Content, Piece};
 use crate::format::Time;
-use crate::repo::{BlobRecord, ChunkEntry, Repo, Sealed, Verifier};
+use crate::repo::{BlobRecord, ChunkEntry, KeySet, Repo, Sealed, Verifier};
 use crate::store::files::{FileKind, StoreFile};
 use crate::store::Cf;
 use std::collections::{HashMap, HashSet};
@@ -216,6 +216,8 @@ pub enum Stage {
 
 type Snapshots = Vec<(Id, Snapshot)>;
 
+/// Chunk references checked against the index a batch at a time (32 MiB).
+const REFS_BATCH: usize = 1 << 20;
 const PROBLEMS_MAX: usize = 10_000;
 const PATHS_MAX: usize = 20;
 /// Trees known sound with all they reach, so shared subtrees are walked
@@ -298,6 +300,8 @@ struct Check<'a> {
     /// Every tree, chunk list and chunk a snapshot references.
     referenced: Bloom,
     walked: HashSet<Id>,
+    /// Chunks referenced, not yet looked up in the index.
+    refs: Vec<Id>,
 }
 
 /// Runs a check. The repository is open for reading, with its key or
@@ -318,6 +322,7 @@ pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Repo
         problems: Problems::default(),
         referenced: Bloom::new(0),
         walked: HashSet::new(),
+        refs: Vec::new(),
     };
     let files = c.v.files()?;
     c.files(&files);
@@ -329,7 +334,8 @@ pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Repo
         records += 1;
         Ok(true)
     });
-    c.referenced = Bloom::new(records + c.count_index().unwrap_or(0));
+    let named = c.index_pass();
+    c.referenced = Bloom::new(records + c.report.chunks);
     if keyless {
         c.report.not_checked.push(
             "without the password: trees and chunk lists were not decoded, so what the snapshots reference \
@@ -337,13 +343,21 @@ pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Repo
                 .into(),
         );
     } else {
-        for (_, s) in &snapshots {
-            c.tree(&s.tree);
+        let walk = snapshots.iter().try_for_each(|(_, s)| c.tree(&s.tree)).and_then(|_| c.resolve_refs(true));
+        if let Err(e) = walk {
+            c.problems.add("unreadable", None, None, format!("the snapshots' trees: {e}"));
         }
-        c.walked.clear();
+        c.walked = HashSet::new();
     }
-    if let Err(e) = c.index_and_records() {
-        c.problems.add("unreadable", None, None, format!("the chunk index and records: {e}"));
+    match named {
+        Ok(named) => {
+            if let Err(e) = c.records_pass(&named) {
+                c.problems.add("unreadable", None, None, format!("the chunk records: {e}"));
+            }
+        }
+        Err(e) => {
+            c.problems.add("unreadable", None, None, format!("the chunk index: {e}"));
+        }
     }
     if let Err(e) = c.objects() {
         c.problems.add("unreadable", None, None, format!("the trees: {e}"));
@@ -499,18 +513,9 @@ impl Check<'_> {
         Ok((snapshots, newest))
     }
 
-    fn count_index(&mut self) -> Result<u64> {
-        let mut n = 0;
-        self.v.scan_index(&mut |_| {
-            n += 1;
-            Ok(true)
-        })?;
-        Ok(n)
-    }
-
-    fn tree(&mut self, id: &Id) {
+    fn tree(&mut self, id: &Id) -> Result<()> {
         if self.walked.contains(id) {
-            return;
+            return Ok(());
         }
         self.referenced.insert(id);
         let tree = match self.repo.tree(id) {
@@ -518,7 +523,7 @@ impl Check<'_> {
             Err(e) => {
                 let kind = if matches!(e, Error::Missing { .. }) { "tree_missing" } else { "tree_damaged" };
                 self.problems.add_used(kind, id, e.to_string());
-                return;
+                return Ok(());
             }
         };
         self.report.trees += 1;
@@ -527,7 +532,7 @@ impl Check<'_> {
         }
         for e in &tree.entries {
             match &e.content {
-                Content::Inline(pieces) => self.pieces(pieces),
+                Content::Inline(pieces) => self.pieces(pieces)?,
                 Content::List { id, pieces } => {
                     self.referenced.insert(id);
                     match self.repo.chunk_list(id) {
@@ -537,7 +542,7 @@ impl Check<'_> {
                                 let detail = format!("holds {} pieces, its tree says {pieces}", list.len());
                                 self.problems.add_used("chunk_list_damaged", id, detail);
                             }
-                            self.pieces(&list);
+                            self.pieces(&list)?;
                         }
                         Err(e) => {
                             let kind = if matches!(e, Error::Missing { .. }) {
@@ -551,61 +556,104 @@ impl Check<'_> {
                 }
             }
             if let Some(sub) = &e.subtree {
-                self.tree(sub);
+                self.tree(sub)?;
             }
         }
         if self.walked.len() >= WALKED_MAX {
             self.walked.clear();
         }
         self.walked.insert(*id);
+        Ok(())
     }
 
     /// Every chunk referenced must be indexed.
-    fn pieces(&mut self, pieces: &[Piece]) {
+    /// Every chunk referenced must be indexed: collected, and checked a
+    /// batch at a time (`resolve_refs`).
+    fn pieces(&mut self, pieces: &[Piece]) -> Result<()> {
         for id in pieces.iter().filter_map(Piece::id) {
             self.referenced.insert(&id);
-            match self.repo.records().chunk_entry(&id) {
-                Ok(Some(_)) => {}
-                Ok(None) => self.problems.add_used("chunk_unindexed", &id, "no chunk index entry".into()),
-                Err(e) => self.problems.add_used("index_entry_damaged", &id, e.to_string()),
-            }
+            self.refs.push(id);
         }
+        if self.refs.len() >= REFS_BATCH {
+            self.resolve_refs(false)?;
+        }
+        Ok(())
     }
 
-    /// Every index entry against the records, and back: counted by matching
-    /// keys, and only on a mismatch looked up one by one.
-    fn index_and_records(&mut self) -> Result<()> {
-        let keyed = !self.report.keyless;
-        let (mut valid, mut seen) = (0u64, 0u64);
-        let (report, problems, referenced, progress) =
-            (&mut self.report, &mut self.problems, &self.referenced, self.progress);
+    /// Every index entry: counted, a malformed one reported; returns the
+    /// set of record keys the entries name.
+    fn index_pass(&mut self) -> Result<KeySet> {
+        let mut named = KeySet::default();
+        let (report, problems, progress) = (&mut self.report, &mut self.problems, self.progress);
         self.v.scan_index(&mut |e| {
-            seen += 1;
-            if seen % 65536 == 0 {
-                progress(Stage::Index(seen));
-            }
             match e {
                 Ok(e) => {
-                    valid += 1;
+                    named.add(&e);
                     report.chunks += 1;
                     report.chunk_bytes += e.stored as u64;
-                    if keyed && !referenced.contains(&e.id) {
-                        report.reclaimable_chunks += 1;
-                        report.reclaimable_bytes += e.stored as u64;
+                    if report.chunks % 65536 == 0 {
+                        progress(Stage::Index(report.chunks));
                     }
                 }
-                Err(bad) => {
-                    let what = bad.id.map_or("chunk index".to_string(), |id| format!("chunk index entry {id}"));
-                    match bad.id {
-                        Some(id) => problems.add_used("index_entry_damaged", &id, bad.detail),
-                        None => {
-                            problems.add("index_entry_damaged", None, None, format!("{what}: {}", bad.detail));
-                        }
+                Err(bad) => match bad.id {
+                    Some(id) => problems.add_used("index_entry_damaged", &id, bad.detail),
+                    None => {
+                        problems.add("index_entry_damaged", None, None, format!("chunk index: {}", bad.detail));
                     }
-                }
+                },
             }
             Ok(true)
         })?;
+        Ok(named)
+    }
+
+    /// The chunks referenced since the last call must be indexed: sorted
+    /// and merged with a scan of the index (one sequential read instead of
+    /// a lookup per reference). The last call also counts what no snapshot
+    /// references.
+    fn resolve_refs(&mut self, last: bool) -> Result<()> {
+        let mut refs = std::mem::take(&mut self.refs);
+        refs.sort_unstable();
+        refs.dedup();
+        let mut next = 0;
+        let (report, problems, referenced) = (&mut self.report, &mut self.problems, &self.referenced);
+        let mut unindexed = Vec::new();
+        self.v.scan_index(&mut |e| {
+            let id = match &e {
+                Ok(e) => e.id,
+                Err(bad) => match bad.id {
+                    Some(id) => id,
+                    None => return Ok(true),
+                },
+            };
+            while next < refs.len() && refs[next] < id {
+                unindexed.push(refs[next]);
+                next += 1;
+            }
+            if next < refs.len() && refs[next] == id {
+                next += 1;
+            }
+            if let (true, Ok(e)) = (last, &e) {
+                if !referenced.contains(&e.id) {
+                    report.reclaimable_chunks += 1;
+                    report.reclaimable_bytes += e.stored as u64;
+                }
+            }
+            Ok(last || next < refs.len())
+        })?;
+        unindexed.extend_from_slice(&refs[next..]);
+        for id in unindexed {
+            problems.add_used("chunk_unindexed", &id, "no chunk index entry".into());
+        }
+        Ok(())
+    }
+
+    /// The chunk records against the index entries: as sets of keys, and
+    /// only when they differ looked up one by one.
+    fn records_pass(&mut self, named: &KeySet) -> Result<()> {
+        if self.v.record_keys()? == *named {
+            return Ok(());
+        }
         let mut matched = 0u64;
         let mut strays: Vec<Option<Id>> = Vec::new();
         self.v.scan_chunk_records(&mut |id, entry| {
@@ -636,7 +684,7 @@ impl Check<'_> {
                 }
             }
         }
-        if matched < valid {
+        if matched < named.len() {
             let (v, problems) = (&self.v, &mut self.problems);
             v.scan_index(&mut |e| {
                 if let Ok(e) = e {
@@ -690,7 +738,7 @@ impl Check<'_> {
         let select = Select::new(subset, self.report.chunk_bytes);
         let through_files = matches!(select, Select::All) && !files.is_empty();
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 4);
-        let (tx, rx) = crossbeam_channel::bounded::<(ChunkEntry, Vec<u8>)>(workers * 2);
+        let (tx, rx) = crossbeam_channel::bounded::<(ChunkEntry, Vec<u8>)>(workers * 8);
         let failed: Mutex<Vec<(ChunkEntry, String)>> = Mutex::new(Vec::new());
         let repo = self.repo;
         let verify = |(entry, bytes): (ChunkEntry, Vec<u8>)| {

@@ -137,6 +137,17 @@ pub enum Command {
     Tag(TagArgs),
     /// Show the audit log: every forget, prune, hold and tag change
     Log(LogArgs),
+    /// Copy the repository to another directory, without the password
+    ///
+    /// Each TARGET becomes the same repository (every command opens it) and
+    /// is kept up to date: only the records it lacks travel, each verified
+    /// by its checksum on the way. Append-only unless --prune: what the
+    /// source no longer has (forgotten snapshots, pruned data) stays at the
+    /// target, so a compromised or mistaken source cannot empty its mirror.
+    /// Crash-safe: the target never lists a snapshot whose data it lacks;
+    /// after a kill, mirror again.
+    #[command(verbatim_doc_comment)]
+    Mirror(MirrorArgs),
     /// Manage the passwords that unlock the repository
     #[command(subcommand)]
     Key(KeyCommand),
@@ -446,6 +457,23 @@ pub struct LogArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct MirrorArgs {
+    /// Directories to mirror to (made into repositories if new)
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// Leave the key files out: the copy holds nothing that unlocks it
+    /// (move them with `strata key export` and `key import`)
+    #[arg(long)]
+    pub without_keys: bool,
+    /// Also remove at each target what the source no longer has
+    #[arg(long)]
+    pub prune: bool,
+    /// Print one JSON document: what was sent and skipped, per target
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
     /// Add a password (asked for, or from --new-password-file)
@@ -459,6 +487,18 @@ pub enum KeyCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Write the key files (each still locked by its password) to FILE, to
+    /// keep apart from a mirror made --without-keys; needs no password
+    Export {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Add the key files in FILE (from `key export`) to the repository,
+    /// so its passwords open it; needs no password
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
     },
 }
 

@@ -21,6 +21,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Hold(c) => commands::hold::run(g, c),
         Command::Tag(a) => commands::tag::run(g, a),
         Command::Log(a) => commands::log::run(g, a),
+        Command::Mirror(a) => commands::mirror::run(g, a),
         Command::Key(c) => commands::key::run(g, c),
         Command::Generate(c) => commands::generate::run(c),
     }

@@ -8,4 +8,5 @@ mod check;
 mod cli;
 mod faults;
 mod lifecycle;
+mod mirror;
 mod mount;

@@ -34,7 +34,7 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<i32> {
 fn open(g: &Global, no_key: bool) -> Result<Repo> {
     let path = repo_path(g)?;
     if no_key {
-        return Ok(Repo::open_keyless(path)?);
+        return Ok(Repo::open_keyless(path, Access::Read)?);
     }
     let have = g.password_file.is_some()
         || g.password_command.is_some()
@@ -50,7 +50,7 @@ fn open(g: &Global, no_key: bool) -> Result<Repo> {
         Ok(repo) => Ok(repo),
         Err(strata::Error::Invalid(m)) if m == "no password" => {
             super::warn("no password available: checking without the key (as with --no-key)");
-            Ok(Repo::open_keyless(path)?)
+            Ok(Repo::open_keyless(path, Access::Read)?)
         }
         Err(e) => Err(e.into()),
     }

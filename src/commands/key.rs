@@ -1,8 +1,11 @@
-use super::{open, prompt};
+use super::{open, prompt, repo_path};
 use anyhow::{bail, Context, Result};
 use strata::cli::{Global, KeyCommand};
 use strata::crypto::KdfParams;
-use strata::repo::Access;
+use strata::repo::{Access, Repo};
+
+/// The first line of an exported key file.
+const EXPORT_HEADER: &str = "strata key files v1";
 
 pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
     match c {
@@ -43,6 +46,55 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
                 }
             }
         }
+        KeyCommand::Export { file } => {
+            let repo = Repo::open_keyless(repo_path(g)?, Access::Read)?;
+            let keys = repo.export_keys()?;
+            let mut out = format!("{EXPORT_HEADER}\n");
+            for (id, bytes) in &keys {
+                out.push_str(&format!("{} {}\n", strata::crypto::hex(id), strata::crypto::hex(bytes)));
+            }
+            write_private(file, out.as_bytes()).with_context(|| format!("key export file {}", file.display()))?;
+            println!("{} key files written to {}", keys.len(), file.display());
+        }
+        KeyCommand::Import { file } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("key file {}", file.display()))?;
+            let keys = parse_export(&text).with_context(|| format!("key file {}", file.display()))?;
+            let repo = Repo::open_keyless(repo_path(g)?, Access::Write)?;
+            let n = repo.import_keys(&keys)?;
+            println!("{n} key files added ({} already there)", keys.len() - n);
+        }
     }
     Ok(0)
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn parse_export(text: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut lines = text.lines();
+    if lines.next() != Some(EXPORT_HEADER) {
+        bail!("not a file written by `strata key export`");
+    }
+    let unhex = |s: &str| -> Option<Vec<u8>> {
+        (s.len() % 2 == 0)
+            .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())
+            .flatten()
+    };
+    lines
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            let (id, bytes) = l.split_once(' ').unwrap_or((l, ""));
+            match (unhex(id), unhex(bytes.trim())) {
+                (Some(id), Some(bytes)) if !id.is_empty() && !bytes.is_empty() => Ok((id, bytes)),
+                _ => bail!("line {}: not a key file entry", n + 2),
+            }
+        })
+        .collect()
 }

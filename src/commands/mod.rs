@@ -10,6 +10,7 @@ pub mod init;
 pub mod key;
 pub mod log;
 pub mod ls;
+pub mod mirror;
 pub mod mount;
 pub mod prune;
 pub mod restore;

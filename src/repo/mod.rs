@@ -5,11 +5,13 @@
 //! how anything is keyed in the store (`records` for chunks and trees).
 
 mod meta;
+mod mirror;
 mod records;
 mod verify;
 
+pub use mirror::{MirrorOptions, MirrorReport, Stage as MirrorStage};
 pub use records::{ChunkEntry, Garbage, RecordWriter, Records};
-pub use verify::{BadEntry, BlobRecord, Sealed, Verifier};
+pub use verify::{BadEntry, BlobRecord, KeySet, Sealed, Verifier};
 
 use crate::crypto::{self, Id, KdfParams, Keys};
 use crate::error::{Error, Result};
@@ -26,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const CONFIG_KEY: &[u8] = b"config";
+const README: &str = "This directory is a strata backup repository. Do not edit it by hand.\n";
 
 #[derive(Clone, Debug)]
 pub struct InitOptions {
@@ -155,8 +158,7 @@ impl Repo {
         }
         batch.put(Cf::Meta, CONFIG_KEY, config.encode());
         store.write(batch, Durability::Sync)?;
-        let readme = "This directory is a strata backup repository. Do not edit it by hand.\n";
-        let _ = std::fs::write(path.join("README"), readme);
+        let _ = std::fs::write(path.join("README"), README);
         Ok(())
     }
 
@@ -184,11 +186,11 @@ impl Repo {
         Ok(Repo::over(path, store, config, keys, lock))
     }
 
-    /// Opens a repository for reading without its password (`check
-    /// --no-key`): its records can be verified by their checksums, but none
-    /// can be opened.
-    pub fn open_keyless(path: &Path) -> Result<Repo> {
-        let (store, config, lock) = Repo::open_store(path, Access::Read, std::time::Duration::ZERO)?;
+    /// Opens a repository without its password (`check --no-key`,
+    /// `mirror`, `key import`): its records can be verified by their
+    /// checksums and copied, but none can be opened.
+    pub fn open_keyless(path: &Path, access: Access) -> Result<Repo> {
+        let (store, config, lock) = Repo::open_store(path, access, std::time::Duration::ZERO)?;
         Ok(Repo::over(path, store, config, Keys::locked(), lock))
     }
 
@@ -257,6 +259,32 @@ impl Repo {
     /// The chunks, trees and chunk lists, and how they are stored.
     pub fn records(&self) -> &Records {
         &self.records
+    }
+
+    /// The key files as stored (id, bytes): for `key export`, no password
+    /// needed (each is locked by its own).
+    pub fn export_keys(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.store.range(Cf::Keys, b"", None)
+    }
+
+    /// Adds key files from `export_keys`; returns how many were new. The
+    /// repository must be open for writing.
+    pub fn import_keys(&self, keys: &[(Vec<u8>, Vec<u8>)]) -> Result<usize> {
+        if self.lock.is_none() {
+            return Err(Error::Invalid(format!("repository {}: opened read-only", self.path.display())));
+        }
+        let mut batch = Batch::default();
+        for (id, bytes) in keys {
+            KeyFile::decode(bytes)?;
+            if self.store.get(Cf::Keys, id)?.as_ref() != Some(bytes) {
+                batch.put(Cf::Keys, id.clone(), bytes.clone());
+            }
+        }
+        let n = batch.puts.len();
+        if n > 0 {
+            self.store.write(batch, Durability::Sync)?;
+        }
+        Ok(n)
     }
 
     /// The key files, by key id (hex).

@@ -30,6 +30,37 @@ pub type SealedVisit<'a> = dyn FnMut(Result<Sealed>, &[u8]) -> Result<()> + 'a;
 /// Sees a tree or chunk list's id (`None` for a bad key) and sealed bytes.
 pub type ObjectVisit<'a> = dyn FnMut(Option<Id>, &[u8]) -> Result<()> + 'a;
 
+/// A set of chunk record keys, as a count and a sum of their hashes: two
+/// sets are equal when both are (the odds of a false match are 2^-128).
+/// What `check` compares the index entries and the records by, in two
+/// sequential scans instead of a lookup per record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeySet {
+    count: u64,
+    sum: u128,
+}
+
+impl KeySet {
+    fn add_key(&mut self, key: &[u8]) {
+        let h = blake3::hash(key);
+        self.count += 1;
+        self.sum = self.sum.wrapping_add(u128::from_le_bytes(h.as_bytes()[..16].try_into().expect("16 bytes")));
+    }
+
+    /// Adds the key of the record an index entry names.
+    pub fn add(&mut self, entry: &ChunkEntry) {
+        self.add_key(entry.key());
+    }
+
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// A chunk index entry that does not parse.
 pub struct BadEntry {
     pub id: Option<Id>,
@@ -146,6 +177,20 @@ impl Verifier<'_> {
             Some(c) => c.scan_keys(Cf::Chunks, b"", &mut visit),
             None => self.repo.store.scan(Cf::Chunks, b"", &mut |k, _| visit(k)),
         }
+    }
+
+    /// The keys of every chunk record, read without the records.
+    pub fn record_keys(&self) -> Result<KeySet> {
+        let mut set = KeySet::default();
+        let mut visit = |key: &[u8]| -> Result<bool> {
+            set.add_key(key);
+            Ok(true)
+        };
+        match &self.checker {
+            Some(c) => c.scan_keys(Cf::Chunks, b"", &mut visit)?,
+            None => self.repo.store.scan(Cf::Chunks, b"", &mut |k, _| visit(k))?,
+        }
+        Ok(set)
     }
 
     /// Whether the record an index entry names is stored (its bytes unread).

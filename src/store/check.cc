@@ -1,8 +1,7 @@
 // What `strata check` needs of RocksDB that its C API (and so the rocksdb
 // crate) does not offer: the live table and blob files of each column
 // family, a per-file verification of every block of a table file, keys
-// without their blob values (ReadOptions::allow_unprepared_value), and
-// RocksDB's own CRC32C. A separate read-only instance of the database, so
+// without their blob values (ReadOptions::allow_unprepared_value). A separate read-only instance of the database, so
 // nothing here can change it. Errors come back as malloc'd strings, freed
 // with strata_check_free.
 
@@ -18,12 +17,6 @@
 #include <memory>
 #include <string>
 #include <vector>
-
-namespace ROCKSDB_NAMESPACE {
-namespace crc32c {
-uint32_t Extend(uint32_t init_crc, const char* data, size_t n);
-}
-}  // namespace ROCKSDB_NAMESPACE
 
 using namespace ROCKSDB_NAMESPACE;
 
@@ -58,10 +51,6 @@ static ColumnFamilyHandle* handle(strata_check_db* d, const char* cf) {
 extern "C" {
 
 void strata_check_free(char* p) { std::free(p); }
-
-uint32_t strata_check_crc32c(uint32_t init, const char* data, size_t n) {
-  return crc32c::Extend(init, data, n);
-}
 
 strata_check_db* strata_check_open(const char* path, char** err) {
   DBOptions dbo;
