@@ -21,7 +21,7 @@ for a in "$@"; do
 done
 BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
 mkdir -p "$BENCH_DIR"
-rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* && sync
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* && sync
 suffix=""; [ $quick = 0 ] || suffix=-quick
 corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$suffix}
 if [ ! -d "$corpus" ]; then
@@ -136,6 +136,14 @@ for t in "${tools[@]}"; do
   # Checks of the corpus repository (two snapshots): cold, then warm.
   drop_caches; check_tool "$t" check_cold; check_tool "$t" check_warm
   drop_caches; check_tool "$t" read_cold data; check_tool "$t" read_warm data
+  # A copy elsewhere: strata mirror; for the peers, what their users do
+  # (rsync). Copies are deleted at the end, not before a timing.
+  case $t in
+    strata) mirror_cmd=("$STRATA" -r "$(repo strata)" mirror "$BENCH_DIR/mirror-$t") ;;
+    *) mirror_cmd=(rsync -a --delete "$(repo "$t")/" "$BENCH_DIR/mirror-$t/") ;;
+  esac
+  drop_caches; measure "$t.mirror" "${mirror_cmd[@]}"
+  measure "$t.mirror_again" "${mirror_cmd[@]}"
   # Restored trees are deleted at the end: creating many files right after
   # deleting many is slow on ext4 and would penalise the next tool.
   # A large file, then the same file after small edits in 10 places, in
@@ -183,7 +191,7 @@ for t in "${tools[@]}"; do
   fi
   rm -rf "$(repo "$t")"
 done
-rm -rf "$BENCH_DIR"/restore-*
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-*
 if [ $mount = 1 ]; then
   measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"
 fi
@@ -209,6 +217,8 @@ row "check (cold)" check_cold
 row "check (warm)" check_warm
 row "check --read-data (cold)" read_cold
 row "check --read-data (warm)" read_warm
+row "mirror to a directory (rsync)" mirror
+row "  again, unchanged" mirror_again
 row "large file, first" big1
 row "large file after 10 edits" big2
 row "forget all but newest, prune" prune_warm
@@ -230,5 +240,6 @@ for t in "${tools[@]}"; do
     "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
   printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
     "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune_cold] >> 10))
+  printf '%-8s mirror peak RSS %5d MiB\n' "$t" $((M[$t.mirror] >> 10))
   printf '%-8s check peak RSS %5d MiB, check --read-data %5d MiB\n' "$t" $((M[$t.check_cold] >> 10)) $((M[$t.read_cold] >> 10))
 done

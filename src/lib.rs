@@ -18,6 +18,7 @@ pub mod prune;
 pub mod reader;
 pub mod repo;
 pub mod restore;
+pub mod s3;
 pub mod store;
 pub mod sys;
 pub mod timespec;

@@ -4,6 +4,7 @@
 mod util;
 
 mod backup_restore;
+mod bucket;
 mod check;
 mod cli;
 mod faults;

@@ -2,23 +2,51 @@ use super::{human, is_tty, repo_path};
 use anyhow::{bail, Context, Result};
 use strata::cli::{Global, MirrorArgs};
 use strata::repo::{Access, MirrorOptions, MirrorReport, MirrorStage, Repo};
+use strata::s3::Bucket;
+
+/// A bucket named by an `s3://BUCKET/PREFIX` argument, with the endpoint
+/// and credentials from the environment.
+fn bucket(url: &str) -> Result<Option<Bucket>> {
+    let Some((bucket, prefix)) = strata::s3::parse_url(url) else {
+        if url.contains("://") {
+            bail!("{url}: not a directory or s3://BUCKET/PREFIX");
+        }
+        return Ok(None);
+    };
+    let endpoint = strata::s3::Endpoint::from_env(None).with_context(|| url.to_string())?;
+    Ok(Some(Bucket::new(endpoint, &bucket, &prefix)))
+}
 
 pub fn run(g: &Global, a: &MirrorArgs) -> Result<i32> {
+    let opts = MirrorOptions { without_keys: a.without_keys, prune: a.prune };
+    // The source is a bucket (`-r s3://...`, or `mirror s3://... DIR` with
+    // no repository given): pull it into the directories.
+    let (from, targets) = match &g.repo {
+        Some(r) => (bucket(&r.to_string_lossy())?, &a.targets[..]),
+        None if a.targets.len() > 1 => match bucket(&a.targets[0].to_string_lossy())? {
+            Some(b) => (Some(b), &a.targets[1..]),
+            None => (None, &a.targets[..]),
+        },
+        None => (None, &a.targets[..]),
+    };
+    if let Some(from) = from {
+        return pull(&from, targets, opts, a.json);
+    }
     let path = repo_path(g)?;
     let source = Repo::open_keyless(path, Access::Read)?;
     let here = std::fs::canonicalize(path).with_context(|| format!("repository {}", path.display()))?;
-    let opts = MirrorOptions { without_keys: a.without_keys, prune: a.prune };
     let mut reports = Vec::new();
     let mut failed = false;
-    for target in &a.targets {
+    for target in targets {
         let t = target.to_string_lossy();
-        if t.contains("://") {
-            bail!("mirror target {t}: only directories can be mirrored to by this build");
+        let r = match bucket(&t)? {
+            Some(b) => progress(|p| source.mirror_to_bucket(&b, opts, p)),
+            None if std::fs::canonicalize(target).is_ok_and(|p| p == here) => {
+                bail!("mirror target {t}: is the repository itself")
+            }
+            None => progress(|p| source.mirror_to_dir(target, opts, p)),
         }
-        if std::fs::canonicalize(target).is_ok_and(|p| p == here) {
-            bail!("mirror target {t}: is the repository itself");
-        }
-        let r = mirror_one(&source, target, opts).with_context(|| format!("mirror to {t}"))?;
+        .with_context(|| format!("mirror to {t}"))?;
         failed |= !r.damaged.is_empty();
         if !a.json {
             print(&r);
@@ -31,7 +59,29 @@ pub fn run(g: &Global, a: &MirrorArgs) -> Result<i32> {
     Ok(if failed { 1 } else { 0 })
 }
 
-fn mirror_one(source: &Repo, target: &std::path::Path, opts: MirrorOptions) -> Result<MirrorReport> {
+fn pull(from: &Bucket, targets: &[std::path::PathBuf], opts: MirrorOptions, json: bool) -> Result<i32> {
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for target in targets {
+        if strata::s3::parse_url(&target.to_string_lossy()).is_some() {
+            bail!("mirror from {} to {}: from a bucket, only to directories", from.url(), target.display());
+        }
+        let r = progress(|p| Repo::pull_from_bucket(from, target, opts, p))
+            .with_context(|| format!("mirror from {} to {}", from.url(), target.display()))?;
+        failed |= !r.damaged.is_empty();
+        if !json {
+            print(&r);
+        }
+        reports.push(r);
+    }
+    if json {
+        println!("{}", serde_json::json!({ "targets": reports }));
+    }
+    Ok(if failed { 1 } else { 0 })
+}
+
+/// Runs one mirror with a progress line on a terminal.
+fn progress(run: impl FnOnce(&dyn Fn(MirrorStage)) -> strata::Result<MirrorReport>) -> Result<MirrorReport> {
     let bar = is_tty().then(|| {
         let b = indicatif::ProgressBar::new_spinner();
         b.set_style(
@@ -50,7 +100,7 @@ fn mirror_one(source: &Repo, target: &std::path::Path, opts: MirrorOptions) -> R
         });
         b.tick();
     };
-    let r = source.mirror_to_dir(target, opts, &progress);
+    let r = run(&progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -24,7 +24,16 @@ use strata::cli::Global;
 use strata::repo::{Access, Repo};
 
 pub fn repo_path(g: &Global) -> Result<&Path> {
-    g.repo.as_deref().ok_or_else(|| anyhow!("no repository given: use -r/--repo or set STRATA_REPOSITORY"))
+    let path =
+        g.repo.as_deref().ok_or_else(|| anyhow!("no repository given: use -r/--repo or set STRATA_REPOSITORY"))?;
+    let s = path.to_string_lossy();
+    if s.contains("://") || s.starts_with("s3:") {
+        bail!(
+            "repository {s}: a bucket is opened only by `strata mirror` in this build; \
+             pull it into a directory with `strata mirror {s} DIR`"
+        );
+    }
+    Ok(path)
 }
 
 /// The password, from (in order) --password-file, --password-command,

@@ -74,14 +74,18 @@ const BATCH_BYTES: usize = 64 << 20;
 /// as the index lists them), then read in write order.
 const GATHER: usize = 1 << 16;
 
-struct Target {
-    store: RocksStore,
+pub(super) struct Target {
+    pub(super) store: RocksStore,
     batch: Batch,
     records: usize,
 }
 
 impl Target {
-    fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) -> Result<()> {
+    pub(super) fn new(store: RocksStore) -> Target {
+        Target { store, batch: Batch::default(), records: 0 }
+    }
+
+    pub(super) fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) -> Result<()> {
         self.batch.put(cf, key.to_vec(), value);
         self.records += 1;
         if self.records >= BATCH_RECORDS || self.batch.bytes() >= BATCH_BYTES {
@@ -90,7 +94,7 @@ impl Target {
         Ok(())
     }
 
-    fn write(&mut self) -> Result<()> {
+    pub(super) fn write(&mut self) -> Result<()> {
         if !self.batch.is_empty() {
             self.store.write(std::mem::take(&mut self.batch), Durability::Deferred)?;
         }
@@ -99,8 +103,73 @@ impl Target {
     }
 }
 
+/// Opens the directory `target` as a mirror of the repository whose config
+/// is `config`, locked for writing; makes it one (with `keys`) if it is an
+/// empty or missing directory. Refuses anything else.
+pub(super) fn open_target(
+    target: &Path,
+    config: Vec<u8>,
+    keys: &[(Vec<u8>, Vec<u8>)],
+    report: &mut MirrorReport,
+) -> Result<(RocksStore, std::fs::File)> {
+    let repo_id = Config::decode(&config)?.repo_id;
+    let db = super::db_path(target);
+    let exists = db.join("CURRENT").exists();
+    // A new target is made whole (its store with the config) beside
+    // where it goes, then renamed into place: a killed first mirror
+    // leaves no half-made repository, only leftovers the next removes.
+    let staging = target.join(".db-new");
+    if !exists {
+        let ours = |name: &std::ffi::OsStr| name == "lock" || name == ".db-new";
+        let stray = match std::fs::read_dir(target) {
+            Ok(entries) => entries.flatten().any(|e| !ours(&e.file_name())),
+            Err(_) => false,
+        };
+        if stray {
+            return Err(Error::Invalid(format!(
+                "mirror target {}: not empty and not a strata repository",
+                target.display()
+            )));
+        }
+        std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
+    }
+    let lock = lock(target, std::time::Duration::ZERO)?;
+    if !exists {
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        }
+        let store = RocksStore::open(&staging, OpenMode::Create)?;
+        // With the key files, so that it opens with the source's
+        // passwords from the start.
+        let mut b = Batch::default();
+        b.put(Cf::Meta, CONFIG_KEY, config);
+        for (k, v) in keys {
+            b.put(Cf::Keys, k.clone(), v.clone());
+        }
+        store.write(b, Durability::Sync)?;
+        drop(store);
+        std::fs::rename(&staging, &db).map_err(|e| Error::io(&db, e))?;
+        let _ = std::fs::write(target.join("README"), super::README);
+        report.created = true;
+    }
+    let store = RocksStore::open(&db, OpenMode::Write)?;
+    let theirs = store
+        .get(Cf::Meta, CONFIG_KEY)?
+        .ok_or_else(|| Error::corrupt(format!("mirror target {}", target.display()), "no config"))?;
+    let theirs = Config::decode(&theirs)?;
+    if theirs.repo_id != repo_id {
+        return Err(Error::Invalid(format!(
+            "mirror target {}: holds another repository (id {}, this one is {})",
+            target.display(),
+            crate::crypto::hex(&theirs.repo_id),
+            crate::crypto::hex(&repo_id)
+        )));
+    }
+    Ok((store, lock))
+}
+
 /// Every entry of a family, keys and values (small families only).
-fn all(store: &dyn Store, cf: Cf) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+pub(super) fn all(store: &dyn Store, cf: Cf) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     store.range(cf, b"", None)
 }
 
@@ -113,64 +182,12 @@ impl Repo {
         let config = source
             .get(Cf::Meta, CONFIG_KEY)?
             .ok_or_else(|| Error::corrupt(format!("repository {}", self.path.display()), "no config"))?;
-        let db = super::db_path(target);
-        let exists = db.join("CURRENT").exists();
-        // A new target is made whole (its store with the config) beside
-        // where it goes, then renamed into place: a killed first mirror
-        // leaves no half-made repository, only leftovers the next removes.
-        let staging = target.join(".db-new");
-        if !exists {
-            let ours = |name: &std::ffi::OsStr| name == "lock" || name == ".db-new";
-            let stray = match std::fs::read_dir(target) {
-                Ok(entries) => entries.flatten().any(|e| !ours(&e.file_name())),
-                Err(_) => false,
-            };
-            if stray {
-                return Err(Error::Invalid(format!(
-                    "mirror target {}: not empty and not a strata repository",
-                    target.display()
-                )));
-            }
-            std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
-        }
-        let _lock = lock(target, std::time::Duration::ZERO)?;
-        if !exists {
-            if staging.exists() {
-                std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
-            }
-            let store = RocksStore::open(&staging, OpenMode::Create)?;
-            // With the key files, so that it opens with the source's
-            // passwords from the start.
-            let mut b = Batch::default();
-            b.put(Cf::Meta, CONFIG_KEY, config);
-            if !opts.without_keys {
-                for (k, v) in all(source, Cf::Keys)? {
-                    b.put(Cf::Keys, k, v);
-                }
-            }
-            store.write(b, Durability::Sync)?;
-            drop(store);
-            std::fs::rename(&staging, &db).map_err(|e| Error::io(&db, e))?;
-            let _ = std::fs::write(target.join("README"), super::README);
-            report.created = true;
-        }
-        let store = RocksStore::open(&db, OpenMode::Write)?;
-        let theirs = store
-            .get(Cf::Meta, CONFIG_KEY)?
-            .ok_or_else(|| Error::corrupt(format!("mirror target {}", target.display()), "no config"))?;
-        let theirs = Config::decode(&theirs)?;
-        if theirs.repo_id != self.config.repo_id {
-            return Err(Error::Invalid(format!(
-                "mirror target {}: holds another repository (id {}, this one is {})",
-                target.display(),
-                crate::crypto::hex(&theirs.repo_id),
-                crate::crypto::hex(&self.config.repo_id)
-            )));
-        }
+        let keys = if opts.without_keys { Vec::new() } else { all(source, Cf::Keys)? };
+        let (store, _lock) = open_target(target, config, &keys, &mut report)?;
         // Key files first (added at the source since the last mirror).
         if !opts.without_keys {
             let mut b = Batch::default();
-            for (k, v) in all(source, Cf::Keys)? {
+            for (k, v) in keys {
                 if store.get(Cf::Keys, &k)?.as_ref() != Some(&v) {
                     b.put(Cf::Keys, k, v);
                     report.meta_sent += 1;

@@ -4,6 +4,7 @@
 //! `latest[~N]` or time. It and its submodules are the only code that knows
 //! how anything is keyed in the store (`records` for chunks and trees).
 
+mod bucket;
 mod meta;
 mod mirror;
 mod records;

@@ -1,0 +1,467 @@
+//! A repository's mirror in an S3 bucket, and back. Layout under the
+//! bucket's prefix (no object is ever overwritten or appended, so versioned
+//! and object-locked buckets work):
+//!
+//! ```text
+//! config                   the repository's config
+//! keys/<id>                key files (left out with --without-keys)
+//! data/<hash>.pack         records: [family u8][key len u32][key][value len u32][value]...
+//! data/<hash>.idx          its index, uploaded after it: "strata-idx 1\n", then
+//!                          [family u8][key len u32][key][offset u64][len u32]...,
+//!                          then a 16-byte BLAKE3 of all before
+//! meta/<nanos>             holds, tag changes and audit entries, as a pack; the newest wins
+//! snapshots/<key>          a snapshot record, uploaded after every pack of its run
+//! ```
+//!
+//! `<hash>` is the BLAKE3 of the pack, so a pack verifies without the key;
+//! each record in it carries its own checksum too. A snapshot is uploaded
+//! only after every pack and index that holds its records, so a bucket
+//! never lists a snapshot it lacks data for; an interrupted mirror leaves
+//! at most a pack without an index (garbage), and the next run resumes.
+
+use super::mirror::{all, open_target, MirrorOptions, MirrorReport, Stage, Target};
+use super::{ChunkEntry, Repo, CONFIG_KEY};
+use crate::error::{Error, Result};
+use crate::format::config::Config;
+use crate::format::record;
+use crate::s3::Bucket;
+use crate::store::{Batch, Cf, Durability, Store};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Packs are cut at this size.
+const PACK_SIZE: usize = 32 << 20;
+const IDX_MAGIC: &[u8] = b"strata-idx 1\n";
+
+fn cf_byte(cf: Cf) -> u8 {
+    Cf::ALL.iter().position(|&c| c == cf).expect("a family") as u8
+}
+
+fn cf_of(b: u8) -> Option<Cf> {
+    Cf::ALL.get(b as usize).copied()
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+/// One entry of a pack's index.
+#[derive(Debug)]
+struct IdxEntry {
+    cf: Cf,
+    key: Vec<u8>,
+    offset: u64,
+    len: u32,
+}
+
+fn parse_idx(name: &str, b: &[u8]) -> Result<Vec<IdxEntry>> {
+    let bad = |d: &str| Error::corrupt(format!("pack index {name}"), d.to_string());
+    if b.len() < IDX_MAGIC.len() + 16 || !b.starts_with(IDX_MAGIC) {
+        return Err(bad("not a pack index"));
+    }
+    let (body, sum) = b.split_at(b.len() - 16);
+    if blake3::hash(body).as_bytes()[..16] != *sum {
+        return Err(bad("checksum mismatch"));
+    }
+    let mut p = &body[IDX_MAGIC.len()..];
+    let mut out = Vec::new();
+    let take = |p: &mut &[u8], n: usize| -> Option<Vec<u8>> {
+        let (a, rest) = (p.get(..n)?, p.get(n..)?);
+        *p = rest;
+        Some(a.to_vec())
+    };
+    while !p.is_empty() {
+        let e = (|| {
+            let cf = cf_of(take(&mut p, 1)?[0])?;
+            let klen = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?) as usize;
+            let key = take(&mut p, klen)?;
+            let offset = u64::from_le_bytes(take(&mut p, 8)?.try_into().ok()?);
+            let len = u32::from_le_bytes(take(&mut p, 4)?.try_into().ok()?);
+            Some(IdxEntry { cf, key, offset, len })
+        })()
+        .ok_or_else(|| bad("truncated entry"))?;
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// Records being gathered into a pack, uploaded (pack, then index) when
+/// big enough.
+struct Packer<'a> {
+    bucket: &'a Bucket,
+    pack: Vec<u8>,
+    idx: Vec<u8>,
+    packs: u64,
+}
+
+impl Packer<'_> {
+    fn add(&mut self, cf: Cf, key: &[u8], value: &[u8]) -> Result<()> {
+        self.pack.push(cf_byte(cf));
+        put_bytes(&mut self.pack, key);
+        self.pack.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        let offset = self.pack.len() as u64;
+        self.pack.extend_from_slice(value);
+        self.idx.push(cf_byte(cf));
+        put_bytes(&mut self.idx, key);
+        self.idx.extend_from_slice(&offset.to_le_bytes());
+        self.idx.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        if self.pack.len() >= PACK_SIZE {
+            self.finish()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.pack.is_empty() {
+            return Ok(());
+        }
+        let name = blake3::hash(&self.pack).to_hex().to_string();
+        self.bucket.put(&format!("data/{name}.pack"), &self.pack)?;
+        let mut idx = IDX_MAGIC.to_vec();
+        idx.append(&mut self.idx);
+        let sum = blake3::hash(&idx);
+        idx.extend_from_slice(&sum.as_bytes()[..16]);
+        self.bucket.put(&format!("data/{name}.idx"), &idx)?;
+        self.pack.clear();
+        self.packs += 1;
+        Ok(())
+    }
+}
+
+/// Pack names with their index entries.
+type Packs = Vec<(String, Vec<IdxEntry>)>;
+/// (family, key) of every record a bucket holds.
+type Present = HashSet<(u8, Vec<u8>)>;
+/// Keys and values of a family.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// Every (family, key) the bucket's packs hold, from their indexes, and
+/// the indexes by pack name.
+fn bucket_contents(bucket: &Bucket) -> Result<(Present, Packs)> {
+    let mut present = HashSet::new();
+    let mut packs = Vec::new();
+    for o in bucket.list("data/")? {
+        let Some(name) = o.key.strip_prefix("data/").and_then(|k| k.strip_suffix(".idx")) else { continue };
+        let bytes = bucket.get(&o.key)?.ok_or_else(|| Error::Missing { what: "pack index", id: name.into() })?;
+        let entries = parse_idx(name, &bytes)?;
+        present.extend(entries.iter().map(|e| (cf_byte(e.cf), e.key.clone())));
+        packs.push((name.to_string(), entries));
+    }
+    Ok((present, packs))
+}
+
+/// The meta family (holds, tags, audit log) as one pack-framed blob.
+fn meta_blob(entries: &[(Vec<u8>, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, v) in entries {
+        put_bytes(&mut out, k);
+        put_bytes(&mut out, v);
+    }
+    out
+}
+
+fn parse_meta(b: &[u8]) -> Option<Entries> {
+    let mut p = b;
+    let mut out = Vec::new();
+    let mut take = || -> Option<Vec<u8>> {
+        let n = u32::from_le_bytes(p.get(..4)?.try_into().ok()?) as usize;
+        let v = p.get(4..4 + n)?.to_vec();
+        p = &p[4 + n..];
+        Some(v)
+    };
+    while let Some(k) = take() {
+        out.push((k, take()?));
+    }
+    p.is_empty().then_some(out)
+}
+
+/// The newest meta object's entries, if any.
+fn newest_meta(bucket: &Bucket) -> Result<Option<(String, Entries)>> {
+    let Some(o) = bucket.list("meta/")?.pop() else { return Ok(None) };
+    let b = bucket.get(&o.key)?.ok_or_else(|| Error::Missing { what: "meta object", id: o.key.clone() })?;
+    let entries = parse_meta(&b).ok_or_else(|| Error::corrupt(format!("meta object {}", o.key), "truncated"))?;
+    Ok(Some((o.key, entries)))
+}
+
+impl Repo {
+    /// Mirrors this repository into a bucket (see the module's layout).
+    pub fn mirror_to_bucket(
+        &self,
+        bucket: &Bucket,
+        opts: MirrorOptions,
+        progress: &dyn Fn(Stage),
+    ) -> Result<MirrorReport> {
+        if opts.prune {
+            return Err(Error::Invalid(format!("mirror to {}: --prune is not built for buckets yet", bucket.url())));
+        }
+        let mut report = MirrorReport { target: bucket.url(), ..MirrorReport::default() };
+        let source = &*self.store;
+        let config = source.get(Cf::Meta, CONFIG_KEY)?.ok_or_else(|| Error::corrupt("repository", "no config"))?;
+        match bucket.get("config")? {
+            Some(theirs) => {
+                if Config::decode(&theirs)?.repo_id != self.config.repo_id {
+                    return Err(Error::Invalid(format!("mirror target {}: holds another repository", bucket.url())));
+                }
+            }
+            None => {
+                // Keys before config: a bucket with a config opens.
+                if !opts.without_keys {
+                    for (k, v) in all(source, Cf::Keys)? {
+                        bucket.put(&format!("keys/{}", crate::crypto::hex(&k)), &v)?;
+                        report.meta_sent += 1;
+                    }
+                }
+                bucket.put("config", &config)?;
+                report.created = true;
+            }
+        }
+        if !opts.without_keys && !report.created {
+            let have: HashSet<String> = bucket.list("keys/")?.into_iter().map(|o| o.key).collect();
+            for (k, v) in all(source, Cf::Keys)? {
+                let name = format!("keys/{}", crate::crypto::hex(&k));
+                if !have.contains(&name) {
+                    bucket.put(&name, &v)?;
+                    report.meta_sent += 1;
+                }
+            }
+        }
+        let snapshots = all(source, Cf::Snapshots)?;
+        let (present, _) = bucket_contents(bucket)?;
+        let mut packer = Packer { bucket, pack: Vec::new(), idx: Vec::new(), packs: 0 };
+
+        // Chunks the bucket lacks, read in write order.
+        let mut missing: Vec<ChunkEntry> = Vec::new();
+        let mut seen = 0u64;
+        self.records().scan_chunks(&mut |e| {
+            seen += 1;
+            if present.contains(&(cf_byte(Cf::ChunkIndex), e.id.0.to_vec())) {
+                report.chunks_skipped += 1;
+            } else {
+                missing.push(e);
+            }
+            Ok(true)
+        })?;
+        missing.sort_by(|a, b| a.key().cmp(b.key()));
+        let total = missing.len() as u64;
+        for (i, e) in missing.iter().enumerate() {
+            let rec = source.get(Cf::Chunks, e.key())?.ok_or_else(|| {
+                Error::Invalid(format!("chunk {}: indexed but gone at the source (a prune?); mirror again", e.id))
+            })?;
+            if rec.len() != e.stored as usize || !record::verify(&rec) {
+                report.damaged.push(format!("chunk {}: checksum mismatch", e.id));
+                continue;
+            }
+            let index = source
+                .get(Cf::ChunkIndex, &e.id.0)?
+                .ok_or_else(|| Error::Missing { what: "chunk index entry", id: e.id.to_hex() })?;
+            report.chunks_sent += 1;
+            report.chunk_bytes_sent += rec.len() as u64;
+            // The record before its index entry, in the same pack.
+            packer.add(Cf::Chunks, e.key(), &rec)?;
+            packer.add(Cf::ChunkIndex, &e.id.0, &index)?;
+            if i % 256 == 0 {
+                (progress)(Stage::Chunks(i as u64, total, report.chunk_bytes_sent));
+            }
+        }
+        let mut trees = Vec::new();
+        source.scan(Cf::Trees, b"", &mut |k, v| {
+            if present.contains(&(cf_byte(Cf::Trees), k.to_vec())) {
+                report.trees_skipped += 1;
+            } else if record::verify(v) {
+                trees.push((k.to_vec(), v.to_vec()));
+            } else {
+                report.damaged.push(format!("tree or chunk list {}: checksum mismatch", crate::crypto::hex(k)));
+            }
+            Ok(true)
+        })?;
+        (progress)(Stage::Trees(trees.len() as u64));
+        for (k, v) in trees {
+            report.trees_sent += 1;
+            report.tree_bytes_sent += v.len() as u64;
+            packer.add(Cf::Trees, &k, &v)?;
+        }
+        packer.finish()?;
+
+        (progress)(Stage::Snapshots);
+        let meta: Vec<_> = all(source, Cf::Meta)?.into_iter().filter(|(k, _)| k != CONFIG_KEY).collect();
+        for (k, v) in &meta {
+            if !v.get(32..).is_some_and(record::verify) {
+                report.damaged.push(format!("meta record {}: checksum mismatch", String::from_utf8_lossy(k)));
+            }
+        }
+        if report.damaged.is_empty() {
+            let theirs = newest_meta(bucket)?.map(|(_, e)| e).unwrap_or_default();
+            if theirs != meta && !meta.is_empty() {
+                let nanos = crate::format::Time::now().as_nanos();
+                bucket.put(&format!("meta/{nanos:020}"), &meta_blob(&meta))?;
+                report.meta_sent += meta.len() as u64;
+            }
+            let have: HashSet<String> = bucket.list("snapshots/")?.into_iter().map(|o| o.key).collect();
+            for (k, v) in &snapshots {
+                let name = format!("snapshots/{}", crate::crypto::hex(k));
+                if have.contains(&name) {
+                    report.snapshots_skipped += 1;
+                } else if record::verify(v) {
+                    bucket.put(&name, v)?;
+                    report.snapshots_sent += 1;
+                } else {
+                    report.damaged.push(format!("snapshot record {}: checksum mismatch", crate::crypto::hex(k)));
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Pulls a bucket's repository into the directory `target` (made a
+    /// repository if it is none), verifying every pack and record.
+    pub fn pull_from_bucket(
+        bucket: &Bucket,
+        target: &Path,
+        opts: MirrorOptions,
+        progress: &dyn Fn(Stage),
+    ) -> Result<MirrorReport> {
+        let mut report = MirrorReport { target: target.display().to_string(), ..MirrorReport::default() };
+        let config = bucket
+            .get("config")?
+            .ok_or_else(|| Error::Invalid(format!("{}: no strata repository there (no config)", bucket.url())))?;
+        let mut keys = Vec::new();
+        if !opts.without_keys {
+            for o in bucket.list("keys/")? {
+                let id = o.key.strip_prefix("keys/").and_then(unhex).ok_or_else(|| {
+                    Error::corrupt(format!("{} object {}", bucket.url(), o.key), "not a key file name")
+                })?;
+                let v = bucket.get(&o.key)?.ok_or_else(|| Error::Missing { what: "key file", id: o.key.clone() })?;
+                keys.push((id, v));
+            }
+        }
+        let (store, _lock) = open_target(target, config, &keys, &mut report)?;
+        let mut b = Batch::default();
+        for (k, v) in &keys {
+            if store.get(Cf::Keys, k)?.as_ref() != Some(v) {
+                b.put(Cf::Keys, k.clone(), v.clone());
+                report.meta_sent += 1;
+            }
+        }
+        if !b.is_empty() {
+            store.write(b, Durability::Sync)?;
+        }
+        let mut t = Target::new(store);
+        let snapshots: Vec<_> = bucket.list("snapshots/")?;
+        let (_, packs) = bucket_contents(bucket)?;
+        let total = packs.len() as u64;
+        for (n, (name, entries)) in packs.iter().enumerate() {
+            let mut want = Vec::new();
+            for e in entries {
+                if t.store.contains(e.cf, &e.key)? {
+                    match e.cf {
+                        Cf::Chunks => report.chunks_skipped += 1,
+                        Cf::Trees => report.trees_skipped += 1,
+                        _ => {}
+                    }
+                } else {
+                    want.push(e);
+                }
+            }
+            if want.is_empty() {
+                continue;
+            }
+            let key = format!("data/{name}.pack");
+            let pack = bucket.get(&key)?.ok_or_else(|| Error::Missing { what: "pack", id: name.clone() })?;
+            if blake3::hash(&pack).to_hex().as_str() != name {
+                report.damaged.push(format!("pack {name}: its content does not match its name (damaged)"));
+                continue;
+            }
+            for e in want {
+                let v = pack
+                    .get(e.offset as usize..e.offset as usize + e.len as usize)
+                    .ok_or_else(|| Error::corrupt(format!("pack index {name}"), "an entry past the pack's end"))?;
+                if matches!(e.cf, Cf::Chunks | Cf::Trees) && !record::verify(v) {
+                    report.damaged.push(format!("a record in pack {name}: checksum mismatch"));
+                    continue;
+                }
+                match e.cf {
+                    Cf::Chunks => {
+                        report.chunks_sent += 1;
+                        report.chunk_bytes_sent += v.len() as u64;
+                    }
+                    Cf::Trees => {
+                        report.trees_sent += 1;
+                        report.tree_bytes_sent += v.len() as u64;
+                    }
+                    _ => {}
+                }
+                t.put(e.cf, &e.key, v.to_vec())?;
+            }
+            (progress)(Stage::Chunks(n as u64 + 1, total, report.chunk_bytes_sent));
+        }
+        t.write()?;
+        t.store.flush()?;
+        (progress)(Stage::Snapshots);
+        if !report.damaged.is_empty() {
+            return Ok(report);
+        }
+        if let Some((_, meta)) = newest_meta(bucket)? {
+            let mut b = Batch::default();
+            for (k, v) in meta {
+                if k != CONFIG_KEY && t.store.get(Cf::Meta, &k)?.as_ref() != Some(&v) {
+                    b.put(Cf::Meta, k, v);
+                    report.meta_sent += 1;
+                }
+            }
+            if !b.is_empty() {
+                t.store.write(b, Durability::Sync)?;
+            }
+        }
+        let mut b = Batch::default();
+        for o in snapshots {
+            let Some(k) = o.key.strip_prefix("snapshots/").and_then(unhex) else { continue };
+            if t.store.contains(Cf::Snapshots, &k)? {
+                report.snapshots_skipped += 1;
+                continue;
+            }
+            let v = bucket.get(&o.key)?.ok_or_else(|| Error::Missing { what: "snapshot", id: o.key.clone() })?;
+            if record::verify(&v) {
+                b.put(Cf::Snapshots, k, v);
+                report.snapshots_sent += 1;
+            } else {
+                report.damaged.push(format!("{}: checksum mismatch", o.key));
+            }
+        }
+        if report.damaged.is_empty() && !b.is_empty() {
+            t.store.write(b, Durability::Sync)?;
+        }
+        Ok(report)
+    }
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    (s.len() % 2 == 0 && !s.is_empty())
+        .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_and_index_framing_round_trip() {
+        let m = vec![(b"hold/x".to_vec(), vec![1, 2, 3]), (b"log/y".to_vec(), Vec::new())];
+        assert_eq!(parse_meta(&meta_blob(&m)), Some(m));
+        assert_eq!(parse_meta(&[1, 0, 0]), None);
+        let mut idx = IDX_MAGIC.to_vec();
+        idx.push(cf_byte(Cf::Trees));
+        put_bytes(&mut idx, b"key");
+        idx.extend_from_slice(&7u64.to_le_bytes());
+        idx.extend_from_slice(&9u32.to_le_bytes());
+        let sum = blake3::hash(&idx);
+        idx.extend_from_slice(&sum.as_bytes()[..16]);
+        let e = parse_idx("p", &idx).unwrap();
+        assert_eq!((e[0].cf, e[0].key.as_slice(), e[0].offset, e[0].len), (Cf::Trees, &b"key"[..], 7, 9));
+        idx[IDX_MAGIC.len()] ^= 1;
+        assert!(parse_idx("p", &idx).unwrap_err().to_string().contains("checksum"));
+        assert_eq!(unhex("0aff"), Some(vec![10, 255]));
+        assert_eq!(unhex("0g"), None);
+    }
+}

