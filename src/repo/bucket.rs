@@ -86,16 +86,37 @@ fn parse_idx(name: &str, b: &[u8]) -> Result<Vec<IdxEntry>> {
     Ok(out)
 }
 
-/// Records being gathered into a pack, uploaded (pack, then index) when
-/// big enough.
-struct Packer<'a> {
-    bucket: &'a Bucket,
+/// A finished pack and its index, for an uploader.
+type Upload = (String, Vec<u8>, Vec<u8>);
+
+/// Records being gathered into a pack, handed to the uploaders (which put
+/// the pack, then its index) when big enough.
+struct Packer {
+    uploads: crossbeam_channel::Sender<Upload>,
     pack: Vec<u8>,
     idx: Vec<u8>,
-    packs: u64,
 }
 
-impl Packer<'_> {
+/// Packs uploaded at once, each on its own connection.
+const UPLOADERS: usize = 4;
+
+/// Uploads packs from `rx` until it closes; the first failure is kept in
+/// `failed` (and the rest are still drained, not uploaded).
+fn upload(bucket: &Bucket, rx: crossbeam_channel::Receiver<Upload>, failed: &std::sync::Mutex<Option<Error>>) {
+    for (name, pack, idx) in rx {
+        let lock = || failed.lock().unwrap_or_else(|e| e.into_inner());
+        if lock().is_some() {
+            continue;
+        }
+        let r =
+            bucket.put(&format!("data/{name}.pack"), &pack).and_then(|_| bucket.put(&format!("data/{name}.idx"), &idx));
+        if let Err(e) = r {
+            lock().get_or_insert(e);
+        }
+    }
+}
+
+impl Packer {
     fn add(&mut self, cf: Cf, key: &[u8], value: &[u8]) -> Result<()> {
         self.pack.push(cf_byte(cf));
         put_bytes(&mut self.pack, key);
@@ -117,15 +138,12 @@ impl Packer<'_> {
             return Ok(());
         }
         let name = blake3::hash(&self.pack).to_hex().to_string();
-        self.bucket.put(&format!("data/{name}.pack"), &self.pack)?;
         let mut idx = IDX_MAGIC.to_vec();
         idx.append(&mut self.idx);
         let sum = blake3::hash(&idx);
         idx.extend_from_slice(&sum.as_bytes()[..16]);
-        self.bucket.put(&format!("data/{name}.idx"), &idx)?;
-        self.pack.clear();
-        self.packs += 1;
-        Ok(())
+        let pack = std::mem::take(&mut self.pack);
+        self.uploads.send((name, pack, idx)).map_err(|_| Error::Invalid("mirror: the uploaders stopped".into()))
     }
 }
 
@@ -228,60 +246,75 @@ impl Repo {
         }
         let snapshots = all(source, Cf::Snapshots)?;
         let (present, _) = bucket_contents(bucket)?;
-        let mut packer = Packer { bucket, pack: Vec::new(), idx: Vec::new(), packs: 0 };
+        // Packs are cut here and uploaded by UPLOADERS threads meanwhile;
+        // all of them are in the bucket before any snapshot is.
+        let failed = std::sync::Mutex::new(None);
+        let sent = std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = crossbeam_channel::bounded::<Upload>(2);
+            for _ in 0..UPLOADERS {
+                let (rx, failed) = (rx.clone(), &failed);
+                scope.spawn(move || upload(bucket, rx, failed));
+            }
+            drop(rx);
+            let mut packer = Packer { uploads: tx, pack: Vec::new(), idx: Vec::new() };
 
-        // Chunks the bucket lacks, read in write order.
-        let mut missing: Vec<ChunkEntry> = Vec::new();
-        let mut seen = 0u64;
-        self.records().scan_chunks(&mut |e| {
-            seen += 1;
-            if present.contains(&(cf_byte(Cf::ChunkIndex), e.id.0.to_vec())) {
-                report.chunks_skipped += 1;
-            } else {
-                missing.push(e);
-            }
-            Ok(true)
-        })?;
-        missing.sort_by(|a, b| a.key().cmp(b.key()));
-        let total = missing.len() as u64;
-        for (i, e) in missing.iter().enumerate() {
-            let rec = source.get(Cf::Chunks, e.key())?.ok_or_else(|| {
-                Error::Invalid(format!("chunk {}: indexed but gone at the source (a prune?); mirror again", e.id))
+            // Chunks the bucket lacks, read in write order.
+            let mut missing: Vec<ChunkEntry> = Vec::new();
+            let mut seen = 0u64;
+            self.records().scan_chunks(&mut |e| {
+                seen += 1;
+                if present.contains(&(cf_byte(Cf::ChunkIndex), e.id.0.to_vec())) {
+                    report.chunks_skipped += 1;
+                } else {
+                    missing.push(e);
+                }
+                Ok(true)
             })?;
-            if rec.len() != e.stored as usize || !record::verify(&rec) {
-                report.damaged.push(format!("chunk {}: checksum mismatch", e.id));
-                continue;
+            missing.sort_by(|a, b| a.key().cmp(b.key()));
+            let total = missing.len() as u64;
+            for (i, e) in missing.iter().enumerate() {
+                let rec = source.get(Cf::Chunks, e.key())?.ok_or_else(|| {
+                    Error::Invalid(format!("chunk {}: indexed but gone at the source (a prune?); mirror again", e.id))
+                })?;
+                if rec.len() != e.stored as usize || !record::verify(&rec) {
+                    report.damaged.push(format!("chunk {}: checksum mismatch", e.id));
+                    continue;
+                }
+                let index = source
+                    .get(Cf::ChunkIndex, &e.id.0)?
+                    .ok_or_else(|| Error::Missing { what: "chunk index entry", id: e.id.to_hex() })?;
+                report.chunks_sent += 1;
+                report.chunk_bytes_sent += rec.len() as u64;
+                // The record before its index entry, in the same pack.
+                packer.add(Cf::Chunks, e.key(), &rec)?;
+                packer.add(Cf::ChunkIndex, &e.id.0, &index)?;
+                if i % 256 == 0 {
+                    (progress)(Stage::Chunks(i as u64, total, report.chunk_bytes_sent));
+                }
             }
-            let index = source
-                .get(Cf::ChunkIndex, &e.id.0)?
-                .ok_or_else(|| Error::Missing { what: "chunk index entry", id: e.id.to_hex() })?;
-            report.chunks_sent += 1;
-            report.chunk_bytes_sent += rec.len() as u64;
-            // The record before its index entry, in the same pack.
-            packer.add(Cf::Chunks, e.key(), &rec)?;
-            packer.add(Cf::ChunkIndex, &e.id.0, &index)?;
-            if i % 256 == 0 {
-                (progress)(Stage::Chunks(i as u64, total, report.chunk_bytes_sent));
+            let mut trees = Vec::new();
+            source.scan(Cf::Trees, b"", &mut |k, v| {
+                if present.contains(&(cf_byte(Cf::Trees), k.to_vec())) {
+                    report.trees_skipped += 1;
+                } else if record::verify(v) {
+                    trees.push((k.to_vec(), v.to_vec()));
+                } else {
+                    report.damaged.push(format!("tree or chunk list {}: checksum mismatch", crate::crypto::hex(k)));
+                }
+                Ok(true)
+            })?;
+            (progress)(Stage::Trees(trees.len() as u64));
+            for (k, v) in trees {
+                report.trees_sent += 1;
+                report.tree_bytes_sent += v.len() as u64;
+                packer.add(Cf::Trees, &k, &v)?;
             }
+            packer.finish()
+        });
+        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
         }
-        let mut trees = Vec::new();
-        source.scan(Cf::Trees, b"", &mut |k, v| {
-            if present.contains(&(cf_byte(Cf::Trees), k.to_vec())) {
-                report.trees_skipped += 1;
-            } else if record::verify(v) {
-                trees.push((k.to_vec(), v.to_vec()));
-            } else {
-                report.damaged.push(format!("tree or chunk list {}: checksum mismatch", crate::crypto::hex(k)));
-            }
-            Ok(true)
-        })?;
-        (progress)(Stage::Trees(trees.len() as u64));
-        for (k, v) in trees {
-            report.trees_sent += 1;
-            report.tree_bytes_sent += v.len() as u64;
-            packer.add(Cf::Trees, &k, &v)?;
-        }
-        packer.finish()?;
+        sent?;
 
         (progress)(Stage::Snapshots);
         let meta: Vec<_> = all(source, Cf::Meta)?.into_iter().filter(|(k, _)| k != CONFIG_KEY).collect();
