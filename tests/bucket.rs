@@ -124,3 +124,52 @@ fn a_damaged_pack_bad_credentials_and_missing_buckets_are_clear_errors() {
     assert!(r.stdout.contains("does not match its name"), "{}", r.stdout);
     assert_eq!(at(&back).snapshots().len(), 0, "a damaged pull lists no snapshot");
 }
+
+/// kill -9 at any moment of a bucket mirror: what the bucket lists pulls
+/// back whole, and the next mirror completes.
+#[test]
+fn kill_9_during_a_bucket_mirror_leaves_only_complete_snapshots() {
+    let Some(server) = S3Server::start("strata") else { return };
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let url = "s3://strata/killed";
+    for run in 0..6u64 {
+        for i in 0..4 {
+            std::fs::write(src.join(format!("f{i}")), tree::random(run * 10 + i, 12 << 20)).unwrap();
+        }
+        repo.backup(&[&src], &[]);
+        let mut c = std::process::Command::new(crate::util::bin());
+        c.arg("-r")
+            .arg(&repo.path)
+            .args(["mirror", url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (k, v) in server.env() {
+            c.env(k, v);
+        }
+        let mut child = c.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50 + (run * 97) % 500));
+        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+        let _ = child.wait();
+        // Whatever the bucket lists pulls back and checks whole.
+        let back = repo.scratch(&format!("back{run}"));
+        let r = run_pull(&server, url, &back);
+        if r.code == 0 && back.join("db/CURRENT").exists() {
+            let c = at(&back).run(&["check", "--read-data", "--json"]);
+            assert_eq!(c.code, 0, "after a kill in run {run}: {}\n{}", c.stdout, c.stderr);
+        } else {
+            assert!(r.stderr.contains("no strata repository there"), "run {run}: {}\n{}", r.stdout, r.stderr);
+        }
+    }
+    mirror(&server, &repo.path, url);
+    let back = repo.scratch("back-final");
+    run_pull(&server, url, &back).ok();
+    let b = at(&back);
+    assert_eq!(b.snapshots().len(), 6);
+    b.run(&["check", "--read-data"]).ok();
+}
+
+fn run_pull(server: &S3Server, url: &str, dir: &Path) -> Run {
+    run(server, None, &["mirror", url, dir.to_str().unwrap()], &[])
+}
