@@ -55,6 +55,15 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Bytes from lowercase or uppercase hex; `None` for anything else (an
+/// empty string included).
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.is_empty() || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b).expect("the OS random source failed");
@@ -208,5 +217,9 @@ mod tests {
     #[test]
     fn hex_digits() {
         assert_eq!(hex(&[0, 0xab, 0xff]), "00abff");
+        assert_eq!(unhex("00abFF"), Some(vec![0, 0xab, 0xff]));
+        for bad in ["", "0", "0g", "+1"] {
+            assert_eq!(unhex(bad), None, "{bad}");
+        }
     }
 }

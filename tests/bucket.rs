@@ -14,26 +14,13 @@ const EXACT: Options = Options { dir_mtimes: true };
 /// `strata ARGS` (with `-r repo` when given) with the server's environment
 /// and no password.
 fn run(server: &S3Server, repo: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = std::process::Command::new(crate::util::bin());
-    if let Some(r) = repo {
-        c.arg("-r").arg(r);
-    }
-    c.args(args).env_remove("STRATA_PASSWORD").env_remove("STRATA_REPOSITORY").stdin(std::process::Stdio::null());
-    for (k, v) in server.env() {
-        c.env(k, v);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
+    let mut c = crate::util::keyless_cmd(repo);
+    c.args(args).envs(server.env()).envs(env.iter().copied());
     Run::from(c.output().unwrap())
 }
 
 fn mirror(server: &S3Server, repo: &Path, url: &str) -> serde_json::Value {
     run(server, Some(repo), &["mirror", "--json", url], &[]).ok().json()["targets"][0].clone()
-}
-
-fn at(path: &Path) -> Repo {
-    Repo { dir: tempfile::tempdir().unwrap(), path: path.to_path_buf() }
 }
 
 #[test]
@@ -77,7 +64,7 @@ fn a_bucket_mirror_is_incremental_and_pulls_back_into_the_same_repository() {
     let back = repo.scratch("back");
     let r = run(&server, None, &["mirror", "--json", url, back.to_str().unwrap()], &[]).ok().json();
     assert_eq!(r["targets"][0]["snapshots_sent"], 2, "{r}");
-    let b = at(&back);
+    let b = Repo::at(&back);
     assert_eq!(b.snapshots().len(), 2);
     let out = repo.scratch("out");
     b.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]).ok();
@@ -122,7 +109,7 @@ fn a_damaged_pack_bad_credentials_and_missing_buckets_are_clear_errors() {
     let r = run(&server, None, &["mirror", url, back.to_str().unwrap()], &[]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("does not match its name"), "{}", r.stdout);
-    assert_eq!(at(&back).snapshots().len(), 0, "a damaged pull lists no snapshot");
+    assert_eq!(Repo::at(&back).snapshots().len(), 0, "a damaged pull lists no snapshot");
 }
 
 /// kill -9 at any moment of a bucket mirror: what the bucket lists pulls
@@ -139,16 +126,13 @@ fn kill_9_during_a_bucket_mirror_leaves_only_complete_snapshots() {
             std::fs::write(src.join(format!("f{i}")), tree::random(run * 10 + i, 12 << 20)).unwrap();
         }
         repo.backup(&[&src], &[]);
-        let mut c = std::process::Command::new(crate::util::bin());
-        c.arg("-r")
-            .arg(&repo.path)
+        let mut child = crate::util::keyless_cmd(Some(&repo.path))
             .args(["mirror", url])
+            .envs(server.env())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null());
-        for (k, v) in server.env() {
-            c.env(k, v);
-        }
-        let mut child = c.spawn().unwrap();
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50 + (run * 97) % 500));
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let _ = child.wait();
@@ -156,7 +140,7 @@ fn kill_9_during_a_bucket_mirror_leaves_only_complete_snapshots() {
         let back = repo.scratch(&format!("back{run}"));
         let r = run_pull(&server, url, &back);
         if r.code == 0 && back.join("db/CURRENT").exists() {
-            let c = at(&back).run(&["check", "--read-data", "--json"]);
+            let c = Repo::at(&back).run(&["check", "--read-data", "--json"]);
             assert_eq!(c.code, 0, "after a kill in run {run}: {}\n{}", c.stdout, c.stderr);
         } else {
             assert!(r.stderr.contains("no strata repository there"), "run {run}: {}\n{}", r.stdout, r.stderr);
@@ -165,7 +149,7 @@ fn kill_9_during_a_bucket_mirror_leaves_only_complete_snapshots() {
     mirror(&server, &repo.path, url);
     let back = repo.scratch("back-final");
     run_pull(&server, url, &back).ok();
-    let b = at(&back);
+    let b = Repo::at(&back);
     assert_eq!(b.snapshots().len(), 6);
     b.run(&["check", "--read-data"]).ok();
 }

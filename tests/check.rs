@@ -304,18 +304,7 @@ fn a_copy_checked_without_the_password_finds_a_flipped_byte() {
     let copy = repo.scratch("copy");
     crate::util::sh(&format!("cp -a {} {}", repo.path.display(), copy.display()));
     let keyless = |args: &[&str]| {
-        let out = std::process::Command::new(crate::util::bin())
-            .arg("-r")
-            .arg(&copy)
-            .args(["check", "--json"])
-            .args(args)
-            .env_remove("STRATA_PASSWORD")
-            .env_remove("STRATA_PASSWORD_FILE")
-            .env_remove("STRATA_PASSWORD_COMMAND")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Run::from(out)
+        Run::from(crate::util::keyless_cmd(Some(&copy)).args(["check", "--json"]).args(args).output().unwrap())
     };
     let r = keyless(&["--no-key"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);

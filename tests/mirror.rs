@@ -11,23 +11,7 @@ const EXACT: Options = Options { dir_mtimes: true };
 
 /// `strata -r REPO ARGS` with no password anywhere in reach.
 fn keyless(repo: &Path, args: &[&str]) -> Run {
-    let out = std::process::Command::new(crate::util::bin())
-        .arg("-r")
-        .arg(repo)
-        .args(args)
-        .env_remove("STRATA_PASSWORD")
-        .env_remove("STRATA_PASSWORD_FILE")
-        .env_remove("STRATA_PASSWORD_COMMAND")
-        .env_remove("STRATA_REPOSITORY")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    Run::from(out)
-}
-
-/// The same commands against another repository path, with the password.
-fn at(path: &Path) -> Repo {
-    Repo { dir: tempfile::tempdir().unwrap(), path: path.to_path_buf() }
+    Run::from(crate::util::keyless_cmd(Some(repo)).args(args).output().unwrap())
 }
 
 fn mirror(repo: &Repo, target: &Path, extra: &[&str]) -> serde_json::Value {
@@ -58,7 +42,7 @@ fn a_mirror_is_the_same_repository_kept_up_to_date_without_the_password() {
     assert_eq!(r["created"], true, "{r}");
     assert_eq!(r["snapshots_sent"], 1, "{r}");
     assert!(r["chunk_bytes_sent"].as_u64().unwrap() > 6 << 20, "{r}");
-    let m = at(&target);
+    let m = Repo::at(&target);
     assert_eq!(ids(&m), ids(&repo));
     let out = repo.scratch("out1");
     restore(&m, &format!("latest:{}", src.display()), &out);
@@ -106,7 +90,7 @@ fn a_mirror_without_keys_opens_once_they_are_imported() {
     let (repo, src) = Repo::with_source(&[("a", b"alpha"), ("d/b", b"beta")]);
     let target = repo.scratch("mirror");
     mirror(&repo, &target, &["--without-keys"]);
-    let m = at(&target);
+    let m = Repo::at(&target);
     let r = m.run(&["snapshots"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("wrong password"), "{}", r.stderr);
@@ -176,12 +160,12 @@ fn kill_9_during_a_mirror_leaves_only_complete_snapshots() {
         let _ = child.wait();
         if target.join("db/CURRENT").exists() {
             // Whatever it lists is whole.
-            let r = at(&target).run(&["check", "--read-data", "--json"]);
+            let r = Repo::at(&target).run(&["check", "--read-data", "--json"]);
             assert_eq!(r.code, 0, "after a kill in run {run}: {}\n{}", r.stdout, r.stderr);
         }
     }
     mirror(&repo, &target, &[]);
-    let m = at(&target);
+    let m = Repo::at(&target);
     assert_eq!(ids(&m), ids(&repo));
     m.run(&["check", "--read-data"]).ok();
     let out = repo.scratch("out");

@@ -1,4 +1,4 @@
-use super::{human, is_tty, open, warn};
+use super::{human, open, spinner, warn};
 use anyhow::Result;
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,14 +15,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
     excludes.caches = a.exclude_caches;
     excludes.one_file_system = a.one_file_system;
     let json = a.json;
-    let bar = (!json && is_tty()).then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        b
-    });
+    let bar = if json { None } else { spinner() };
     let warn_bar = bar.clone();
     let opts = backup::Options {
         paths: a.paths.clone(),

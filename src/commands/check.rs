@@ -1,4 +1,4 @@
-use super::{human, is_tty, repo_path};
+use super::{human, repo_path, spinner};
 use anyhow::Result;
 use strata::check::{self, Options, Report, Stage, Subset};
 use strata::cli::{CheckArgs, Global};
@@ -57,14 +57,7 @@ fn open(g: &Global, no_key: bool) -> Result<Repo> {
 }
 
 fn run_on(repo: &Repo, opts: &Options) -> Result<Report> {
-    let bar = is_tty().then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        b
-    });
+    let bar = spinner();
     let progress = |stage: Stage| {
         let Some(b) = &bar else { return };
         match stage {

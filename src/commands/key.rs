@@ -1,7 +1,7 @@
 use super::{open, prompt, repo_path};
 use anyhow::{bail, Context, Result};
 use strata::cli::{Global, KeyCommand};
-use strata::crypto::KdfParams;
+use strata::crypto::{unhex, KdfParams};
 use strata::repo::{Access, Repo};
 
 /// The first line of an exported key file.
@@ -81,18 +81,13 @@ fn parse_export(text: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     if lines.next() != Some(EXPORT_HEADER) {
         bail!("not a file written by `strata key export`");
     }
-    let unhex = |s: &str| -> Option<Vec<u8>> {
-        (s.len() % 2 == 0)
-            .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())
-            .flatten()
-    };
     lines
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
             let (id, bytes) = l.split_once(' ').unwrap_or((l, ""));
             match (unhex(id), unhex(bytes.trim())) {
-                (Some(id), Some(bytes)) if !id.is_empty() && !bytes.is_empty() => Ok((id, bytes)),
+                (Some(id), Some(bytes)) => Ok((id, bytes)),
                 _ => bail!("line {}: not a key file entry", n + 2),
             }
         })

@@ -1,4 +1,4 @@
-use super::{human, is_tty, repo_path};
+use super::{human, repo_path, spinner};
 use anyhow::{bail, Context, Result};
 use strata::cli::{Global, MirrorArgs};
 use strata::repo::{Access, MirrorOptions, MirrorReport, MirrorStage, Repo};
@@ -82,14 +82,7 @@ fn pull(from: &Bucket, targets: &[std::path::PathBuf], opts: MirrorOptions, json
 
 /// Runs one mirror with a progress line on a terminal.
 fn progress(run: impl FnOnce(&dyn Fn(MirrorStage)) -> strata::Result<MirrorReport>) -> Result<MirrorReport> {
-    let bar = is_tty().then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        b
-    });
+    let bar = spinner();
     let progress = |stage: MirrorStage| {
         let Some(b) = &bar else { return };
         b.set_message(match stage {

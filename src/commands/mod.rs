@@ -112,6 +112,19 @@ pub fn is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
 
+/// A progress line (spinner, elapsed time, message) on a terminal; none
+/// when stderr is not one.
+pub fn spinner() -> Option<indicatif::ProgressBar> {
+    is_tty().then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        b
+    })
+}
+
 pub fn warn(msg: &str) {
     eprintln!("warning: {msg}");
 }

@@ -1,4 +1,4 @@
-use super::{human, is_tty, open};
+use super::{human, open, spinner};
 use anyhow::Result;
 use serde_json::json;
 use strata::cli::{Global, PruneArgs};
@@ -14,14 +14,7 @@ pub fn run(g: &Global, a: &PruneArgs) -> Result<i32> {
 
 /// Prunes with a progress line on a terminal.
 pub fn run_on(repo: &Repo, dry_run: bool) -> Result<Report> {
-    let bar = is_tty().then(|| {
-        let b = indicatif::ProgressBar::new_spinner();
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        b
-    });
+    let bar = spinner();
     let progress = |stage: Stage| {
         if let Some(b) = &bar {
             b.set_message(match stage {

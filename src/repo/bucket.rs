@@ -21,6 +21,7 @@
 
 use super::mirror::{all, open_target, MirrorOptions, MirrorReport, Stage, Target};
 use super::{ChunkEntry, Repo, CONFIG_KEY};
+use crate::crypto::unhex;
 use crate::error::{Error, Result};
 use crate::format::config::Config;
 use crate::format::record;
@@ -468,12 +469,6 @@ impl Repo {
     }
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    (s.len() % 2 == 0 && !s.is_empty())
-        .then(|| (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect())
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,7 +489,5 @@ mod tests {
         assert_eq!((e[0].cf, e[0].key.as_slice(), e[0].offset, e[0].len), (Cf::Trees, &b"key"[..], 7, 9));
         idx[IDX_MAGIC.len()] ^= 1;
         assert!(parse_idx("p", &idx).unwrap_err().to_string().contains("checksum"));
-        assert_eq!(unhex("0aff"), Some(vec![10, 255]));
-        assert_eq!(unhex("0g"), None);
     }
 }

@@ -64,6 +64,12 @@ impl Repo {
         Repo { dir, path }
     }
 
+    /// Commands, with the password, against an existing repository at
+    /// `path` (a mirror, say).
+    pub fn at(path: &Path) -> Repo {
+        Repo { dir: tempfile::tempdir().unwrap(), path: path.to_path_buf() }
+    }
+
     pub fn scratch(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -109,6 +115,20 @@ impl Repo {
     pub fn snapshots(&self) -> Vec<serde_json::Value> {
         self.run(&["snapshots", "--json"]).ok().json().as_array().unwrap().clone()
     }
+}
+
+/// A strata command with no password in reach: no password or repository
+/// in its environment, stdin closed; `-r repo` when given.
+pub fn keyless_cmd(repo: Option<&Path>) -> Command {
+    let mut c = Command::new(bin());
+    if let Some(r) = repo {
+        c.arg("-r").arg(r);
+    }
+    for v in ["STRATA_PASSWORD", "STRATA_PASSWORD_FILE", "STRATA_PASSWORD_COMMAND", "STRATA_REPOSITORY"] {
+        c.env_remove(v);
+    }
+    c.stdin(std::process::Stdio::null());
+    c
 }
 
 /// Fails a test when FUSE is missing under CI; otherwise says why it skips.
