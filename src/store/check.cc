@@ -87,21 +87,16 @@ void strata_check_close(strata_check_db* d) {
 }
 
 // Calls `file` for every live table file (blob = 0) and blob file (blob =
-// 1) of the column family, with its path and size; for blob files also the
-// counts of blobs and of garbage blobs.
+// 1) of the column family, with its path and size.
 char* strata_check_files(strata_check_db* d, const char* cf,
-                         void (*file)(void* ctx, int blob, const char* path, uint64_t size,
-                                      uint64_t blobs, uint64_t garbage),
-                         void* ctx) {
+                         void (*file)(void* ctx, int blob, const char* path, uint64_t size), void* ctx) {
   ColumnFamilyHandle* h = handle(d, cf);
   if (!h) return dup_error(Status::NotFound("column family", cf));
   ColumnFamilyMetaData meta;
   d->db->GetColumnFamilyMetaData(h, &meta);
   for (auto& level : meta.levels)
-    for (auto& f : level.files) file(ctx, 0, join(f.directory, f.relative_filename).c_str(), f.size, 0, 0);
-  for (auto& b : meta.blob_files)
-    file(ctx, 1, join(b.blob_file_path, b.blob_file_name).c_str(), b.blob_file_size, b.total_blob_count,
-         b.garbage_blob_count);
+    for (auto& f : level.files) file(ctx, 0, join(f.directory, f.relative_filename).c_str(), f.size);
+  for (auto& b : meta.blob_files) file(ctx, 1, join(b.blob_file_path, b.blob_file_name).c_str(), b.blob_file_size);
   return nullptr;
 }
 

@@ -21,7 +21,7 @@ struct CheckIter {
     _private: [u8; 0],
 }
 
-type FileVisit = extern "C" fn(*mut c_void, c_int, *const c_char, u64, u64, u64);
+type FileVisit = extern "C" fn(*mut c_void, c_int, *const c_char, u64);
 type Take = extern "C" fn(*mut c_void, *const c_char, usize);
 
 extern "C" {
@@ -124,7 +124,7 @@ impl Checker {
             cf: super::Cf,
             out: Vec<StoreFile>,
         }
-        extern "C" fn visit(ctx: *mut c_void, blob: c_int, path: *const c_char, size: u64, _: u64, _: u64) {
+        extern "C" fn visit(ctx: *mut c_void, blob: c_int, path: *const c_char, size: u64) {
             let ctx = unsafe { &mut *(ctx as *mut Ctx) };
             let path = unsafe { CStr::from_ptr(path) }.to_bytes();
             let path = PathBuf::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path));
