@@ -21,7 +21,7 @@ for a in "$@"; do
 done
 BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
 mkdir -p "$BENCH_DIR"
-rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* && sync
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3* && sync
 suffix=""; [ $quick = 0 ] || suffix=-quick
 corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$suffix}
 if [ ! -d "$corpus" ]; then
@@ -174,14 +174,34 @@ for t in "${tools[@]}"; do
     fi
     if [ "$t" = strata ]; then
       drop_caches; measure strata.s3_pull "$STRATA" mirror "s3://bench/strata" "$BENCH_DIR/mirror-pulled"
+      # Straight from the bucket: cold (an empty cache), then warm.
+      sb=(-r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3")
+      drop_caches; measure strata.s3_restore "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3"
+      measure strata.s3_restore_warm "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3w"
+      if [ $mount = 1 ]; then
+        m=$BENCH_DIR/mnt-s3-strata; mkdir -p "$m"
+        "$STRATA" -r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3m" mount --daemon "$m"
+        for _ in $(seq 300); do [ -d "$m/latest$corpus" ] && break; sleep 0.1; done
+        drop_caches; measure strata.s3_tar sh -c "tar cf - -C '$m/latest$corpus' . | wc -c"
+        unmount_tool "$m"
+      fi
     fi
     if [ "$t" = restic ]; then
       # What restic users do instead: back up straight to the bucket, and
-      # restore from it.
-      restic init -q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct" >/dev/null
-      drop_caches; measure restic.s3_backup restic -q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct" backup "$corpus"
-      mkdir -p "$BENCH_DIR/restore-restic-s3"
-      drop_caches; measure restic.s3_restore restic -q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct" restore latest --target "$BENCH_DIR/restore-restic-s3"
+      # restore from it (twice: restic caches no data, only its index).
+      rr=(-q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct")
+      restic "${rr[@]}" init >/dev/null
+      drop_caches; measure restic.s3_backup restic "${rr[@]}" backup "$corpus"
+      mkdir -p "$BENCH_DIR/restore-restic-s3" "$BENCH_DIR/restore-restic-s3w"
+      drop_caches; measure restic.s3_restore restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3"
+      measure restic.s3_restore_warm restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3w"
+      if [ $mount = 1 ]; then
+        m=$BENCH_DIR/mnt-s3-restic; mkdir -p "$m"
+        (restic "${rr[@]}" mount "$m" >/dev/null 2>&1 &)
+        for _ in $(seq 300); do [ -d "$m/snapshots/latest$corpus" ] && break; sleep 0.1; done
+        drop_caches; measure restic.s3_tar sh -c "tar cf - -C '$m/snapshots/latest$corpus' . | wc -c"
+        unmount_tool "$m"
+      fi
     fi
   fi
   # Restored trees are deleted at the end: creating many files right after
@@ -231,7 +251,7 @@ for t in "${tools[@]}"; do
   fi
   rm -rf "$(repo "$t")"
 done
-rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-*
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3*
 if [ $mount = 1 ]; then
   measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"
 fi
@@ -262,7 +282,10 @@ row "  again, unchanged" mirror_again
 if [ $s3 = 1 ]; then
   row "mirror to the bucket (rclone)" s3
   row "  again, unchanged" s3_again
-  echo "strata pull back from the bucket: ${T[strata.s3_pull]:--}s; restic backup straight to it: ${T[restic.s3_backup]:--}s, restore from it: ${T[restic.s3_restore]:--}s"
+  row "restore from the bucket (cold)" s3_restore
+  row "  again (warm cache)" s3_restore_warm
+  [ $mount = 1 ] && row "mount of the bucket: tar (cold)" s3_tar
+  echo "strata pull back from the bucket: ${T[strata.s3_pull]:--}s; restic backup straight to it: ${T[restic.s3_backup]:--}s"
 fi
 row "large file, first" big1
 row "large file after 10 edits" big2

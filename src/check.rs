@@ -210,10 +210,17 @@ struct Check<'a> {
     refs: Vec<Id>,
 }
 
+/// The repository with its key, when the key is being derived meanwhile
+/// (Argon2id takes a while): `run` asks for it only once the checks that
+/// need no key are done.
+pub type Unlock<'a> = Box<dyn FnOnce() -> Result<Repo> + 'a>;
+
 /// Runs a check. The repository is open for reading, with its key or
-/// without (`Repo::open_keyless`).
-pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Report> {
-    let keyless = repo.keys().is_locked();
+/// without (`Repo::open_keyless`); without, but with `unlock`, the key
+/// comes from `unlock` halfway.
+pub fn run(repo: &Repo, unlock: Option<Unlock>, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Report> {
+    let keyed: Repo;
+    let keyless = repo.keys().is_locked() && unlock.is_none();
     if keyless && opts.host.is_some() {
         return Err(Error::Invalid(
             "--host: a snapshot's host is sealed; checking it needs the password (or drop --host)".into(),
@@ -232,7 +239,6 @@ pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Repo
     };
     let files = c.v.files()?;
     c.files(&files);
-    let (snapshots, newest) = c.sealed()?;
     // Sized for the records, counted cheaply by key.
     let mut records = 0u64;
     // (A failure here shows in the check of the trees below.)
@@ -241,6 +247,11 @@ pub fn run(repo: &Repo, opts: &Options, progress: &dyn Fn(Stage)) -> Result<Repo
         Ok(true)
     });
     let named = c.index_pass();
+    if let Some(unlock) = unlock {
+        keyed = unlock()?;
+        c.repo = &keyed;
+    }
+    let (snapshots, newest) = c.sealed()?;
     c.referenced = Bloom::new(records + c.report.chunks);
     if keyless {
         c.report.not_checked.push(

@@ -46,6 +46,36 @@ pub struct Global {
     /// for it (30s, 5m, 1h) instead of failing at once
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_wait)]
     pub retry_lock: Option<std::time::Duration>,
+    /// Where the local cache of a bucket repository (-r s3://...) lives
+    /// [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]
+    #[arg(long, env = "STRATA_CACHE_DIR", global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// How much of a bucket's data that cache keeps (500M, 2G); pack
+    /// indexes and snapshot records come on top
+    #[arg(long, env = "STRATA_CACHE_LIMIT", global = true, value_name = "SIZE", default_value = "2G",
+          value_parser = parse_size_arg)]
+    pub cache_limit: u64,
+}
+
+/// A size: bytes, or with a binary unit (K, M, G, T; KiB, MB... all mean
+/// powers of 1024).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = s[digits.len()..].to_ascii_uppercase();
+    let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return None,
+    };
+    digits.trim().parse::<u64>().ok()?.checked_mul(1 << shift).filter(|&b| b > 0)
+}
+
+fn parse_size_arg(s: &str) -> Result<u64, String> {
+    parse_size(s).ok_or_else(|| format!("{s:?}: expected a size like 500M or 2G"))
 }
 
 fn parse_wait(s: &str) -> Result<std::time::Duration, String> {

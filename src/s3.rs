@@ -1,5 +1,5 @@
-//! A small, blocking S3 client: what `mirror` needs of a bucket (put, get,
-//! ranged get, head, list, delete), signed with AWS Signature Version 4,
+//! A small, blocking S3 client: what `mirror` needs of a bucket (put, multipart
+//! put, get, ranged get, head, list, delete), signed with AWS Signature Version 4,
 //! path-style (`ENDPOINT/BUCKET/KEY`, which every S3-compatible server
 //! takes). Transient failures (connection errors, 5xx, 429) are retried
 //! with exponential backoff; every error names the bucket and key.
@@ -110,6 +110,9 @@ pub struct Object {
     pub key: String,
     pub size: u64,
 }
+
+/// Objects above this size are uploaded in parts of it.
+const PART: usize = 8 << 20;
 
 enum Body<'a> {
     Empty,
@@ -247,6 +250,45 @@ impl Bucket {
     pub fn put(&self, key: &str, bytes: &[u8]) -> Result<()> {
         self.send("PUT", key, &[], &[], Body::Bytes(bytes))?.ok_or_else(|| self.err(key, "PUT: not found"))?;
         Ok(())
+    }
+
+    /// Stores an object, in parts of `PART` bytes when it is larger than
+    /// that (a transient failure then retries one part, not the whole);
+    /// an upload that fails is aborted, leaving nothing behind.
+    pub fn put_parts(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        if bytes.len() <= PART {
+            return self.put(key, bytes);
+        }
+        let r = self.send("POST", key, &[("uploads", String::new())], &[], Body::Bytes(&[]))?;
+        let r = r.ok_or_else(|| self.err(key, "starting a multipart upload: not found"))?;
+        let text = String::from_utf8_lossy(&self.read_body(key, r)?).into_owned();
+        let id = xml_all(&text, "UploadId").first().map(|u| xml_unescape(u));
+        let id = id.ok_or_else(|| self.err(key, format!("starting a multipart upload: no UploadId in {text:?}")))?;
+        let upload = || -> Result<()> {
+            let mut done = String::from("<CompleteMultipartUpload>");
+            for (i, part) in bytes.chunks(PART).enumerate() {
+                let n = (i + 1).to_string();
+                let q = [("partNumber", n.clone()), ("uploadId", id.clone())];
+                let r = self.send("PUT", key, &q, &[], Body::Bytes(part))?;
+                let etag = r.as_ref().and_then(|r| r.header("ETag")).map(str::to_string);
+                let etag = etag.ok_or_else(|| self.err(key, format!("part {n}: no ETag in the answer")))?;
+                done += &format!("<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>");
+            }
+            done += "</CompleteMultipartUpload>";
+            let r = self.send("POST", key, &[("uploadId", id.clone())], &[], Body::Bytes(done.as_bytes()))?;
+            let r = r.ok_or_else(|| self.err(key, "completing a multipart upload: not found"))?;
+            // S3 may answer 200 with an error in the body.
+            let text = String::from_utf8_lossy(&self.read_body(key, r)?).into_owned();
+            match xml_all(&text, "Code").first() {
+                Some(code) if text.contains("<Error>") => {
+                    Err(self.err(key, format!("completing a multipart upload: {code}")))
+                }
+                _ => Ok(()),
+            }
+        };
+        upload().inspect_err(|_| {
+            let _ = self.send("DELETE", key, &[("uploadId", id.clone())], &[], Body::Empty);
+        })
     }
 
     fn read_body(&self, key: &str, resp: ureq::Response) -> Result<Vec<u8>> {

@@ -48,21 +48,7 @@ impl std::str::FromStr for Subset {
             }
             return Ok(Subset::Share(p / 100.0));
         }
-        let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-        let unit = s[digits.len()..].to_ascii_uppercase();
-        let shift = match unit.trim_end_matches("IB").trim_end_matches('B') {
-            "" => 0,
-            "K" => 10,
-            "M" => 20,
-            "G" => 30,
-            "T" => 40,
-            _ => return Err(bad()),
-        };
-        let n: u64 = digits.trim().parse().map_err(|_| bad())?;
-        match n.checked_mul(1 << shift) {
-            Some(b) if b > 0 => Ok(Subset::Bytes(b)),
-            _ => Err(bad()),
-        }
+        crate::cli::parse_size(s).map(Subset::Bytes).ok_or_else(bad)
     }
 }
 

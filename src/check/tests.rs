@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::format::tree::{encode_chunk_list, Entry, Kind, Tree};
-use crate::repo::testing::{chunk_key, keyless, memory_repo, repo_over, snapshot_of};
+use crate::repo::testing::{chunk_key, keyed, keyless, memory_repo, repo_over, snapshot_of};
 use crate::store::{Batch, Durability, MemoryStore, Store};
 use std::sync::Arc;
 
@@ -74,7 +74,7 @@ fn fixture() -> Fixture {
 }
 
 fn check(repo: &Repo, data: Option<Subset>) -> Report {
-    run(repo, &Options { data, ..Options::default() }, &|_| {}).unwrap()
+    run(repo, None, &Options { data, ..Options::default() }, &|_| {}).unwrap()
 }
 
 fn kinds(r: &Report) -> Vec<&'static str> {
@@ -131,6 +131,23 @@ fn a_damaged_chunk_is_found_by_reading_data_with_its_users() {
     assert_eq!(p.id.as_deref(), Some(f.only_a.to_hex().as_str()));
     assert_eq!(p.snapshots, [f.a.to_hex()]);
     assert_eq!(p.paths, ["/d/big"]);
+}
+
+#[test]
+fn a_key_derived_meanwhile_gives_the_report_of_a_key_given_at_open() {
+    let f = fixture();
+    let key = chunk_key(&f.repo, &f.only_a);
+    let mut rec = f.store.get(Cf::Chunks, &key).unwrap().unwrap();
+    rec[10] ^= 1;
+    raw_write(&f.store, |b| b.put(Cf::Chunks, key, rec));
+    let given = check(&f.repo, Some(Subset::All));
+    let opts = Options { data: Some(Subset::All), ..Options::default() };
+    let unlock: Unlock = Box::new(|| Ok(keyed(&f.repo)));
+    let later = run(&keyless(&f.repo), Some(unlock), &opts, &|_| {}).unwrap();
+    assert_eq!(kinds(&later), ["chunk_damaged"], "{later:?}");
+    assert_eq!(format!("{given:?}"), format!("{later:?}"));
+    let refused: Unlock = Box::new(|| Err(Error::Invalid("wrong password".into())));
+    assert!(run(&keyless(&f.repo), Some(refused), &opts, &|_| {}).unwrap_err().to_string().contains("wrong password"));
 }
 
 #[test]
@@ -236,7 +253,8 @@ fn without_the_key_checksums_are_verified_and_the_rest_is_said() {
     let mut k = kinds(&r);
     k.sort();
     assert_eq!(k, ["chunk_damaged", "tree_damaged"], "{r:?}");
-    let err = run(&keyless(&f.repo), &Options { host: Some("h".into()), ..Options::default() }, &|_| {}).unwrap_err();
+    let err =
+        run(&keyless(&f.repo), None, &Options { host: Some("h".into()), ..Options::default() }, &|_| {}).unwrap_err();
     assert!(err.to_string().contains("--host"), "{err}");
 }
 
@@ -248,17 +266,17 @@ fn max_age_fails_a_stale_repository() {
         host: host.map(String::from),
         ..Options::default()
     };
-    let r = run(&repo, &opts(3600, None), &|_| {}).unwrap();
+    let r = run(&repo, None, &opts(3600, None), &|_| {}).unwrap();
     assert_eq!(kinds(&r), ["stale"], "no snapshot at all: {r:?}");
     let now = Time::now().secs;
     crate::repo::testing::snapshot(&repo, now - 7200, "old", &[]);
     crate::repo::testing::snapshot(&repo, now - 60, "new", &[]);
-    assert!(run(&repo, &opts(3600, None), &|_| {}).unwrap().sound());
-    let r = run(&repo, &opts(3600, Some("old")), &|_| {}).unwrap();
+    assert!(run(&repo, None, &opts(3600, None), &|_| {}).unwrap().sound());
+    let r = run(&repo, None, &opts(3600, Some("old")), &|_| {}).unwrap();
     assert_eq!(kinds(&r), ["stale"], "{r:?}");
     assert!(r.problems[0].detail.contains("host old"), "{r:?}");
-    assert!(run(&repo, &opts(3 * 3600, Some("old")), &|_| {}).unwrap().sound());
-    assert!(run(&keyless(&repo), &opts(3600, None), &|_| {}).unwrap().sound(), "keyless reads times from keys");
+    assert!(run(&repo, None, &opts(3 * 3600, Some("old")), &|_| {}).unwrap().sound());
+    assert!(run(&keyless(&repo), None, &opts(3600, None), &|_| {}).unwrap().sound(), "keyless reads times from keys");
 }
 
 #[test]

@@ -1,4 +1,4 @@
-use super::{human, repo_path, spinner};
+use super::{human, spinner};
 use anyhow::Result;
 use strata::check::{self, Options, Report, Stage, Subset};
 use strata::cli::{CheckArgs, Global};
@@ -11,7 +11,7 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<i32> {
         host: a.host.clone(),
     };
     let report = match open(g, a.no_key) {
-        Ok(repo) => run_on(&repo, &opts)?,
+        Ok((repo, password)) => run_on(&repo, password, &opts)?,
         // RocksDB refuses to open over a damaged file it reads at open:
         // still say which files are damaged.
         Err(e) => match e.downcast_ref::<strata::Error>() {
@@ -30,33 +30,32 @@ pub fn run(g: &Global, a: &CheckArgs) -> Result<i32> {
 }
 
 /// With the key when a password is to be had; else (or with --no-key)
-/// without it, saying so.
-fn open(g: &Global, no_key: bool) -> Result<Repo> {
-    let path = repo_path(g)?;
+/// without it, saying so. A bucket is read afresh, not from the cache.
+/// The repository comes open without its key, with the password to derive
+/// it from beside the checks that need none.
+fn open(g: &Global, no_key: bool) -> Result<(Repo, Option<Vec<u8>>)> {
+    let cache = strata::repo::CacheOptions { fresh: true, ..super::cache(g) };
+    let open = |pw: Option<strata::repo::PasswordSource>| super::open_in(g, Access::Read, pw, &cache);
+    let repo = open(None)?;
     if no_key {
-        return Ok(Repo::open_keyless(path, Access::Read)?);
+        return Ok((repo, None));
+    }
+    if !repo.config().encrypted {
+        return Ok((repo.unlocked(&|| Ok(Vec::new()))?, None));
     }
     let have = g.password_file.is_some()
         || g.password_command.is_some()
         || std::env::var_os("STRATA_PASSWORD").is_some()
         || std::fs::File::open("/dev/tty").is_ok();
     if have {
-        return super::open(g, Access::Read);
+        let pw = super::password(g, false)?;
+        return Ok((repo, Some(pw)));
     }
-    // An unencrypted repository needs none; an encrypted one is checked
-    // without its key.
-    let none = || Err(strata::Error::Invalid("no password".into()));
-    match Repo::open_waiting(path, Access::Read, &none, std::time::Duration::ZERO) {
-        Ok(repo) => Ok(repo),
-        Err(strata::Error::Invalid(m)) if m == "no password" => {
-            super::warn("no password available: checking without the key (as with --no-key)");
-            Ok(Repo::open_keyless(path, Access::Read)?)
-        }
-        Err(e) => Err(e.into()),
-    }
+    super::warn("no password available: checking without the key (as with --no-key)");
+    Ok((repo, None))
 }
 
-fn run_on(repo: &Repo, opts: &Options) -> Result<Report> {
+fn run_on(repo: &Repo, password: Option<Vec<u8>>, opts: &Options) -> Result<Report> {
     let bar = spinner();
     let progress = |stage: Stage| {
         let Some(b) = &bar else { return };
@@ -86,7 +85,13 @@ fn run_on(repo: &Repo, opts: &Options) -> Result<Report> {
             }
         }
     };
-    let report = check::run(repo, opts, &progress);
+    let report = std::thread::scope(|s| {
+        let derive = password.map(|pw| s.spawn(move || repo.unlocked(&|| Ok(pw.clone()))));
+        let unlock = derive.map(|h| -> check::Unlock {
+            Box::new(move || h.join().unwrap_or_else(|_| Err(strata::Error::Invalid("deriving the key failed".into()))))
+        });
+        check::run(repo, unlock, opts, &progress)
+    });
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

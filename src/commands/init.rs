@@ -5,7 +5,7 @@ use strata::crypto::KdfParams;
 use strata::repo::{InitOptions, Repo};
 
 pub fn run(g: &Global, a: &InitArgs) -> Result<i32> {
-    let path = repo_path(g)?;
+    let path = repo_path(g, "init")?;
     let chunker = strata_chunker::Params::new(a.chunk_min, a.chunk_avg, a.chunk_max)
         .map_err(|e| anyhow::anyhow!("chunk sizes (--chunk-min/--chunk-avg/--chunk-max): {e}"))?;
     if !(0..=22).contains(&a.compression) {

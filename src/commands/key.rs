@@ -47,7 +47,7 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
             }
         }
         KeyCommand::Export { file } => {
-            let repo = Repo::open_keyless(repo_path(g)?, Access::Read)?;
+            let repo = super::open_with(g, Access::Read, None)?;
             let keys = repo.export_keys()?;
             let mut out = format!("{EXPORT_HEADER}\n");
             for (id, bytes) in &keys {
@@ -59,7 +59,7 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
         KeyCommand::Import { file } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("key file {}", file.display()))?;
             let keys = parse_export(&text).with_context(|| format!("key file {}", file.display()))?;
-            let repo = Repo::open_keyless(repo_path(g)?, Access::Write)?;
+            let repo = Repo::open_keyless(repo_path(g, "key import")?, Access::Write)?;
             let n = repo.import_keys(&keys)?;
             println!("{n} key files added ({} already there)", keys.len() - n);
         }

@@ -1,21 +1,8 @@
-use super::{human, repo_path, spinner};
+use super::{bucket, human, repo_path, spinner};
 use anyhow::{bail, Context, Result};
 use strata::cli::{Global, MirrorArgs};
 use strata::repo::{Access, MirrorOptions, MirrorReport, MirrorStage, Repo};
 use strata::s3::Bucket;
-
-/// A bucket named by an `s3://BUCKET/PREFIX` argument, with the endpoint
-/// and credentials from the environment.
-fn bucket(url: &str) -> Result<Option<Bucket>> {
-    let Some((bucket, prefix)) = strata::s3::parse_url(url) else {
-        if url.contains("://") {
-            bail!("{url}: not a directory or s3://BUCKET/PREFIX");
-        }
-        return Ok(None);
-    };
-    let endpoint = strata::s3::Endpoint::from_env(None).with_context(|| url.to_string())?;
-    Ok(Some(Bucket::new(endpoint, &bucket, &prefix)))
-}
 
 pub fn run(g: &Global, a: &MirrorArgs) -> Result<i32> {
     let opts = MirrorOptions { without_keys: a.without_keys, prune: a.prune };
@@ -32,7 +19,7 @@ pub fn run(g: &Global, a: &MirrorArgs) -> Result<i32> {
     if let Some(from) = from {
         return pull(&from, targets, opts, a.json);
     }
-    let path = repo_path(g)?;
+    let path = repo_path(g, "mirroring to a bucket or directory")?;
     let source = Repo::open_keyless(path, Access::Read)?;
     let here = std::fs::canonicalize(path).with_context(|| format!("repository {}", path.display()))?;
     let mut reports = Vec::new();

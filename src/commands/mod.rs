@@ -21,19 +21,59 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use strata::cli::Global;
-use strata::repo::{Access, Repo};
+use strata::repo::{Access, CacheOptions, PasswordSource, Repo};
+use strata::s3::Bucket;
 
-pub fn repo_path(g: &Global) -> Result<&Path> {
+/// Where the repository is: a directory, or a bucket (`s3://BUCKET/PREFIX`).
+pub enum Place<'a> {
+    Dir(&'a Path),
+    Bucket(Bucket),
+}
+
+pub fn place(g: &Global) -> Result<Place<'_>> {
     let path =
         g.repo.as_deref().ok_or_else(|| anyhow!("no repository given: use -r/--repo or set STRATA_REPOSITORY"))?;
-    let s = path.to_string_lossy();
-    if s.contains("://") || s.starts_with("s3:") {
-        bail!(
-            "repository {s}: a bucket is opened only by `strata mirror` in this build; \
-             pull it into a directory with `strata mirror {s} DIR`"
-        );
+    match bucket(&path.to_string_lossy())? {
+        Some(b) => Ok(Place::Bucket(b)),
+        None => Ok(Place::Dir(path)),
     }
-    Ok(path)
+}
+
+/// The repository directory; a bucket is refused, as `what` needs one.
+pub fn repo_path<'a>(g: &'a Global, what: &str) -> Result<&'a Path> {
+    match place(g)? {
+        Place::Dir(p) => Ok(p),
+        Place::Bucket(b) => bail!(
+            "repository {}: {what} needs a repository directory; a bucket is read-only to strata \
+             (back up to a directory and `strata mirror` it to the bucket)",
+            b.url()
+        ),
+    }
+}
+
+/// A bucket named by an `s3://BUCKET/PREFIX` argument, with the endpoint
+/// and credentials from the environment; `None` for anything else but a
+/// URL of another scheme (`sftp:`, `rest:`...), which is an error.
+pub fn bucket(url: &str) -> Result<Option<Bucket>> {
+    let Some((bucket, prefix)) = strata::s3::parse_url(url) else {
+        let scheme = url.split_once(':').map(|(s, _)| s).filter(|s| s.len() > 1 && !s.contains('/'));
+        if url.contains("://")
+            || scheme.is_some_and(|s| ["s3", "sftp", "rest", "b2", "azure", "gs", "rclone"].contains(&s))
+        {
+            bail!("{url}: not a directory or s3://BUCKET/PREFIX (the only remote strata opens)");
+        }
+        return Ok(None);
+    };
+    let endpoint = strata::s3::Endpoint::from_env(None).with_context(|| url.to_string())?;
+    Ok(Some(Bucket::new(endpoint, &bucket, &prefix)))
+}
+
+pub fn cache(g: &Global) -> CacheOptions {
+    CacheOptions {
+        dir: g.cache_dir.clone().unwrap_or_else(CacheOptions::default_dir),
+        limit: g.cache_limit,
+        fresh: false,
+    }
 }
 
 /// The password, from (in order) --password-file, --password-command,
@@ -102,10 +142,34 @@ pub fn prompt(msg: &str) -> Result<Vec<u8>> {
     first_line(&line)
 }
 
+/// The password as the library asks for it.
+pub fn password_source(g: &Global) -> impl Fn() -> strata::Result<Vec<u8>> + '_ {
+    move || password(g, false).map_err(|e| strata::Error::Invalid(format!("{e:#}")))
+}
+
 pub fn open(g: &Global, access: Access) -> Result<Repo> {
-    let path = repo_path(g)?;
-    let pw = || password(g, false).map_err(|e| strata::Error::Invalid(format!("{e:#}")));
-    Ok(Repo::open_waiting(path, access, &pw, g.retry_lock.unwrap_or_default())?)
+    open_in(g, access, Some(&password_source(g)), &cache(g))
+}
+
+/// Opens the repository, a directory or a bucket (read-only); without a
+/// password source, keyless.
+pub fn open_with(g: &Global, access: Access, password: Option<PasswordSource>) -> Result<Repo> {
+    open_in(g, access, password, &cache(g))
+}
+
+/// `open_with`, a bucket through the cache `cache`.
+pub fn open_in(g: &Global, access: Access, password: Option<PasswordSource>, cache: &CacheOptions) -> Result<Repo> {
+    match place(g)? {
+        Place::Dir(path) => Ok(match password {
+            Some(pw) => Repo::open_waiting(path, access, pw, g.retry_lock.unwrap_or_default())?,
+            None => Repo::open_keyless(path, access)?,
+        }),
+        Place::Bucket(b) if access == Access::Write => bail!(
+            "repository {}: a bucket is read-only to strata (back up to a directory and `strata mirror` it to the bucket)",
+            b.url()
+        ),
+        Place::Bucket(b) => Ok(Repo::open_bucket(b, cache, password)?),
+    }
 }
 
 pub fn is_tty() -> bool {

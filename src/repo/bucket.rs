@@ -18,6 +18,11 @@
 //! only after every pack and index that holds its records, so a bucket
 //! never lists a snapshot it lacks data for; an interrupted mirror leaves
 //! at most a pack without an index (garbage), and the next run resumes.
+//!
+//! With `--prune`, objects are deleted (never rewritten): snapshots the
+//! source no longer has, then older meta objects, then packs with nothing
+//! live, and packs mostly dead once their live records are in new packs.
+//! Packs above `s3::PART` bytes travel as multipart uploads.
 
 use super::mirror::{all, open_target, MirrorOptions, MirrorReport, Stage, Target};
 use super::{ChunkEntry, Repo, CONFIG_KEY};
@@ -49,14 +54,14 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 /// One entry of a pack's index.
 #[derive(Debug)]
-struct IdxEntry {
-    cf: Cf,
-    key: Vec<u8>,
-    offset: u64,
-    len: u32,
+pub(super) struct IdxEntry {
+    pub(super) cf: Cf,
+    pub(super) key: Vec<u8>,
+    pub(super) offset: u64,
+    pub(super) len: u32,
 }
 
-fn parse_idx(name: &str, b: &[u8]) -> Result<Vec<IdxEntry>> {
+pub(super) fn parse_idx(name: &str, b: &[u8]) -> Result<Vec<IdxEntry>> {
     let bad = |d: &str| Error::corrupt(format!("pack index {name}"), d.to_string());
     if b.len() < IDX_MAGIC.len() + 16 || !b.starts_with(IDX_MAGIC) {
         return Err(bad("not a pack index"));
@@ -109,12 +114,38 @@ fn upload(bucket: &Bucket, rx: crossbeam_channel::Receiver<Upload>, failed: &std
         if lock().is_some() {
             continue;
         }
-        let r =
-            bucket.put(&format!("data/{name}.pack"), &pack).and_then(|_| bucket.put(&format!("data/{name}.idx"), &idx));
+        let r = bucket
+            .put_parts(&format!("data/{name}.pack"), &pack)
+            .and_then(|_| bucket.put(&format!("data/{name}.idx"), &idx));
         if let Err(e) = r {
             lock().get_or_insert(e);
         }
     }
+}
+
+/// A pack with at least this share (numerator, denominator) of its bytes
+/// dead is rewritten by a pruning mirror.
+const REPACK_DEAD: (u64, u64) = (1, 5);
+
+/// Runs `fill` with a packer whose packs UPLOADERS threads upload
+/// meanwhile; returns once every pack and index is in the bucket.
+fn packing(bucket: &Bucket, fill: impl FnOnce(&mut Packer) -> Result<()>) -> Result<()> {
+    let failed = std::sync::Mutex::new(None);
+    let filled = std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = crossbeam_channel::bounded::<Upload>(2);
+        for _ in 0..UPLOADERS {
+            let (rx, failed) = (rx.clone(), &failed);
+            scope.spawn(move || upload(bucket, rx, failed));
+        }
+        drop(rx);
+        let mut packer = Packer { uploads: tx, pack: Vec::new(), idx: Vec::new() };
+        fill(&mut packer)?;
+        packer.finish()
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    filled
 }
 
 impl Packer {
@@ -153,7 +184,7 @@ type Packs = Vec<(String, Vec<IdxEntry>)>;
 /// (family, key) of every record a bucket holds.
 type Present = HashSet<(u8, Vec<u8>)>;
 /// Keys and values of a family.
-type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+pub(super) type Entries = Vec<(Vec<u8>, Vec<u8>)>;
 
 /// Every (family, key) the bucket's packs hold, from their indexes, and
 /// the indexes by pack name.
@@ -196,7 +227,7 @@ fn parse_meta(b: &[u8]) -> Option<Entries> {
 }
 
 /// The newest meta object's entries, if any.
-fn newest_meta(bucket: &Bucket) -> Result<Option<(String, Entries)>> {
+pub(super) fn newest_meta(bucket: &Bucket) -> Result<Option<(String, Entries)>> {
     let Some(o) = bucket.list("meta/")?.pop() else { return Ok(None) };
     let b = bucket.get(&o.key)?.ok_or_else(|| Error::Missing { what: "meta object", id: o.key.clone() })?;
     let entries = parse_meta(&b).ok_or_else(|| Error::corrupt(format!("meta object {}", o.key), "truncated"))?;
@@ -211,9 +242,6 @@ impl Repo {
         opts: MirrorOptions,
         progress: &dyn Fn(Stage),
     ) -> Result<MirrorReport> {
-        if opts.prune {
-            return Err(Error::Invalid(format!("mirror to {}: --prune is not built for buckets yet", bucket.url())));
-        }
         let mut report = MirrorReport { target: bucket.url(), ..MirrorReport::default() };
         let source = &*self.store;
         let config = source.get(Cf::Meta, CONFIG_KEY)?.ok_or_else(|| Error::corrupt("repository", "no config"))?;
@@ -246,24 +274,18 @@ impl Repo {
             }
         }
         let snapshots = all(source, Cf::Snapshots)?;
-        let (present, _) = bucket_contents(bucket)?;
+        let (present, packs) = bucket_contents(bucket)?;
+        // With prune: the records the source has, by (family, key).
+        let mut live: Present = HashSet::new();
         // Packs are cut here and uploaded by UPLOADERS threads meanwhile;
         // all of them are in the bucket before any snapshot is.
-        let failed = std::sync::Mutex::new(None);
-        let sent = std::thread::scope(|scope| -> Result<()> {
-            let (tx, rx) = crossbeam_channel::bounded::<Upload>(2);
-            for _ in 0..UPLOADERS {
-                let (rx, failed) = (rx.clone(), &failed);
-                scope.spawn(move || upload(bucket, rx, failed));
-            }
-            drop(rx);
-            let mut packer = Packer { uploads: tx, pack: Vec::new(), idx: Vec::new() };
-
+        packing(bucket, |packer| {
             // Chunks the bucket lacks, read in write order.
             let mut missing: Vec<ChunkEntry> = Vec::new();
-            let mut seen = 0u64;
             self.records().scan_chunks(&mut |e| {
-                seen += 1;
+                if opts.prune {
+                    live.insert((cf_byte(Cf::Chunks), e.key().to_vec()));
+                }
                 if present.contains(&(cf_byte(Cf::ChunkIndex), e.id.0.to_vec())) {
                     report.chunks_skipped += 1;
                 } else {
@@ -295,6 +317,9 @@ impl Repo {
             }
             let mut trees = Vec::new();
             source.scan(Cf::Trees, b"", &mut |k, v| {
+                if opts.prune {
+                    live.insert((cf_byte(Cf::Trees), k.to_vec()));
+                }
                 if present.contains(&(cf_byte(Cf::Trees), k.to_vec())) {
                     report.trees_skipped += 1;
                 } else if record::verify(v) {
@@ -310,12 +335,8 @@ impl Repo {
                 report.tree_bytes_sent += v.len() as u64;
                 packer.add(Cf::Trees, &k, &v)?;
             }
-            packer.finish()
-        });
-        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            return Err(e);
-        }
-        sent?;
+            Ok(())
+        })?;
 
         (progress)(Stage::Snapshots);
         let meta: Vec<_> = all(source, Cf::Meta)?.into_iter().filter(|(k, _)| k != CONFIG_KEY).collect();
@@ -344,7 +365,102 @@ impl Repo {
                 }
             }
         }
+        if opts.prune && report.damaged.is_empty() {
+            (progress)(Stage::Pruning);
+            self.prune_bucket(bucket, &packs, &live, &snapshots, &mut report)?;
+        }
         Ok(report)
+    }
+
+    /// Removes from the bucket what the source no longer has (`live` are
+    /// the records it has): snapshots first, so that none is listed without
+    /// its records; then packs that hold nothing live; packs with more than
+    /// `REPACK_DEAD` of their bytes dead are rewritten, their live records
+    /// uploaded anew (from the source, verified) before the old pack goes.
+    fn prune_bucket(
+        &self,
+        bucket: &Bucket,
+        packs: &Packs,
+        live: &Present,
+        snapshots: &Entries,
+        report: &mut MirrorReport,
+    ) -> Result<()> {
+        let source = &*self.store;
+        let keep: HashSet<String> =
+            snapshots.iter().map(|(k, _)| format!("snapshots/{}", crate::crypto::hex(k))).collect();
+        for o in bucket.list("snapshots/")? {
+            if !keep.contains(&o.key) {
+                bucket.delete(&o.key)?;
+                report.snapshots_removed += 1;
+            }
+        }
+        let metas = bucket.list("meta/")?;
+        for o in metas.iter().take(metas.len().saturating_sub(1)) {
+            bucket.delete(&o.key)?;
+            report.meta_removed += 1;
+        }
+        // Which packs go, and the live records of those that go.
+        let mut claimed: Present = HashSet::new();
+        let mut gone = Vec::new();
+        let mut moved: Vec<(Cf, &[u8])> = Vec::new();
+        for (name, entries) in packs {
+            let (mut live_bytes, mut dead_bytes) = (0u64, 0u64);
+            let mut dead = (0, 0);
+            let mut kept = Vec::new();
+            for e in entries.iter().filter(|e| matches!(e.cf, Cf::Chunks | Cf::Trees)) {
+                let k = (cf_byte(e.cf), e.key.clone());
+                if live.contains(&k) && claimed.insert(k) {
+                    live_bytes += e.len as u64;
+                    kept.push((e.cf, e.key.as_slice()));
+                } else {
+                    dead_bytes += e.len as u64;
+                    match e.cf {
+                        Cf::Chunks => dead.0 += 1,
+                        _ => dead.1 += 1,
+                    }
+                }
+            }
+            if dead_bytes == 0
+                || (live_bytes > 0 && dead_bytes * REPACK_DEAD.1 < (live_bytes + dead_bytes) * REPACK_DEAD.0)
+            {
+                continue;
+            }
+            report.chunks_removed += dead.0;
+            report.trees_removed += dead.1;
+            if live_bytes > 0 {
+                report.packs_rewritten += 1;
+                moved.extend(kept);
+            }
+            gone.push(name);
+        }
+        moved.sort();
+        packing(bucket, |packer| {
+            for (cf, key) in moved {
+                let what = if cf == Cf::Chunks { "chunk" } else { "tree" };
+                let v = source.get(cf, key)?.filter(|v| record::verify(v)).ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "{what} record {}: gone or damaged at the source; mirror again",
+                        crate::crypto::hex(key)
+                    ))
+                })?;
+                packer.add(cf, key, &v)?;
+                if cf == Cf::Chunks {
+                    let id = &key[key.len() - 32..];
+                    let index = source
+                        .get(Cf::ChunkIndex, id)?
+                        .ok_or_else(|| Error::Missing { what: "chunk index entry", id: crate::crypto::hex(id) })?;
+                    packer.add(Cf::ChunkIndex, id, &index)?;
+                }
+            }
+            Ok(())
+        })?;
+        // Their replacements are indexed: the old packs may go (index first).
+        for name in gone {
+            bucket.delete(&format!("data/{name}.idx"))?;
+            bucket.delete(&format!("data/{name}.pack"))?;
+            report.packs_removed += 1;
+        }
+        Ok(())
     }
 
     /// Pulls a bucket's repository into the directory `target` (made a

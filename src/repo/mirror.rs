@@ -52,6 +52,10 @@ pub struct MirrorReport {
     pub chunks_removed: u64,
     pub trees_removed: u64,
     pub meta_removed: u64,
+    /// In a bucket, with `prune`: packs deleted, and of them those whose
+    /// live records were uploaded anew first.
+    pub packs_removed: u64,
+    pub packs_rewritten: u64,
     /// Records that failed their checksum at the source (not copied; no
     /// snapshot was copied either).
     pub damaged: Vec<String>,

@@ -8,10 +8,12 @@ mod bucket;
 mod meta;
 mod mirror;
 mod records;
+mod remote;
 mod verify;
 
 pub use mirror::{MirrorOptions, MirrorReport, Stage as MirrorStage};
 pub use records::{ChunkEntry, Garbage, RecordWriter, Records};
+pub use remote::CacheOptions;
 pub use verify::{BadEntry, BlobRecord, KeySet, Sealed, Verifier};
 
 use crate::crypto::{self, Id, KdfParams, Keys};
@@ -21,6 +23,7 @@ use crate::format::key::KeyFile;
 use crate::format::snapshot::Snapshot;
 use crate::format::tree::{decode_chunk_list, Piece, Tree};
 use crate::format::{record, Time};
+use crate::s3::Bucket;
 use crate::store::{Batch, Cf, Durability, OpenMode, RocksStore, Store};
 use std::fs::File;
 use std::io::{Read, Seek, Write};
@@ -176,15 +179,39 @@ impl Repo {
         wait: std::time::Duration,
     ) -> Result<Repo> {
         let (store, config, lock) = Repo::open_store(path, access, wait)?;
-        let keys = if config.encrypted {
-            let master = Self::unlock(path, &*store, &password()?)?;
-            Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap()))
+        let keys = Repo::keys_of(path, &*store, &config, Some(password))?;
+        Ok(Repo::over(path, store, config, keys, lock))
+    }
+
+    /// Opens the repository mirrored in a bucket, read-only, through a
+    /// local cache; without a password source, keyless (see
+    /// `open_keyless`).
+    pub fn open_bucket(bucket: Bucket, cache: &CacheOptions, password: Option<PasswordSource>) -> Result<Repo> {
+        let url = PathBuf::from(bucket.url());
+        let (store, config) = remote::BucketStore::open(bucket, cache)?;
+        let keys = Repo::keys_of(&url, &store, &config, password)?;
+        Ok(Repo::over(&url, Arc::new(store), config, keys, None))
+    }
+
+    /// This repository, opened keyless, with its key: for deriving the key
+    /// (slow by design) beside work that needs none.
+    pub fn unlocked(&self, password: PasswordSource) -> Result<Repo> {
+        let keys = Repo::keys_of(&self.path, &*self.store, &self.config, Some(password))?;
+        Ok(Repo::over(&self.path, self.store.clone(), self.config.clone(), keys, None))
+    }
+
+    /// The keys: unlocked by the password where the repository is
+    /// encrypted; none (locked) without a password source.
+    fn keys_of(path: &Path, store: &dyn Store, config: &Config, password: Option<PasswordSource>) -> Result<Keys> {
+        let Some(password) = password else { return Ok(Keys::locked()) };
+        if config.encrypted {
+            let master = Self::unlock(path, store, &password()?)?;
+            Ok(Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap())))
         } else {
             let id_key =
                 config.id_key.ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
-            Keys::new(id_key, None)
-        };
-        Ok(Repo::over(path, store, config, keys, lock))
+            Ok(Keys::new(id_key, None))
+        }
     }
 
     /// Opens a repository without its password (`check --no-key`,
@@ -453,6 +480,11 @@ pub(crate) mod testing {
     /// The same repository without its key (as `Repo::open_keyless`).
     pub fn keyless(repo: &Repo) -> Repo {
         Repo::over(Path::new("/memory"), repo.store.clone(), repo.config().clone(), Keys::locked(), None)
+    }
+
+    /// The same repository with its key, not open for writing.
+    pub fn keyed(repo: &Repo) -> Repo {
+        Repo::over(Path::new("/memory"), repo.store.clone(), repo.config().clone(), repo.keys().clone(), None)
     }
 
     /// The chunks-family key of an indexed chunk's record.

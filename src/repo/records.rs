@@ -77,6 +77,23 @@ impl ChunkEntry {
         self.key == key
     }
 
+    /// The chunk stored under chunks-family `key` as a record of `stored`
+    /// bytes, and its index entry: what a bucket's pack index says of a
+    /// chunk is enough to rebuild the entry. `None` for a key of neither
+    /// layout.
+    pub(super) fn of_record(key: &[u8], stored: u32, ordered: bool) -> Option<(ChunkEntry, Vec<u8>)> {
+        let mut entry = stored.to_le_bytes().to_vec();
+        let id = match (ordered, key.len()) {
+            (true, 40) => {
+                entry.extend_from_slice(&key[..8]);
+                Id::from_slice(&key[8..])?
+            }
+            (false, 32) => Id::from_slice(key)?,
+            _ => return None,
+        };
+        Some((ChunkEntry { id, stored, key: key.to_vec() }, entry))
+    }
+
     /// Decodes an index entry; `None` when it is malformed.
     pub(super) fn parse(id: Id, entry: &[u8], ordered: bool) -> Option<ChunkEntry> {
         let stored = u32::from_le_bytes(entry.get(..4)?.try_into().ok()?);
@@ -449,6 +466,22 @@ mod tests {
         // A range covers every key of its stretches.
         assert!(drop_only[0].0 <= entry(base + (1 << STRETCH_BITS), 0).key);
         assert!(drop_only[0].1 >= entry(base + (3 << STRETCH_BITS) - 1, 0).key);
+    }
+
+    #[test]
+    fn an_index_entry_rebuilt_from_the_record_key_is_the_one_written() {
+        for ordered in [false, true] {
+            let r = records(ordered);
+            let id = r.keys().id(b"chunk");
+            let mut w = r.writer();
+            w.put_chunk(&id, r.seal(&id, b"chunk"));
+            w.write().unwrap();
+            let written = r.chunk_entry(&id).unwrap().unwrap();
+            let (rebuilt, entry) = ChunkEntry::of_record(written.key(), written.stored, ordered).unwrap();
+            assert_eq!(rebuilt, written);
+            assert_eq!(Some(entry), r.store().get(Cf::ChunkIndex, &id.0).unwrap());
+        }
+        assert!(ChunkEntry::of_record(&[0; 39], 5, true).is_none());
     }
 
     #[test]

