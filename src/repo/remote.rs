@@ -30,7 +30,6 @@ use crate::format::record;
 use crate::s3::Bucket;
 use crate::store::{Batch, Cf, Durability, MemoryStore, Store, Visit};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -40,6 +39,9 @@ const BLOCK: u64 = 4 << 20;
 const AHEAD: u32 = 4;
 /// Threads fetching read-ahead blocks.
 const FETCHERS: usize = 3;
+/// Blocks kept in memory (so a block's many small records are not each a
+/// file read).
+const HOT: usize = 16;
 
 /// Where the local cache is and how much it may hold.
 #[derive(Clone, Debug)]
@@ -89,6 +91,9 @@ struct State {
     tick: u64,
     bytes: u64,
     fetching: HashSet<BlockId>,
+    /// The last blocks used, in memory (`HOT` of them at most).
+    hot: HashMap<BlockId, Arc<Vec<u8>>>,
+    hot_order: std::collections::VecDeque<BlockId>,
 }
 
 impl State {
@@ -101,6 +106,17 @@ impl State {
         *used = tick;
         self.order.insert(tick, b);
         Some(first)
+    }
+
+    fn keep_hot(&mut self, b: BlockId, data: Arc<Vec<u8>>) {
+        if self.hot.insert(b, data).is_none() {
+            self.hot_order.push_back(b);
+        }
+        while self.hot_order.len() > HOT {
+            if let Some(old) = self.hot_order.pop_front() {
+                self.hot.remove(&old);
+            }
+        }
     }
 
     fn forget(&mut self, b: BlockId) {
@@ -141,27 +157,28 @@ impl Blocks {
         self.dir.join(format!("{}.{block}", self.packs[pack as usize].name))
     }
 
-    /// Adds `n` bytes of block `b` from `at` to `out`, fetching the block
-    /// if it is not cached. Returns whether a read-ahead should follow.
-    fn read(&self, b: BlockId, at: u64, n: usize, out: &mut Vec<u8>, ahead: bool) -> Result<bool> {
+    /// Block `b`, from memory, the cache directory or the bucket (then
+    /// cached); whether a read-ahead should follow (it was fetched now, or
+    /// came by read-ahead and is read for the first time).
+    fn block(&self, b: BlockId) -> Result<(Arc<Vec<u8>>, bool)> {
         loop {
             let mut st = self.lock();
-            if ahead && st.blocks.contains_key(&b) {
-                return Ok(false);
+            let first = st.touch(b);
+            if let Some(data) = st.hot.get(&b) {
+                return Ok((data.clone(), first.unwrap_or(false)));
             }
-            if let Some(first) = st.touch(b) {
+            if let Some(first) = first {
                 drop(st);
                 let path = self.file(b);
-                let mut buf = vec![0; n];
-                match std::fs::File::open(&path).and_then(|f| f.read_exact_at(&mut buf, at)) {
-                    Ok(()) => {
-                        out.extend_from_slice(&buf);
-                        return Ok(first);
+                match std::fs::read(&path) {
+                    Ok(data) => {
+                        let data = Arc::new(data);
+                        self.lock().keep_hot(b, data.clone());
+                        return Ok((data, first));
                     }
-                    // Evicted by another process sharing the cache, or cut
-                    // short: fetch it again.
+                    // Evicted by another process sharing the cache: fetch
+                    // it again.
                     Err(_) => {
-                        let _ = std::fs::remove_file(&path);
                         self.lock().forget(b);
                         continue;
                     }
@@ -173,23 +190,50 @@ impl Blocks {
             }
             st.fetching.insert(b);
             drop(st);
-            let got = self.fetch(b);
+            let got = self.fetch(b, false);
+            self.fetched.notify_all();
+            return got.map(|d| (d, true));
+        }
+    }
+
+    /// Fetches a block ahead of its reader, unless it is at hand or coming.
+    fn prefetch(&self, b: BlockId) {
+        {
             let mut st = self.lock();
-            st.fetching.remove(&b);
-            let bytes = match got {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    drop(st);
-                    self.fetched.notify_all();
-                    return Err(e);
-                }
-            };
+            if st.blocks.contains_key(&b) || st.hot.contains_key(&b) || !st.fetching.insert(b) {
+                return;
+            }
+        }
+        let _ = self.fetch(b, true);
+        self.fetched.notify_all();
+    }
+
+    /// Downloads a block (marked as being fetched), caches it on disk (a
+    /// failure to is no error) and in memory.
+    fn fetch(&self, b: BlockId, ahead: bool) -> Result<Arc<Vec<u8>>> {
+        let (pack, block) = b;
+        let p = &self.packs[pack as usize];
+        let start = block as u64 * BLOCK;
+        let len = BLOCK.min(p.size.saturating_sub(start));
+        let got = self.bucket.get_range(&format!("data/{}.pack", p.name), start, len);
+        let mut st = self.lock();
+        st.fetching.remove(&b);
+        let data = Arc::new(got?);
+        drop(st);
+        let path = self.file(b);
+        let tmp = path.with_extension(format!("{block}.tmp{}", std::process::id()));
+        let cached = std::fs::write(&tmp, &*data).and_then(|_| std::fs::rename(&tmp, &path)).is_ok();
+        if !cached {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        let mut st = self.lock();
+        if cached {
+            st.forget(b);
             st.tick += 1;
             let tick = st.tick;
-            st.forget(b);
-            st.blocks.insert(b, (tick, bytes.len() as u64, ahead));
+            st.blocks.insert(b, (tick, data.len() as u64, ahead));
             st.order.insert(tick, b);
-            st.bytes += bytes.len() as u64;
+            st.bytes += data.len() as u64;
             while st.bytes > self.limit && st.order.len() > 1 {
                 let Some((_, victim)) = st.order.pop_first() else { break };
                 if let Some((_, size, _)) = st.blocks.remove(&victim) {
@@ -197,39 +241,9 @@ impl Blocks {
                     let _ = std::fs::remove_file(self.file(victim));
                 }
             }
-            drop(st);
-            self.fetched.notify_all();
-            let slice = bytes.get(at as usize..at as usize + n).ok_or_else(|| {
-                Error::corrupt(format!("pack {}", self.packs[b.0 as usize].name), "shorter than its index")
-            })?;
-            out.extend_from_slice(slice);
-            return Ok(true);
         }
-    }
-
-    /// Fetches a block ahead of its reader, unless it is cached or coming.
-    fn prefetch(&self, b: BlockId) {
-        {
-            let st = self.lock();
-            if st.blocks.contains_key(&b) || st.fetching.contains(&b) {
-                return;
-            }
-        }
-        let _ = self.read(b, 0, 0, &mut Vec::new(), true);
-    }
-
-    /// Downloads a block and caches it (a failure to cache is no error).
-    fn fetch(&self, (pack, block): BlockId) -> Result<Vec<u8>> {
-        let p = &self.packs[pack as usize];
-        let start = block as u64 * BLOCK;
-        let len = BLOCK.min(p.size.saturating_sub(start));
-        let bytes = self.bucket.get_range(&format!("data/{}.pack", p.name), start, len)?;
-        let path = self.file((pack, block));
-        let tmp = path.with_extension(format!("{block}.tmp{}", std::process::id()));
-        if std::fs::write(&tmp, &bytes).and_then(|_| std::fs::rename(&tmp, &path)).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        Ok(bytes)
+        st.keep_hot(b, data.clone());
+        Ok(data)
     }
 
     fn blocks_in(&self, pack: u32) -> u32 {
@@ -246,6 +260,9 @@ pub(super) struct BucketStore {
     chunks: BTreeMap<Vec<u8>, Loc>,
     trees: BTreeMap<Vec<u8>, Loc>,
     ahead: crossbeam_channel::Sender<BlockId>,
+    /// The pack written after each (packs are filled in write order, so
+    /// by their first chunk key), for read-ahead past a pack's end.
+    next_pack: Vec<Option<u32>>,
 }
 
 /// Reads a cached copy of an immutable object, else fetches and caches it.
@@ -279,8 +296,10 @@ fn sweep(dir: &Path, keep: impl Fn(&str) -> bool) {
     }
 }
 
+/// The cache is its owner's alone (it holds repository records).
 fn mkdir(p: &Path) -> Result<()> {
-    std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(p).map_err(|e| Error::io(p, e))
 }
 
 impl BucketStore {
@@ -412,7 +431,18 @@ impl BucketStore {
             let (blocks, rx) = (blocks.clone(), rx.clone());
             std::thread::spawn(move || rx.iter().for_each(|b| blocks.prefetch(b)));
         }
-        Ok((BucketStore { url, blocks, small, chunks, trees, ahead }, config))
+        let mut first: Vec<(&[u8], u32)> = Vec::new();
+        let mut seen = HashSet::new();
+        for (k, l) in &chunks {
+            if seen.insert(l.pack) {
+                first.push((k.as_slice(), l.pack));
+            }
+        }
+        let mut next_pack = vec![None; blocks.packs.len()];
+        for w in first.windows(2) {
+            next_pack[w[0].1 as usize] = Some(w[1].1);
+        }
+        Ok((BucketStore { url, blocks, small, chunks, trees, ahead, next_pack }, config))
     }
 
     fn locs(&self, cf: Cf) -> Option<&BTreeMap<Vec<u8>, Loc>> {
@@ -430,15 +460,33 @@ impl BucketStore {
             let block = (pos / BLOCK) as u32;
             let start = block as u64 * BLOCK;
             let n = (end.min(start + BLOCK) - pos) as usize;
-            if self.blocks.read((loc.pack, block), pos - start, n, &mut out, false)? {
-                let last = self.blocks.blocks_in(loc.pack);
-                for next in block + 1..(block + 1 + AHEAD).min(last) {
-                    let _ = self.ahead.try_send((loc.pack, next));
-                }
+            let (data, ahead) = self.blocks.block((loc.pack, block))?;
+            let at = (pos - start) as usize;
+            let slice = data.get(at..at + n).ok_or_else(|| {
+                Error::corrupt(format!("pack {}", self.blocks.packs[loc.pack as usize].name), "shorter than its index")
+            })?;
+            out.extend_from_slice(slice);
+            if ahead {
+                self.read_ahead(loc.pack, block);
             }
             pos += n as u64;
         }
         Ok(out)
+    }
+
+    /// Sets the `AHEAD` blocks after `block` coming, on into the pack that
+    /// follows in write order.
+    fn read_ahead(&self, mut pack: u32, mut block: u32) {
+        for _ in 0..AHEAD {
+            block += 1;
+            if block >= self.blocks.blocks_in(pack) {
+                match self.next_pack[pack as usize] {
+                    Some(next) => (pack, block) = (next, 0),
+                    None => return,
+                }
+            }
+            let _ = self.ahead.try_send((pack, block));
+        }
     }
 
     fn read_only(&self) -> Error {
