@@ -99,6 +99,8 @@ pub struct Report {
     pub problems_not_listed: u64,
     /// What this check could not check, and why.
     pub not_checked: Vec<String>,
+    /// What is not damage but wants attention (a repository others can read).
+    pub warnings: Vec<String>,
 }
 
 impl Report {
@@ -297,10 +299,44 @@ pub fn run(repo: &Repo, unlock: Option<Unlock>, opts: &Options, progress: &dyn F
         c.attribute(&snapshots);
     }
     c.freshness(&snapshots, newest);
+    c.report.warnings.extend(exposed(repo.path()));
     let mut report = c.report;
     report.problems = c.problems.list;
     report.problems_not_listed = c.problems.dropped;
     Ok(report)
+}
+
+/// A warning when users other than the repository's owner can read any of
+/// its files or directories (key files, or an unencrypted repository's
+/// data); `None` when none can (or `root` is no directory: a bucket).
+fn exposed(root: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(p: &Path, depth: usize, found: &mut Vec<(std::path::PathBuf, u32)>) {
+        let Ok(m) = std::fs::symlink_metadata(p) else { return };
+        let mode = m.permissions().mode();
+        if !m.file_type().is_symlink() && mode & 0o044 != 0 {
+            found.push((p.to_path_buf(), mode & 0o7777));
+        }
+        if m.is_dir() && depth < 4 {
+            for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+                walk(&e.path(), depth + 1, found);
+            }
+        }
+    }
+    if !root.is_dir() {
+        return None;
+    }
+    let mut found = Vec::new();
+    walk(root, 0, &mut found);
+    let (first, mode) = found.first()?;
+    Some(format!(
+        "{} files and directories of repository {} can be read by other users (first: {}, mode {mode:o}): \
+         they could copy the key files and guess the password offline; `chmod -R go-rwx {}`",
+        found.len(),
+        root.display(),
+        first.display(),
+        root.display()
+    ))
 }
 
 /// When the store cannot even be opened (RocksDB refuses a damaged file it

@@ -7,6 +7,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 pub const EXIT_CODES: &str = "\
+ENVIRONMENT
+  STRATA_REPOSITORY        the repository (as -r)
+  STRATA_PASSWORD          the password itself
+  STRATA_PASSWORD_FILE     a file whose first line is the password
+  STRATA_PASSWORD_COMMAND  a command that prints the password
+  STRATA_CACHE_DIR, STRATA_CACHE_LIMIT  a bucket repository's local cache
+  AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+                           where a bucket (s3://BUCKET/PREFIX) is, and its credentials
+  An empty variable counts as unset. The password is taken from
+  --password-file, --password-command, STRATA_PASSWORD, then a prompt.
+
 EXIT STATUS
   0  success
   1  error (the message names the path, id or option at fault)
@@ -215,11 +226,11 @@ pub struct InitArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct KdfArgs {
-    /// Argon2id memory for the password's key, in KiB
-    #[arg(long, default_value_t = 65536, value_name = "KIB")]
+    /// Argon2id memory for the password's key, in KiB (at least 8)
+    #[arg(long, default_value_t = 65536, value_name = "KIB", value_parser = clap::value_parser!(u32).range(8..))]
     pub kdf_memory: u32,
-    /// Argon2id passes
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    /// Argon2id passes (at least 1)
+    #[arg(long, default_value_t = 3, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub kdf_iterations: u32,
 }
 
@@ -271,6 +282,7 @@ pub struct SnapshotsArgs {
     /// Only snapshots with this tag
     #[arg(long)]
     pub tag: Option<String>,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -288,6 +300,7 @@ pub struct LsArgs {
     /// List subdirectories too
     #[arg(short = 'R', long)]
     pub recursive: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -314,6 +327,7 @@ pub struct RestoreArgs {
     /// Remove files in the target that the snapshot lacks
     #[arg(long)]
     pub delete: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -328,9 +342,14 @@ pub struct MountArgs {
     /// Show the newest snapshot at or before this time at the mount root
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
-    /// Detach once the filesystem is mounted
+    /// Detach once the filesystem is mounted (a password is asked for
+    /// first); its log then goes to --log-file, else to syslog
     #[arg(long)]
     pub daemon: bool,
+    /// With --daemon: append the mount's log (read errors naming path and
+    /// chunk) to this file
+    #[arg(long, value_name = "FILE", requires = "daemon")]
+    pub log_file: Option<std::path::PathBuf>,
     /// Mount options passed to FUSE (e.g. allow_other)
     #[arg(short = 'o', value_name = "OPTION", value_delimiter = ',')]
     pub options: Vec<String>,
@@ -401,6 +420,7 @@ pub struct ForgetArgs {
     /// Run prune afterwards
     #[arg(long)]
     pub prune: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -443,6 +463,7 @@ pub struct PruneArgs {
     /// Say what would be removed and how much space would come back; change nothing
     #[arg(long, short = 'n')]
     pub dry_run: bool,
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -451,6 +472,7 @@ pub struct PruneArgs {
 pub enum HoldCommand {
     /// Hold snapshots
     Add {
+        /// Snapshots (id, unique id prefix, latest, latest~N)
         #[arg(required = true, value_name = "SNAPSHOT")]
         snapshots: Vec<String>,
         /// Why they are held (recorded with the hold and in the log)
@@ -462,11 +484,13 @@ pub enum HoldCommand {
     },
     /// Lift the holds of snapshots
     Remove {
+        /// Snapshots (id, unique id prefix, latest, latest~N)
         #[arg(required = true, value_name = "SNAPSHOT")]
         snapshots: Vec<String>,
     },
     /// List held snapshots
     List {
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
@@ -474,6 +498,7 @@ pub enum HoldCommand {
 
 #[derive(Args, Debug)]
 pub struct TagArgs {
+    /// Snapshots (id, unique id prefix, latest, latest~N)
     #[arg(required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<String>,
     /// Add this tag (repeatable)
@@ -489,6 +514,7 @@ pub struct TagArgs {
 
 #[derive(Args, Debug)]
 pub struct LogArgs {
+    /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
 }
@@ -516,6 +542,7 @@ pub struct MirrorArgs {
 pub enum KeyCommand {
     /// Add a password (asked for, or from --new-password-file)
     Add {
+        /// Read the new password from the first line of this file
         #[arg(long, value_name = "FILE")]
         new_password_file: Option<PathBuf>,
         #[command(flatten)]
@@ -523,18 +550,21 @@ pub enum KeyCommand {
     },
     /// List the key files
     List {
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
     /// Write the key files (each still locked by its password) to FILE, to
     /// keep apart from a mirror made --without-keys; needs no password
     Export {
+        /// The file to write the key files to
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
     /// Add the key files in FILE (from `key export`) to the repository,
     /// so its passwords open it; needs no password
     Import {
+        /// The file `key export` wrote
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
@@ -543,9 +573,16 @@ pub enum KeyCommand {
 #[derive(Subcommand, Debug)]
 pub enum GenerateCommand {
     /// Write man pages into a directory
-    Man { dir: PathBuf },
+    Man {
+        /// The directory (made if missing), e.g. /usr/local/share/man/man1
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Print a shell completion script
-    Completions { shell: Shell },
+    Completions {
+        /// The shell the script is for
+        shell: Shell,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

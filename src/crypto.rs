@@ -165,8 +165,12 @@ impl Default for KdfParams {
 }
 
 pub fn derive_key(password: &[u8], salt: &[u8], p: KdfParams) -> Result<[u8; 32]> {
-    let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32))
-        .map_err(|e| Error::Invalid(format!("key derivation parameters {p:?}: {e}")))?;
+    let params = argon2::Params::new(p.memory_kib, p.iterations, p.parallelism, Some(32)).map_err(|e| {
+        Error::Invalid(format!(
+            "key derivation parameters (Argon2id, {} KiB, {} passes, {} lanes): {e}",
+            p.memory_kib, p.iterations, p.parallelism
+        ))
+    })?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut out = [0u8; 32];
     argon.hash_password_into(password, salt, &mut out).map_err(|e| Error::Invalid(format!("key derivation: {e}")))?;

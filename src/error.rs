@@ -8,12 +8,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// (Not `source`: the error is in the message, and as the error's
+    /// source too a chain printed whole would repeat it.)
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
     #[error("repository {0}: no strata repository there (run `strata init`)")]
     NotARepository(PathBuf),
     #[error("repository {0}: already exists")]
@@ -42,8 +40,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io { path: path.into(), source }
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Error {
+        Error::Io { path: path.into(), error }
     }
 
     pub fn corrupt(what: impl Into<String>, detail: impl Into<String>) -> Error {

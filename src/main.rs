@@ -1,13 +1,30 @@
 //! strata's entry point: parse the command line, run the command, map the
-//! outcome to an exit code (documented in `cli::EXIT_CODES`).
+//! outcome to an exit code (documented, with the environment, in `cli::EXIT_CODES`).
 
 mod commands;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use strata::cli::{Cli, Command};
 
 fn run(cli: &Cli) -> anyhow::Result<i32> {
     let g = &cli.global;
+    // What a writer creates (repositories, their files, RocksDB's files) is
+    // its owner's alone, whatever the umask: key files and unencrypted data
+    // must not be readable by other users. Readers create nothing there
+    // (their caches live in directories made 0700).
+    if matches!(
+        cli.command,
+        Command::Init(_)
+            | Command::Backup(_)
+            | Command::Forget(_)
+            | Command::Prune(_)
+            | Command::Tag(_)
+            | Command::Hold(_)
+            | Command::Key(_)
+            | Command::Mirror(_)
+    ) {
+        unsafe { libc::umask(0o077) };
+    }
     match &cli.command {
         Command::Init(a) => commands::init::run(g, a),
         Command::Backup(a) => commands::backup::run(g, a),
@@ -31,13 +48,25 @@ fn main() {
     // Die quietly on a closed pipe (`strata ls ... | head`), as Unix tools do.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     raise_fd_limit();
-    let cli = Cli::parse();
+    // An empty variable is no setting (not clap's "a value is required").
+    for (k, v) in std::env::vars_os() {
+        if v.is_empty() && k.to_str().is_some_and(|k| k.starts_with("STRATA_")) {
+            std::env::remove_var(k);
+        }
+    }
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Some(name) = matches.subcommand_name() {
+        strata::repo::set_activity(name);
+    }
     let code = match run(&cli) {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (`strata ls ... | head`) is not a failure.
+            let pipe = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
             if e.chain().any(|c| {
-                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                c.downcast_ref::<std::io::Error>().is_some_and(pipe)
+                    || matches!(c.downcast_ref(), Some(strata::Error::Io { error, .. }) if pipe(error))
             }) {
                 0
             } else {

@@ -135,7 +135,8 @@ impl Reader {
             })
             .clone();
         self.loading.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
-        result.map_err(|e| crate::error::Error::corrupt(format!("chunk {id}"), e))
+        // (The message names the chunk already.)
+        result.map_err(crate::error::Error::Invalid)
     }
 
     /// As `read`, but a read within one chunk is not copied.

@@ -228,7 +228,7 @@ impl Restorer<'_> {
         if e.kind == Kind::Dir {
             if !same_kind_dir {
                 if let Some(st) = &st {
-                    if !self.may_replace(e, st, path) {
+                    if !self.may_replace(dir, e, st, path) {
                         return Ok(false);
                     }
                     self.remove(dir, &e.name, path)?;
@@ -245,30 +245,38 @@ impl Restorer<'_> {
                     return Ok(false);
                 }
             };
-            if self.opts.dry_run {
-                self.summary.dirs += 1;
-                return self.dir_contents(dir, &tree, path, rel, same_kind_dir, chosen);
-            }
-            if creating {
+            let dry = self.opts.dry_run;
+            if creating && !dry {
                 if let Err(err) = sys::mkdirat(dir, &e.name, 0o700) {
                     self.fail(path, format!("creating directory: {err}"));
                     return Ok(false);
                 }
             }
-            let fd = match sys::openat(dir, &e.name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
-                Ok(fd) => fd,
-                Err(err) => {
-                    self.fail(path, format!("opening directory: {err}"));
-                    return Ok(false);
+            // A dry run reads the directory that is there (none when it
+            // would be created): what the real run would find.
+            let fd = if creating && dry {
+                None
+            } else {
+                match sys::openat(dir, &e.name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
+                    Ok(fd) => Some(fd),
+                    Err(err) => {
+                        self.fail(path, format!("opening directory: {err}"));
+                        return Ok(false);
+                    }
                 }
             };
-            let any = self.dir_contents(fd.as_raw_fd(), &tree, path, rel, true, chosen)?;
+            let (inner, exists) = fd.as_ref().map_or((dir, false), |fd| (fd.as_raw_fd(), true));
+            let any = self.dir_contents(inner, &tree, path, rel, exists, chosen)?;
             if !chosen && !any && creating {
-                let _ = sys::unlinkat(dir, &e.name, true);
+                if !dry {
+                    let _ = sys::unlinkat(dir, &e.name, true);
+                }
                 return Ok(false);
             }
             self.summary.dirs += 1;
-            self.metadata(dir, &e.name, e, path);
+            if !dry {
+                self.metadata(dir, &e.name, e, path);
+            }
             return Ok(true);
         }
 
@@ -276,7 +284,7 @@ impl Restorer<'_> {
             return Ok(false);
         }
         if let Some(st) = &st {
-            if !self.may_replace(e, st, path) {
+            if !self.may_replace(dir, e, st, path) {
                 return Ok(false);
             }
             (self.opts.report)("overwrite", path);
@@ -300,16 +308,28 @@ impl Restorer<'_> {
         Ok(true)
     }
 
-    fn may_replace(&mut self, e: &Entry, st: &libc::stat, path: &Path) -> bool {
+    /// Whether the entry `st` (named `e.name` in `dir`) is to be replaced.
+    fn may_replace(&mut self, dir: RawFd, e: &Entry, st: &libc::stat, path: &Path) -> bool {
         let replace = match self.opts.overwrite {
             None | Some(Overwrite::Never) => false,
             Some(Overwrite::Always) => true,
             Some(Overwrite::IfChanged) => {
-                let same = e.kind == Kind::File
-                    && st.st_mode & libc::S_IFMT == libc::S_IFREG
-                    && st.st_size as u64 == e.size
-                    && st.st_mtime == e.mtime.secs
-                    && st.st_mtime_nsec as u32 == e.mtime.nanos;
+                let kind = st.st_mode & libc::S_IFMT;
+                let same = match e.kind {
+                    Kind::File => {
+                        kind == libc::S_IFREG
+                            && st.st_size as u64 == e.size
+                            && st.st_mtime == e.mtime.secs
+                            && st.st_mtime_nsec as u32 == e.mtime.nanos
+                    }
+                    Kind::Symlink => {
+                        kind == libc::S_IFLNK && sys::readlinkat(dir, &e.name).is_ok_and(|t| t == e.target)
+                    }
+                    Kind::Fifo => kind == libc::S_IFIFO,
+                    Kind::CharDev => kind == libc::S_IFCHR && st.st_rdev == e.rdev,
+                    Kind::BlockDev => kind == libc::S_IFBLK && st.st_rdev == e.rdev,
+                    _ => false,
+                };
                 !same
             }
         };
@@ -380,8 +400,8 @@ impl Restorer<'_> {
 }
 
 /// Writes a file's data, skipping holes, then its attributes through the
-/// fd. A bad chunk is reported and left as zeros, so the rest of the file
-/// (and of the restore) goes on.
+/// fd. A file with a chunk that cannot be read is removed, not left
+/// plausible with a hole of zeros, and reported; the restore goes on.
 fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: &Mutex<Vec<String>>) {
     let FileJob { fd, entry: e, path } = job;
     let fail =
@@ -400,7 +420,14 @@ fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: 
                         return fail(format!("writing: {err}"));
                     }
                 }
-                Err(err) => fail(format!("chunk {id}: {err}")),
+                Err(err) => {
+                    drop(fd);
+                    let gone = match std::fs::remove_file(&path) {
+                        Ok(()) => "not restored".to_string(),
+                        Err(rm) => format!("left incomplete (removing it: {rm})"),
+                    };
+                    return fail(format!("{gone}: damaged in the repository: {err}"));
+                }
             }
         }
         at += piece.len();

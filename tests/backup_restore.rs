@@ -169,6 +169,66 @@ fn restore_refuses_non_empty_target_and_honours_overwrite_modes() {
     assert!(!out.join("extra").exists());
 }
 
+/// The actions a restore reports (`--json`), in order.
+fn actions(r: &crate::util::Run) -> Vec<(String, String)> {
+    r.stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "action")
+        .map(|v| (v["action"].as_str().unwrap().to_string(), v["path"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn a_dry_run_restore_reports_exactly_what_the_real_one_then_does() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(src.join("a/deeper")).unwrap();
+    std::fs::write(src.join("a/keep"), b"keep").unwrap();
+    std::fs::write(src.join("a/changed"), b"snapshot").unwrap();
+    std::fs::write(src.join("a/deeper/f"), b"f").unwrap();
+    std::os::unix::fs::symlink("a/keep", src.join("link")).unwrap();
+    repo.backup(&[&src], &[]);
+    let spec = format!("latest:{}", src.display());
+    let out = repo.scratch("out");
+    restore(&repo, &spec, &out, &[]).ok();
+    std::fs::write(out.join("a/changed"), b"edited here").unwrap();
+    std::fs::write(out.join("a/extra"), b"x").unwrap();
+    std::fs::write(out.join("a/deeper/extra2"), b"x").unwrap();
+    std::fs::create_dir(out.join("new-dir")).unwrap();
+
+    let args = ["--overwrite", "if-changed", "--delete", "--json"];
+    let dry = actions(&restore(&repo, &spec, &out, &[&args[..], &["--dry-run"]].concat()).ok());
+    let real = actions(&restore(&repo, &spec, &out, &args).ok());
+    assert_eq!(dry, real, "the dry run said otherwise than the run did");
+    let p = |rel: &str| out.join(rel).to_string_lossy().into_owned();
+    for want in [("overwrite", p("a/changed")), ("delete", p("a/extra")), ("delete", p("a/deeper/extra2"))] {
+        assert!(real.contains(&(want.0.to_string(), want.1.clone())), "{want:?} not in {real:?}");
+    }
+    assert!(!real.iter().any(|(_, path)| path.ends_with("/a/a")), "{real:?}");
+    assert_eq!(std::fs::read(out.join("a/changed")).unwrap(), b"snapshot");
+    assert!(!out.join("a/extra").exists() && !out.join("a/deeper/extra2").exists() && !out.join("new-dir").exists());
+}
+
+#[test]
+fn overwrite_if_changed_leaves_an_equal_symlink_alone() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::os::unix::fs::symlink("same/target", src.join("same")).unwrap();
+    std::os::unix::fs::symlink("new/target", src.join("moved")).unwrap();
+    repo.backup(&[&src], &[]);
+    let spec = format!("latest:{}", src.display());
+    let out = repo.scratch("out");
+    restore(&repo, &spec, &out, &[]).ok();
+    std::fs::remove_file(out.join("moved")).unwrap();
+    std::os::unix::fs::symlink("old/target", out.join("moved")).unwrap();
+    let got = actions(&restore(&repo, &spec, &out, &["--overwrite", "if-changed", "--json"]).ok());
+    let of = |name: &str| got.iter().find(|(_, p)| p.ends_with(&format!("/{name}"))).map(|(a, _)| a.as_str());
+    assert_eq!((of("same"), of("moved")), (Some("skip"), Some("overwrite")), "{got:?}");
+    assert_eq!(std::fs::read_link(out.join("moved")).unwrap(), Path::new("new/target"));
+}
+
 #[test]
 fn restore_include_and_exclude() {
     let repo = Repo::new();

@@ -138,6 +138,154 @@ fn man_pages_and_completions_match_the_cli() {
         }
     }
     assert!(drift.is_empty(), "man pages out of date ({drift:?}): run `strata generate man man/` and commit");
-    let r = std::process::Command::new(crate::util::bin()).args(["generate", "completions", "bash"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&r.stdout).contains("strata"));
+    // Every page a page names exists.
+    let pages: Vec<String> =
+        std::fs::read_dir(&committed).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    for page in &pages {
+        let text = std::fs::read_to_string(committed.join(page)).unwrap();
+        for named in text.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '(' || c == ')')) {
+            if let Some(name) = named.strip_suffix("(1)").filter(|n| n.starts_with("strata")) {
+                assert!(pages.contains(&format!("{name}.1")), "{page} names {name}(1), which does not exist");
+            }
+        }
+    }
+    let completions = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    for (shell, file) in [("bash", "strata.bash"), ("zsh", "_strata"), ("fish", "strata.fish")] {
+        let r =
+            std::process::Command::new(crate::util::bin()).args(["generate", "completions", shell]).output().unwrap();
+        assert!(r.status.success() && String::from_utf8_lossy(&r.stdout).contains("strata"));
+        assert!(
+            std::fs::read(completions.join(file)).ok() == Some(r.stdout),
+            "completions/{file} out of date: run `strata generate completions {shell} > completions/{file}` and commit"
+        );
+    }
+}
+
+/// Every file and directory of a repository is its owner's alone, whatever
+/// the umask (key files, unencrypted data); check warns about one that is
+/// not.
+#[test]
+fn repositories_are_private_to_their_owner_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let repo = Repo::uninit();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("secret"), b"s").unwrap();
+    for args in [&["init", "--kdf-memory", "64", "--kdf-iterations", "1"][..], &["backup", src.to_str().unwrap()]] {
+        let mut c = repo.cmd();
+        c.args(args);
+        unsafe {
+            c.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            })
+        };
+        crate::util::Run::from(c.output().unwrap()).ok();
+    }
+    let mut open = Vec::new();
+    let mut stack = vec![repo.path.clone()];
+    while let Some(p) = stack.pop() {
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        if m.permissions().mode() & 0o077 != 0 {
+            open.push(format!("{} {:o}", p.display(), m.permissions().mode()));
+        }
+        if m.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    assert!(open.is_empty(), "readable by others: {open:?}");
+    let r = repo.run(&["check"]).ok();
+    assert!(!r.stdout.contains("warning"), "{}", r.stdout);
+    crate::util::sh(&format!("chmod -R go+rX {}", repo.path.display()));
+    let r = repo.run(&["check", "--json"]).ok();
+    let w = r.json()["warnings"].clone();
+    assert!(w[0].as_str().unwrap().contains("read by other users"), "{w}");
+}
+
+/// The progress ticker of `backup --json` stops with the backup, not after
+/// its one-second sleep.
+#[test]
+fn backup_json_exits_as_soon_as_the_backup_is_done() {
+    let (repo, src) = Repo::with_source(&[("f", b"x")]);
+    let best = (0..3)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            repo.run(&["backup", "--json", src.to_str().unwrap()]).ok();
+            t.elapsed()
+        })
+        .min()
+        .unwrap();
+    assert!(best < std::time::Duration::from_millis(900), "backup --json took {best:?} at best");
+}
+
+/// An I/O error says what failed once, not once per layer.
+#[test]
+fn an_io_error_is_printed_once() {
+    let repo = Repo::new();
+    let missing = repo.scratch("no-such-dir");
+    let r = repo.run(&["backup", missing.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert_eq!(r.stderr.matches("No such file or directory").count(), 1, "{}", r.stderr);
+}
+
+/// Each mistake gets a message that names what is at fault, once.
+#[test]
+fn bad_options_and_places_get_clear_messages() {
+    use std::os::unix::process::CommandExt;
+    let repo = Repo::uninit();
+    let r = repo.run(&["init", "--kdf-memory", "1"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--kdf-memory") && !r.stderr.contains("KdfParams"), "{}", r.stderr);
+
+    let file = repo.scratch("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let r = crate::util::Repo::at(&file).run(&["init"]);
+    assert!(r.stderr.contains("exists and is not a directory") && r.stderr.contains("a-file"), "{}", r.stderr);
+
+    let r = crate::util::Run::from(
+        std::process::Command::new(crate::util::bin()).arg("snapshots").env("STRATA_REPOSITORY", "").output().unwrap(),
+    );
+    assert!(r.stderr.contains("no repository given"), "{}", r.stderr);
+
+    for url in ["sftp:host:/srv/repo", "rest:http://host/", "s3:bucket/repo"] {
+        let mut c = std::process::Command::new(crate::util::bin());
+        let r = crate::util::Run::from(c.current_dir(repo.dir.path()).args(["-r", url, "init"]).output().unwrap());
+        assert_eq!(r.code, 1, "{url}: {}", r.stderr);
+        assert!(r.stderr.contains(url), "{url}: {}", r.stderr);
+    }
+    assert!(!repo.dir.path().join("sftp:host:").exists() && !repo.dir.path().join("s3:bucket").exists());
+
+    let repo = Repo::new();
+    let r = repo.run(&["backup", "--exclude-file", "/no/such/excludes", repo.dir.path().to_str().unwrap()]);
+    assert!(r.stderr.contains("--exclude-file /no/such/excludes"), "{}", r.stderr);
+
+    // No terminal: the new password must come from a file, and it says so.
+    let mut c = repo.cmd();
+    c.args(["key", "add"]).stdin(std::process::Stdio::null());
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        })
+    };
+    let r = crate::util::Run::from(c.output().unwrap());
+    assert!(r.code == 1 && r.stderr.contains("--new-password-file"), "{}", r.stderr);
+
+    // A repository on a read-only filesystem: writers say so, once.
+    let ro = repo.scratch("ro");
+    std::fs::create_dir_all(&ro).unwrap();
+    crate::util::sh(&format!(
+        "mount --bind {} {ro} && mount -o remount,ro,bind {ro}",
+        repo.path.display(),
+        ro = ro.display()
+    ));
+    let r = crate::util::Repo::at(&ro).run(&["backup", repo.dir.path().to_str().unwrap()]);
+    crate::util::sh(&format!("umount {}", ro.display()));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cannot be written") && r.stderr.matches("Read-only file system").count() == 1,
+        "{}",
+        r.stderr
+    );
 }

@@ -481,3 +481,83 @@ fn read_ahead_waits_for_a_directory_to_be_listed() {
     sh(&format!("diff -r {} {}", src.join("d").display(), d.display()));
     assert_eq!(m.stop(), 0);
 }
+
+/// Unmounts (lazily) on drop, so a failed test leaves no mount behind.
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        if is_mounted(&self.0) {
+            let _ = std::process::Command::new("fusermount3").arg("-uz").arg(&self.0).status();
+        }
+    }
+}
+
+/// `mount --daemon` asks for the password on the terminal before it
+/// detaches, and once detached logs read errors (path and chunk) to
+/// --log-file.
+#[test]
+fn a_daemon_mount_asks_for_the_password_first_and_logs_to_its_file() {
+    if !fuse_available() {
+        return;
+    }
+    let (repo, src) = Repo::with_source(&[("victim", &tree::random(5, 2 << 20)), ("fine", b"fine")]);
+    damage_newest_blob(&repo);
+    let mnt = repo.scratch("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let _guard = Unmount(mnt.clone());
+    let log = repo.scratch("mount.log");
+    // A terminal to answer on (script's pty), and no password otherwise.
+    let cmd = format!(
+        "{} -r '{}' mount --daemon --log-file '{}' '{}'",
+        crate::util::bin(),
+        repo.path.display(),
+        log.display(),
+        mnt.display()
+    );
+    let mut script = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("STRATA_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    script.stdin.take().unwrap().write_all(format!("{}\n", crate::util::PASSWORD).as_bytes()).unwrap();
+    let out = script.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("Password"), "{said}");
+    assert!(wait_until(Duration::from_secs(20), || is_mounted(&mnt)), "not mounted: {said}");
+    let root = mnt.join("latest").join(src.strip_prefix("/").unwrap());
+    assert_eq!(std::fs::read(root.join("fine")).unwrap(), b"fine");
+    let err = std::fs::read(root.join("victim")).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    assert!(
+        wait_until(Duration::from_secs(5), || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("victim"))),
+        "the log says nothing of the failed read: {:?}",
+        std::fs::read_to_string(&log)
+    );
+    sh(&format!("fusermount3 -u '{}'", mnt.display()));
+}
+
+/// SIGTERM (as Ctrl-C) while a process sits inside the mount: never a dead
+/// mount. It is detached and served until its user leaves; then the mount
+/// process exits 0.
+#[test]
+fn stopping_a_mount_in_use_serves_its_users_until_they_leave() {
+    if !fuse_available() {
+        return;
+    }
+    let (repo, src) = Repo::with_source(&[("f", b"data")]);
+    let mut m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let inside = m.dir.join("latest").join(src.strip_prefix("/").unwrap());
+    let mut holder = std::process::Command::new("sleep").arg("60").current_dir(&inside).spawn().unwrap();
+    m.terminate();
+    assert!(wait_until(Duration::from_secs(10), || !is_mounted(&m.dir)), "not detached");
+    assert_eq!(m.wait_exit(Duration::from_millis(500)), None, "the mount process left its user a dead mount");
+    let through_cwd = format!("/proc/{}/cwd/f", holder.id());
+    assert_eq!(std::fs::read(&through_cwd).unwrap(), b"data");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(m.wait_exit(Duration::from_secs(20)), Some(0));
+}

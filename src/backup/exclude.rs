@@ -32,7 +32,8 @@ impl Excludes {
     pub fn new(patterns: &[String], files: &[std::path::PathBuf]) -> Result<Excludes> {
         let mut all: Vec<String> = patterns.to_vec();
         for f in files {
-            let text = std::fs::read_to_string(f).map_err(|e| Error::io(f, e))?;
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| Error::Invalid(format!("--exclude-file {}: {e}", f.display())))?;
             all.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from));
         }
         let (mut paths, mut names) = (GlobSetBuilder::new(), GlobSetBuilder::new());

@@ -42,6 +42,25 @@ pub struct Options {
     pub parent: Option<Id>,
     pub excludes: Excludes,
     pub warn: Box<dyn Fn(&str) + Sync + Send>,
+    /// Estimate the total for the progress (`Progress::bytes_total`): the
+    /// parent's size, else a scan of the sources' sizes beside the backup.
+    pub estimate: bool,
+}
+
+/// Bytes of the regular files under `paths` (symlinks not followed,
+/// unreadable directories skipped): an estimate for the progress.
+fn scan_sizes(paths: &[PathBuf]) -> u64 {
+    let mut total = 0;
+    let mut stack: Vec<PathBuf> = paths.to_vec();
+    while let Some(p) = stack.pop() {
+        let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+        if m.is_file() {
+            total += m.len();
+        } else if m.is_dir() {
+            stack.extend(std::fs::read_dir(&p).into_iter().flatten().flatten().map(|e| e.path()));
+        }
+    }
+    total
 }
 
 /// Makes a source path absolute and clean without following its last
@@ -93,6 +112,18 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         }
         None => all.iter().rev().find(|(_, s)| s.host == opts.host && s.paths == path_bytes).cloned(),
     };
+    if opts.estimate {
+        match &parent {
+            Some((_, s)) => progress.bytes_total.store(s.counters.bytes, std::sync::atomic::Ordering::Relaxed),
+            None => {
+                // Detached: it must not hold the backup up at its end.
+                let (paths, progress) = (paths.clone(), progress.clone());
+                std::thread::spawn(move || {
+                    progress.bytes_total.store(scan_sizes(&paths).max(1), std::sync::atomic::Ordering::Relaxed)
+                });
+            }
+        }
+    }
     let parent_root = match &parent {
         Some((_, s)) => Some(repo.tree(&s.tree)?),
         None => None,
@@ -210,4 +241,17 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) 
         pending.push(Pending::Dir(entry, sub));
     }
     w.finish_dir(pending)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_size_estimate_counts_regular_files_once_and_follows_no_symlink() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a/b")).unwrap();
+        std::fs::write(d.path().join("a/one"), vec![0; 1000]).unwrap();
+        std::fs::write(d.path().join("a/b/two"), vec![0; 24]).unwrap();
+        std::os::unix::fs::symlink("/usr", d.path().join("a/usr")).unwrap();
+        assert_eq!(super::scan_sizes(&[d.path().join("a")]), 1024);
+    }
 }

@@ -22,6 +22,12 @@ use std::thread::JoinHandle;
 pub struct Progress {
     pub files: AtomicU64,
     pub bytes_read: AtomicU64,
+    /// Bytes of files found unchanged (not read): with `bytes_read`, how far
+    /// the backup is.
+    pub bytes_unchanged: AtomicU64,
+    /// An estimate of the bytes of all files to back up (the parent
+    /// snapshot's, or a quick scan's), 0 until known.
+    pub bytes_total: AtomicU64,
     pub bytes_added: AtomicU64,
     pub chunks_added: AtomicU64,
     pub errors: AtomicU64,

@@ -172,6 +172,7 @@ impl Walker<'_> {
                 });
                 if let Some(p) = unchanged {
                     self.counters.files_unchanged += 1;
+                    self.progress.bytes_unchanged.fetch_add(entry.size, Ordering::Relaxed);
                     entry.content = p.content.clone();
                     return Ok(Some(Pending::Ready(entry)));
                 }

@@ -1,7 +1,7 @@
 use super::{human, open, spinner, warn};
 use anyhow::Result;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use strata::backup::{self, Excludes, Progress};
@@ -25,6 +25,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         time: a.time,
         parent,
         excludes,
+        estimate: bar.is_some() || json,
         warn: Box::new(move |m: &str| {
             if json {
                 println!("{}", json!({"type": "warning", "message": m}));
@@ -36,28 +37,49 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         }),
     };
     let progress = Arc::new(Progress::default());
-    let done = Arc::new(AtomicBool::new(false));
+    // Dropping `done` stops the ticker at once (not after its sleep).
+    let (done, stopped) = crossbeam_channel::bounded::<()>(0);
     let ticker = (bar.is_some() || json).then(|| {
-        let (p, d, b) = (progress.clone(), done.clone(), bar.clone());
+        let (p, b) = (progress.clone(), bar.clone());
         std::thread::spawn(move || {
             let start = std::time::Instant::now();
-            while !d.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(if b.is_some() { 150 } else { 1000 }));
+            let every = Duration::from_millis(if b.is_some() { 150 } else { 1000 });
+            while stopped.recv_timeout(every) == Err(crossbeam_channel::RecvTimeoutError::Timeout) {
                 let files = p.files.load(Ordering::Relaxed);
                 let read = p.bytes_read.load(Ordering::Relaxed);
+                let done = read + p.bytes_unchanged.load(Ordering::Relaxed);
+                let total = p.bytes_total.load(Ordering::Relaxed);
                 let rate = read as f64 / start.elapsed().as_secs_f64().max(0.001);
                 if let Some(b) = &b {
                     let cur = p.current.lock().map(|c| c.clone()).unwrap_or_default();
+                    if total > 0 && b.length().is_none() {
+                        b.set_style(
+                            indicatif::ProgressStyle::with_template(
+                                "{elapsed_precise} [{bar:25}] {percent:>3}% {bytes}/~{total_bytes} eta {eta} {msg}",
+                            )
+                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                        );
+                    }
+                    if total > 0 {
+                        // An estimate: never past the end.
+                        b.set_length(total.max(done));
+                        b.set_position(done);
+                    }
                     b.set_message(format!("{files} files, {} read ({}/s), {}", human(read), human(rate as u64), cur));
                     b.tick();
                 } else {
-                    println!("{}", json!({"type": "progress", "files": files, "bytes_read": read, "bytes_added": p.bytes_added.load(Ordering::Relaxed)}));
+                    let total = (total > 0).then_some(total);
+                    println!(
+                        "{}",
+                        json!({"type": "progress", "files": files, "bytes_read": read, "bytes_done": done,
+                        "bytes_total_estimate": total, "bytes_added": p.bytes_added.load(Ordering::Relaxed)})
+                    );
                 }
             }
         })
     });
     let result = backup::run(&repo, opts, progress);
-    done.store(true, Ordering::Relaxed);
+    drop(done);
     if let Some(t) = ticker {
         let _ = t.join();
     }

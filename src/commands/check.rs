@@ -123,6 +123,9 @@ fn print(r: &Report) {
     for n in &r.not_checked {
         println!("not checked: {n}");
     }
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
     let key = if r.keyless { " (without the key)" } else { "" };
     println!(
         "checked{key}: {} snapshots, {} trees and chunk lists, {} chunks ({}), {} table and {} blob files",

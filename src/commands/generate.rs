@@ -30,10 +30,16 @@ pub fn write_man_pages(dir: &std::path::Path) -> Result<()> {
         let path = dir.join(format!("{name}.1"));
         std::fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))
     };
-    write("strata", cmd.clone())?;
-    for sub in cmd.get_subcommands() {
-        let name = format!("strata-{}", sub.get_name());
-        write(&name, sub.clone().name(name.clone()))?;
+    // Every page a SEE ALSO or SUBCOMMANDS section names: one per command,
+    // nested ones (strata-key-add) too.
+    fn pages(prefix: &str, cmd: &clap::Command, write: &dyn Fn(&str, clap::Command) -> Result<()>) -> Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let name = format!("{prefix}-{}", sub.get_name());
+            write(&name, sub.clone().name(name.clone()))?;
+            pages(&name, sub, write)?;
+        }
+        Ok(())
     }
-    Ok(())
+    write("strata", cmd.clone())?;
+    pages("strata", &cmd, &write)
 }

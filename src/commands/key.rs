@@ -17,6 +17,9 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
                     b.split(|&c| c == b'\n').next().unwrap_or_default().to_vec()
                 }
                 None => {
+                    if std::fs::File::open("/dev/tty").is_err() {
+                        bail!("no terminal to ask for the new password on: give it with --new-password-file FILE");
+                    }
                     let p = prompt("New password: ")?;
                     if prompt("Repeat new password: ")? != p {
                         bail!("the passwords do not match");

@@ -66,8 +66,20 @@ pub fn run(g: &Global, a: &MountArgs) -> Result<i32> {
     }
     // Detach before any thread exists (forking a threaded process is unsafe);
     // the parent waits until the child reports the mount ready.
+    // The log file is opened now, so a bad one is an error before detaching.
+    let log = a
+        .log_file
+        .as_ref()
+        .map(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("--log-file {}", p.display()))
+        })
+        .transpose()?;
     let ready_pipe = if a.daemon { Some(daemonize()?) } else { None };
-    let result = mount(g, a, ready_pipe);
+    let result = mount(g, a, ready_pipe, log);
     if let Err(e) = &result {
         if let Some(fd) = ready_pipe {
             let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
@@ -77,7 +89,7 @@ pub fn run(g: &Global, a: &MountArgs) -> Result<i32> {
     result
 }
 
-fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
+fn mount(g: &Global, a: &MountArgs, ready: Option<i32>, log: Option<std::fs::File>) -> Result<i32> {
     let signals = block_signals();
     let repo = open(g, Access::Read)?;
     let mode = match (&a.snapshot, &a.at) {
@@ -124,7 +136,9 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
             let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
             let _ = f.write_all(b"ok");
             drop(f);
-            redirect_stdio();
+            // Only now leave the terminal: the password prompt needed it.
+            unsafe { libc::setsid() };
+            redirect_stdio(log)?;
         }
         None => eprintln!(
             "mounted on {} (Ctrl-C or `fusermount3 -u {}` to unmount)",
@@ -133,9 +147,43 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
         ),
     }
     let mut since_refresh = Duration::ZERO;
+    let mut lazy = false;
     loop {
         if wait_for_signal(&signals, Duration::from_millis(500)) {
-            break;
+            if lazy {
+                eprintln!(
+                    "strata: stopping while {} is still in use: its users now get \"Transport endpoint is not connected\"",
+                    a.mountpoint.display()
+                );
+                std::mem::forget(session);
+                return Ok(1);
+            }
+            match unmount(&a.mountpoint, false) {
+                Ok(()) => {
+                    wait_until_finished(&session.guard, Duration::from_secs(5));
+                    std::mem::forget(session);
+                    return Ok(0);
+                }
+                Err(busy) if busy.contains("busy") => {
+                    // Never leave a dead mount: detach it now, serve whoever
+                    // is inside until they leave, then exit.
+                    eprintln!(
+                        "strata: {} is in use ({}): detached, and served until they leave; \
+                         interrupt again to stop now",
+                        a.mountpoint.display(),
+                        holders(&a.mountpoint)
+                    );
+                    if let Err(e) = unmount(&a.mountpoint, true) {
+                        eprintln!("strata: {e}");
+                    }
+                    lazy = true;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("strata: {e}");
+                    break;
+                }
+            }
         }
         if session.guard.is_finished() {
             // Unmounted from outside (fusermount3 -u). Dropping the session
@@ -156,6 +204,57 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>) -> Result<i32> {
     Ok(0)
 }
 
+/// Unmounts `dir` (lazily: detached now, gone when the last user leaves);
+/// the error is fusermount3's words.
+fn unmount(dir: &Path, lazy: bool) -> std::result::Result<(), String> {
+    let out = std::process::Command::new("fusermount3")
+        .arg(if lazy { "-uz" } else { "-u" })
+        .arg(dir)
+        .output()
+        .map_err(|e| format!("running fusermount3 to unmount {}: {e}", dir.display()))?;
+    match out.status.success() {
+        true => Ok(()),
+        false => Err(format!("unmounting {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr).trim())),
+    }
+}
+
+fn wait_until_finished<T>(guard: &std::thread::JoinHandle<T>, limit: Duration) {
+    let end = std::time::Instant::now() + limit;
+    while !guard.is_finished() && std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The processes with their working directory, root or an open file inside
+/// `dir`: "pid 123 (bash), ...".
+fn holders(dir: &Path) -> String {
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let inside = |p: std::path::PathBuf| p.starts_with(&dir);
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid == std::process::id() {
+            continue;
+        }
+        let p = e.path();
+        let uses = ["cwd", "root"].iter().any(|l| std::fs::read_link(p.join(l)).is_ok_and(inside))
+            || std::fs::read_dir(p.join("fd"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|f| std::fs::read_link(f.path()).is_ok_and(inside));
+        if uses {
+            let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+            found.push(format!("pid {pid} ({})", comm.trim()));
+        }
+    }
+    if found.is_empty() {
+        "by a process not found".into()
+    } else {
+        found.join(", ")
+    }
+}
+
 /// Forks; the parent waits for the child's "ok" (or error text) and exits.
 fn daemonize() -> Result<i32> {
     let mut fds = [0; 2];
@@ -165,10 +264,9 @@ fn daemonize() -> Result<i32> {
     match unsafe { libc::fork() } {
         -1 => bail!("fork: {}", std::io::Error::last_os_error()),
         0 => {
-            unsafe {
-                libc::close(fds[0]);
-                libc::setsid();
-            }
+            // The session (and terminal) is left once mounted, after any
+            // password prompt.
+            unsafe { libc::close(fds[0]) };
             Ok(fds[1])
         }
         _ => {
@@ -188,11 +286,38 @@ fn daemonize() -> Result<i32> {
     }
 }
 
-fn redirect_stdio() {
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
-        use std::os::fd::AsRawFd;
-        for fd in 0..3 {
-            unsafe { libc::dup2(null.as_raw_fd(), fd) };
-        }
+/// Detached: stdin and stdout to /dev/null; stderr (the mount's log: EIO
+/// with path and chunk, refresh failures) appended to `log`, else to
+/// syslog (facility daemon), a line per message.
+fn redirect_stdio(log: Option<std::fs::File>) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").context("opening /dev/null")?;
+    unsafe {
+        libc::dup2(null.as_raw_fd(), 0);
+        libc::dup2(null.as_raw_fd(), 1);
     }
+    if let Some(f) = log {
+        unsafe { libc::dup2(f.as_raw_fd(), 2) };
+        return Ok(());
+    }
+    let mut fds = [0; 2];
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        unsafe { libc::dup2(null.as_raw_fd(), 2) };
+        return Ok(());
+    }
+    unsafe {
+        libc::dup2(fds[1], 2);
+        libc::close(fds[1]);
+        libc::openlog(c"strata".as_ptr(), libc::LOG_PID, libc::LOG_DAEMON);
+    }
+    let lines = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(lines).split(b'\n').map_while(|l| l.ok()) {
+            if let Ok(msg) = std::ffi::CString::new(line) {
+                unsafe { libc::syslog(libc::LOG_WARNING, c"%s".as_ptr(), msg.as_ptr()) };
+            }
+        }
+    });
+    Ok(())
 }

@@ -75,6 +75,15 @@ fn db_path(repo: &Path) -> PathBuf {
     repo.join("db")
 }
 
+/// What this process does (its subcommand), for the lock's note.
+static ACTIVITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names what this process does (`backup`, `prune`) to a process that finds
+/// the repository busy.
+pub fn set_activity(what: &str) {
+    let _ = ACTIVITY.set(what.to_string());
+}
+
 /// Takes the writer lock, waiting up to `wait` for another writer to
 /// finish, or says who holds it.
 fn lock(repo: &Path, wait: std::time::Duration) -> Result<File> {
@@ -91,13 +100,17 @@ fn lock(repo: &Path, wait: std::time::Duration) -> Result<File> {
 
 fn try_lock(repo: &Path) -> Result<File> {
     let path = repo.join("lock");
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
+    let mut f = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(
+        |e| match e.raw_os_error() {
+            Some(libc::EROFS) | Some(libc::EACCES) | Some(libc::EPERM) => Error::Invalid(format!(
+                "repository {}: cannot be written ({e}: taking the writer lock {}); readers (snapshots, ls, \
+                 restore, mount, check) still work",
+                repo.display(),
+                path.display()
+            )),
+            _ => Error::io(&path, e),
+        },
+    )?;
     if !crate::sys::try_lock(f.as_raw_fd()).map_err(|e| Error::io(&path, e))? {
         let mut holder = String::new();
         let _ = f.read_to_string(&mut holder);
@@ -107,11 +120,10 @@ fn try_lock(repo: &Path) -> Result<File> {
             holder: if holder.is_empty() { "held by another process".into() } else { holder.to_string() },
         });
     }
-    let args: Vec<String> = std::env::args().skip(1).take(2).collect();
     let note = format!(
         "held by pid {} (strata {}) on {} since {}\n",
         std::process::id(),
-        args.join(" "),
+        ACTIVITY.get().map_or("", |a| a.as_str()),
         crate::sys::hostname(),
         chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ")
     );
@@ -136,6 +148,9 @@ impl Repo {
     pub fn init(path: &Path, opts: &InitOptions, password: Option<&[u8]>) -> Result<()> {
         if db_path(path).join("CURRENT").exists() {
             return Err(Error::AlreadyExists(path.to_path_buf()));
+        }
+        if path.exists() && !path.is_dir() {
+            return Err(Error::Invalid(format!("repository {}: exists and is not a directory", path.display())));
         }
         std::fs::create_dir_all(path).map_err(|e| Error::io(path, e))?;
         let _lock = lock(path, std::time::Duration::ZERO)?;

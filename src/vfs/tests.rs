@@ -32,6 +32,7 @@ fn backup_of(repo: &Repo, src: &std::path::Path) {
         parent: None,
         excludes: Excludes::default(),
         warn: Box::new(|m| panic!("{m}")),
+        estimate: false,
     };
     backup::run(repo, opts, Arc::new(Progress::default())).unwrap();
 }

@@ -62,6 +62,13 @@ impl Mount {
         code
     }
 
+    /// Sends SIGTERM (as Ctrl-C would) and returns at once.
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        }
+    }
+
     /// Kills the mount process outright (SIGKILL), leaving a dead mount that
     /// the guard's drop still unmounts.
     pub fn kill(&mut self) {

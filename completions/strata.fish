@@ -1,0 +1,346 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_strata_global_optspecs
+    string join \n r/repo= password-file= password-command= retry-lock= cache-dir= cache-limit= h/help V/version
+end
+
+function __fish_strata_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_strata_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_strata_using_subcommand
+    set -l cmd (__fish_strata_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c strata -n "__fish_strata_needs_command" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_needs_command" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_needs_command" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_needs_command" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_needs_command" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_needs_command" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_needs_command" -s V -l version -d 'Print version'
+complete -c strata -n "__fish_strata_needs_command" -f -a "init" -d 'Create a repository'
+complete -c strata -n "__fish_strata_needs_command" -f -a "backup" -d 'Back up files and directories into a new snapshot'
+complete -c strata -n "__fish_strata_needs_command" -f -a "snapshots" -d 'List snapshots, oldest first'
+complete -c strata -n "__fish_strata_needs_command" -f -a "ls" -d 'List the contents of a snapshot'
+complete -c strata -n "__fish_strata_needs_command" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
+complete -c strata -n "__fish_strata_needs_command" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
+complete -c strata -n "__fish_strata_needs_command" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
+complete -c strata -n "__fish_strata_needs_command" -f -a "prune" -d 'Delete the data no snapshot uses any more, and give the space back'
+complete -c strata -n "__fish_strata_needs_command" -f -a "check" -d 'Verify the repository: its structure, and with --read-data its data'
+complete -c strata -n "__fish_strata_needs_command" -f -a "hold" -d 'Hold snapshots (legal hold): a held snapshot survives every forget and prune'
+complete -c strata -n "__fish_strata_needs_command" -f -a "tag" -d 'Change the tags of snapshots'
+complete -c strata -n "__fish_strata_needs_command" -f -a "log" -d 'Show the audit log: every forget, prune, hold and tag change'
+complete -c strata -n "__fish_strata_needs_command" -f -a "mirror" -d 'Copy the repository to another directory or a bucket, without the password'
+complete -c strata -n "__fish_strata_needs_command" -f -a "key" -d 'Manage the passwords that unlock the repository'
+complete -c strata -n "__fish_strata_needs_command" -f -a "generate" -d 'Generate man pages or shell completions'
+complete -c strata -n "__fish_strata_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand init" -l chunk-min -d 'Minimum chunk size in bytes' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l chunk-avg -d 'Average chunk size in bytes (a power of two)' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l chunk-max -d 'Maximum chunk size in bytes (at most 16 MiB)' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l compression -d 'zstd compression level (0 turns compression off)' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l kdf-memory -d 'Argon2id memory for the password\'s key, in KiB (at least 8)' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l kdf-iterations -d 'Argon2id passes (at least 1)' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand init" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand init" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand init" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l no-encryption -d 'Store data unencrypted (only for storage you trust)'
+complete -c strata -n "__fish_strata_using_subcommand init" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand backup" -l host -d 'Host name recorded in the snapshot (default: this machine\'s)' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l tag -d 'Tag for the snapshot (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l description -d 'Free-text description of the snapshot' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l parent -d 'Snapshot to compare against for change detection (default: the newest one with the same host and paths)' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -s e -l exclude -d 'Leave out paths matching this glob; with a \'/\', matched against the whole path, else against each name (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-file -d 'Read exclude globs from this file, one a line' -r -F
+complete -c strata -n "__fish_strata_using_subcommand backup" -l time -d 'Record the snapshot as taken at this time (for imports): 2026-11-20T14:00:00Z, 2026-11-20T14:00 (local time), 2026-11-20, @1763647200' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand backup" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand backup" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand backup" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-caches -d 'Leave out directories holding a valid CACHEDIR.TAG'
+complete -c strata -n "__fish_strata_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
+complete -c strata -n "__fish_strata_using_subcommand backup" -l json -d 'Print progress and the summary as JSON lines'
+complete -c strata -n "__fish_strata_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l host -d 'Only snapshots of this host' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l tag -d 'Only snapshots with this tag' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand ls" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time'
+complete -c strata -n "__fish_strata_using_subcommand ls" -s R -l recursive -d 'List subdirectories too'
+complete -c strata -n "__fish_strata_using_subcommand ls" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob, relative to the restored directory (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -s e -l exclude -d 'Leave out paths matching this glob (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l overwrite -d 'What to do with files that exist in the target (needed when it is not empty)' -r -f -a "never\t'Keep every existing file'
+if-changed\t'Replace an existing file whose type, size or mtime differ'
+always\t'Replace every existing file'"
+complete -c strata -n "__fish_strata_using_subcommand restore" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand restore" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand restore" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand restore" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -s n -l dry-run -d 'Print what would be created, overwritten and deleted; change nothing'
+complete -c strata -n "__fish_strata_using_subcommand restore" -l delete -d 'Remove files in the target that the snapshot lacks'
+complete -c strata -n "__fish_strata_using_subcommand restore" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_using_subcommand mount" -l snapshot -d 'Show this snapshot\'s tree at the mount root (id, prefix, latest)' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l at -d 'Show the newest snapshot at or before this time at the mount root' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l log-file -d 'With --daemon: append the mount\'s log (read errors naming path and chunk) to this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -s o -d 'Mount options passed to FUSE (e.g. allow_other)' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-size -d 'Bytes of decoded chunks to cache' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l daemon -d 'Detach once the filesystem is mounted (a password is asked for first); its log then goes to --log-file, else to syslog'
+complete -c strata -n "__fish_strata_using_subcommand mount" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-last -d 'Keep the N newest snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-hourly -d 'Keep the newest snapshot of each of the last N hours with snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-daily -d 'Keep the newest snapshot of each of the last N days with snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-weekly -d 'Keep the newest snapshot of each of the last N ISO weeks with snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-monthly -d 'Keep the newest snapshot of each of the last N months with snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-yearly -d 'Keep the newest snapshot of each of the last N years with snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within -d 'Keep every snapshot within SPAN (e.g. 2y5m7d3h) of the group\'s newest' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within-hourly -d 'Keep the newest snapshot of each hour within SPAN of the group\'s newest' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within-daily -d 'Keep the newest snapshot of each day within SPAN of the group\'s newest' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within-weekly -d 'Keep the newest snapshot of each week within SPAN of the group\'s newest' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within-monthly -d 'Keep the newest snapshot of each month within SPAN of the group\'s newest' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within-yearly -d 'Keep the newest snapshot of each year within SPAN of the group\'s newest' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-tag -d 'Keep every snapshot with this tag (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l group-by -d 'Group snapshots by these (host, paths, tags; \'\' for one group)' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l host -d 'Only snapshots of this host (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l tag -d 'Only snapshots with this tag (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l path -d 'Only snapshots of this source path (repeatable: all must match)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand forget" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand forget" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand forget" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand forget" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -s n -l dry-run -d 'Say what would be removed; remove nothing'
+complete -c strata -n "__fish_strata_using_subcommand forget" -l prune -d 'Run prune afterwards'
+complete -c strata -n "__fish_strata_using_subcommand forget" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand forget" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_using_subcommand prune" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand prune" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand prune" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand prune" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand prune" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand prune" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand prune" -s n -l dry-run -d 'Say what would be removed and how much space would come back; change nothing'
+complete -c strata -n "__fish_strata_using_subcommand prune" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand prune" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand check" -l read-data-subset -d 'Read and verify part of the data: n/t (the n-th of t parts), a percentage (10%) or a size (50G)' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -l max-age -d 'Also fail when the newest snapshot is older than this (26h, 2d)' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -l host -d 'With --max-age: only this host\'s snapshots count' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand check" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand check" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand check" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -l read-data -d 'Also read and verify every chunk record'
+complete -c strata -n "__fish_strata_using_subcommand check" -l no-key -d 'Check without the password (checksums and structure only)'
+complete -c strata -n "__fish_strata_using_subcommand check" -l json -d 'Print the report as one JSON document (counts, problems, what was not checked)'
+complete -c strata -n "__fish_strata_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -f -a "add" -d 'Hold snapshots'
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -f -a "remove" -d 'Lift the holds of snapshots'
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -f -a "list" -d 'List held snapshots'
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l reason -d 'Why they are held (recorded with the hold and in the log)' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l until -d 'Let the hold lapse at this time' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from help" -f -a "add" -d 'Hold snapshots'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Lift the holds of snapshots'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from help" -f -a "list" -d 'List held snapshots'
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand tag" -l add -d 'Add this tag (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -l remove -d 'Remove this tag (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -l set -d 'Replace all tags with these (repeatable; --set \'\' removes them all)' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand tag" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand tag" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand tag" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand log" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand log" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand log" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand log" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand log" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand log" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand log" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand log" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand mirror" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l without-keys -d 'Leave the key files out: the copy holds nothing that unlocks it (move them with `strata key export` and `key import`)'
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l prune -d 'Also remove at each target what the source no longer has (directories only, for now)'
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l json -d 'Print one JSON document: what was sent and skipped, per target'
+complete -c strata -n "__fish_strata_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "list" -d 'List the key files'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l new-password-file -d 'Read the new password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l kdf-memory -d 'Argon2id memory for the password\'s key, in KiB (at least 8)' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l kdf-iterations -d 'Argon2id passes (at least 1)' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the key files'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "man" -d 'Write man pages into a directory'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Write man pages into a directory'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Print a shell completion script'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "init" -d 'Create a repository'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "backup" -d 'Back up files and directories into a new snapshot'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "snapshots" -d 'List snapshots, oldest first'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "ls" -d 'List the contents of a snapshot'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "prune" -d 'Delete the data no snapshot uses any more, and give the space back'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "check" -d 'Verify the repository: its structure, and with --read-data its data'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "hold" -d 'Hold snapshots (legal hold): a held snapshot survives every forget and prune'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "tag" -d 'Change the tags of snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "log" -d 'Show the audit log: every forget, prune, hold and tag change'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "mirror" -d 'Copy the repository to another directory or a bucket, without the password'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "key" -d 'Manage the passwords that unlock the repository'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "generate" -d 'Generate man pages or shell completions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "add" -d 'Hold snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "remove" -d 'Lift the holds of snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "list" -d 'List held snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the key files'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Write man pages into a directory'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Print a shell completion script'
