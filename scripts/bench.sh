@@ -177,7 +177,8 @@ for t in "${tools[@]}"; do
       # Straight from the bucket: cold (an empty cache), then warm.
       sb=(-r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3")
       drop_caches; measure strata.s3_restore "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3"
-      measure strata.s3_restore_warm "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3w"
+      # (sync: the cold run's writes are not flushed during the warm one)
+      sync; measure strata.s3_restore_warm "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3w"
       if [ $mount = 1 ]; then
         m=$BENCH_DIR/mnt-s3-strata; mkdir -p "$m"
         "$STRATA" -r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3m" mount --daemon "$m"
@@ -194,7 +195,7 @@ for t in "${tools[@]}"; do
       drop_caches; measure restic.s3_backup restic "${rr[@]}" backup "$corpus"
       mkdir -p "$BENCH_DIR/restore-restic-s3" "$BENCH_DIR/restore-restic-s3w"
       drop_caches; measure restic.s3_restore restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3"
-      measure restic.s3_restore_warm restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3w"
+      sync; measure restic.s3_restore_warm restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3w"
       if [ $mount = 1 ]; then
         m=$BENCH_DIR/mnt-s3-restic; mkdir -p "$m"
         (restic "${rr[@]}" mount "$m" >/dev/null 2>&1 &)
