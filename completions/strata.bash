@@ -22,6 +22,9 @@ _strata() {
             strata,check)
                 cmd="strata__subcmd__check"
                 ;;
+            strata,diff)
+                cmd="strata__subcmd__diff"
+                ;;
             strata,forget)
                 cmd="strata__subcmd__forget"
                 ;;
@@ -61,6 +64,9 @@ _strata() {
             strata,snapshots)
                 cmd="strata__subcmd__snapshots"
                 ;;
+            strata,stats)
+                cmd="strata__subcmd__stats"
+                ;;
             strata,tag)
                 cmd="strata__subcmd__tag"
                 ;;
@@ -87,6 +93,9 @@ _strata() {
                 ;;
             strata__subcmd__help,check)
                 cmd="strata__subcmd__help__subcmd__check"
+                ;;
+            strata__subcmd__help,diff)
+                cmd="strata__subcmd__help__subcmd__diff"
                 ;;
             strata__subcmd__help,forget)
                 cmd="strata__subcmd__help__subcmd__forget"
@@ -127,6 +136,9 @@ _strata() {
             strata__subcmd__help,snapshots)
                 cmd="strata__subcmd__help__subcmd__snapshots"
                 ;;
+            strata__subcmd__help,stats)
+                cmd="strata__subcmd__help__subcmd__stats"
+                ;;
             strata__subcmd__help,tag)
                 cmd="strata__subcmd__help__subcmd__tag"
                 ;;
@@ -156,6 +168,9 @@ _strata() {
                 ;;
             strata__subcmd__help__subcmd__key,list)
                 cmd="strata__subcmd__help__subcmd__key__subcmd__list"
+                ;;
+            strata__subcmd__help__subcmd__key,remove)
+                cmd="strata__subcmd__help__subcmd__key__subcmd__remove"
                 ;;
             strata__subcmd__hold,add)
                 cmd="strata__subcmd__hold__subcmd__add"
@@ -196,6 +211,9 @@ _strata() {
             strata__subcmd__key,list)
                 cmd="strata__subcmd__key__subcmd__list"
                 ;;
+            strata__subcmd__key,remove)
+                cmd="strata__subcmd__key__subcmd__remove"
+                ;;
             strata__subcmd__key__subcmd__help,add)
                 cmd="strata__subcmd__key__subcmd__help__subcmd__add"
                 ;;
@@ -211,6 +229,9 @@ _strata() {
             strata__subcmd__key__subcmd__help,list)
                 cmd="strata__subcmd__key__subcmd__help__subcmd__list"
                 ;;
+            strata__subcmd__key__subcmd__help,remove)
+                cmd="strata__subcmd__key__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -218,7 +239,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help"
+            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -349,6 +370,60 @@ _strata() {
                     return 0
                     ;;
                 --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__diff)
+            opts="-r -h --metadata --host --path --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -680,7 +755,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help"
+            opts="init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -708,6 +783,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__diff)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -862,7 +951,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__key)
-            opts="add list export import"
+            opts="remove add list export import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -918,6 +1007,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__key__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1016,6 +1119,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__snapshots)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1356,7 +1473,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help add list export import help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help remove add list export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1494,7 +1611,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__help)
-            opts="add list export import help"
+            opts="remove add list export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1564,6 +1681,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__key__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1661,6 +1792,48 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__key__subcmd__remove)
+            opts="-r -h --force --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__log)
             opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1704,12 +1877,28 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -R -r -h --long --recursive --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-l -R -r -h --at --host --path --tag --long --recursive --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1788,7 +1977,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-o -r -h --snapshot --at --daemon --log-file --cache-size --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-o -r -h --snapshot --at --host --path --tag --daemon --log-file --cache-size --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1799,6 +1988,18 @@ _strata() {
                     return 0
                     ;;
                 --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1892,12 +2093,28 @@ _strata() {
             return 0
             ;;
         strata__subcmd__restore)
-            opts="-i -e -n -r -h --include --exclude --dry-run --overwrite --delete --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-i -e -n -r -h --at --host --path --tag --include --exclude --dry-run --overwrite --delete --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --include)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1961,6 +2178,60 @@ _strata() {
             fi
             case "${prev}" in
                 --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__stats)
+            opts="-r -h --host --path --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

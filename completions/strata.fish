@@ -36,6 +36,8 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "init" -d 'Create a re
 complete -c strata -n "__fish_strata_needs_command" -f -a "backup" -d 'Back up files and directories into a new snapshot'
 complete -c strata -n "__fish_strata_needs_command" -f -a "snapshots" -d 'List snapshots, oldest first'
 complete -c strata -n "__fish_strata_needs_command" -f -a "ls" -d 'List the contents of a snapshot'
+complete -c strata -n "__fish_strata_needs_command" -f -a "diff" -d 'What changed between two snapshots: + added, - removed, M content modified, T type changed, U metadata (with --metadata)'
+complete -c strata -n "__fish_strata_needs_command" -f -a "stats" -d 'What snapshots hold and cost: files, restore size, unique data, stored size, compression and deduplication (all snapshots by default)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
 complete -c strata -n "__fish_strata_needs_command" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
 complete -c strata -n "__fish_strata_needs_command" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
@@ -89,6 +91,10 @@ complete -c strata -n "__fish_strata_using_subcommand snapshots" -l cache-dir -d
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand ls" -l at -d 'The newest snapshot at or before this time (local time without a zone), instead of SNAPSHOT' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -l host -d 'Choose among this host\'s snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -l path -d 'Choose among snapshots of this source path' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l tag -d 'Choose among snapshots with this tag' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
@@ -99,6 +105,33 @@ complete -c strata -n "__fish_strata_using_subcommand ls" -s l -l long -d 'Long 
 complete -c strata -n "__fish_strata_using_subcommand ls" -s R -l recursive -d 'List subdirectories too'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand ls" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand diff" -l host -d 'Choose among this host\'s snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -l path -d 'Choose among snapshots of this source path' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l tag -d 'Choose among snapshots with this tag' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -l metadata -d 'Also report changes of mode, owner, times and xattrs (U)'
+complete -c strata -n "__fish_strata_using_subcommand diff" -l json -d 'Print JSON lines (one change a line, then the statistics) instead of text'
+complete -c strata -n "__fish_strata_using_subcommand diff" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand stats" -l host -d 'Choose among this host\'s snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand stats" -l path -d 'Choose among snapshots of this source path' -r -F
+complete -c strata -n "__fish_strata_using_subcommand stats" -l tag -d 'Choose among snapshots with this tag' -r
+complete -c strata -n "__fish_strata_using_subcommand stats" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand stats" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand stats" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand stats" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand stats" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand stats" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand stats" -l json -d 'Print JSON instead of text'
+complete -c strata -n "__fish_strata_using_subcommand stats" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand restore" -l at -d 'The newest snapshot at or before this time (local time without a zone), instead of SNAPSHOT' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l host -d 'Choose among this host\'s snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l path -d 'Choose among snapshots of this source path' -r -F
+complete -c strata -n "__fish_strata_using_subcommand restore" -l tag -d 'Choose among snapshots with this tag' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob, relative to the restored directory (repeatable)' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -s e -l exclude -d 'Leave out paths matching this glob (repeatable)' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l overwrite -d 'What to do with files that exist in the target (needed when it is not empty)' -r -f -a "never\t'Keep every existing file'
@@ -116,6 +149,9 @@ complete -c strata -n "__fish_strata_using_subcommand restore" -l json -d 'Print
 complete -c strata -n "__fish_strata_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l snapshot -d 'Show this snapshot\'s tree at the mount root (id, prefix, latest)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l at -d 'Show the newest snapshot at or before this time at the mount root' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l host -d 'Choose among this host\'s snapshots' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l path -d 'Choose among snapshots of this source path' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l tag -d 'Choose among snapshots with this tag' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l log-file -d 'With --daemon: append the mount\'s log (read errors naming path and chunk) to this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -s o -d 'Mount options passed to FUSE (e.g. allow_other)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-size -d 'Bytes of decoded chunks to cache' -r
@@ -243,18 +279,27 @@ complete -c strata -n "__fish_strata_using_subcommand mirror" -l without-keys -d
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l prune -d 'Also remove at each target what the source no longer has (directories only, for now)'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l json -d 'Print one JSON document: what was sent and skipped, per target'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -s r -l repo -d 'Repository directory' -r -F
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l password-file -d 'Read the password from the first line of this file' -r -F
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "list" -d 'List the key files'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from add list export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "list" -d 'List the key files'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l force -d 'Also when it is the key your password opened'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l new-password-file -d 'Read the new password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l kdf-memory -d 'Argon2id memory for the password\'s key, in KiB (at least 8)' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l kdf-iterations -d 'Argon2id passes (at least 1)' -r
@@ -287,6 +332,7 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the key files'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
@@ -319,25 +365,28 @@ complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Write man pages into a directory'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Print a shell completion script'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "init" -d 'Create a repository'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "backup" -d 'Back up files and directories into a new snapshot'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "snapshots" -d 'List snapshots, oldest first'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "ls" -d 'List the contents of a snapshot'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "prune" -d 'Delete the data no snapshot uses any more, and give the space back'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "check" -d 'Verify the repository: its structure, and with --read-data its data'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "hold" -d 'Hold snapshots (legal hold): a held snapshot survives every forget and prune'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "tag" -d 'Change the tags of snapshots'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "log" -d 'Show the audit log: every forget, prune, hold and tag change'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "mirror" -d 'Copy the repository to another directory or a bucket, without the password'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "key" -d 'Manage the passwords that unlock the repository'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "generate" -d 'Generate man pages or shell completions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls restore mount forget prune check hold tag log mirror key generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "init" -d 'Create a repository'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "backup" -d 'Back up files and directories into a new snapshot'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "snapshots" -d 'List snapshots, oldest first'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "ls" -d 'List the contents of a snapshot'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "diff" -d 'What changed between two snapshots: + added, - removed, M content modified, T type changed, U metadata (with --metadata)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "stats" -d 'What snapshots hold and cost: files, restore size, unique data, stored size, compression and deduplication (all snapshots by default)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "prune" -d 'Delete the data no snapshot uses any more, and give the space back'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "check" -d 'Verify the repository: its structure, and with --read-data its data'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "hold" -d 'Hold snapshots (legal hold): a held snapshot survives every forget and prune'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "tag" -d 'Change the tags of snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "log" -d 'Show the audit log: every forget, prune, hold and tag change'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "mirror" -d 'Copy the repository to another directory or a bucket, without the password'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "key" -d 'Manage the passwords that unlock the repository'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "generate" -d 'Generate man pages or shell completions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "add" -d 'Hold snapshots'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "remove" -d 'Lift the holds of snapshots'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "list" -d 'List held snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the key files'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'

@@ -109,6 +109,12 @@ pub enum Command {
     Snapshots(SnapshotsArgs),
     /// List the contents of a snapshot
     Ls(LsArgs),
+    /// What changed between two snapshots: + added, - removed, M content
+    /// modified, T type changed, U metadata (with --metadata)
+    Diff(DiffArgs),
+    /// What snapshots hold and cost: files, restore size, unique data,
+    /// stored size, compression and deduplication (all snapshots by default)
+    Stats(StatsArgs),
     /// Restore a snapshot, or a path within one, into a directory
     Restore(RestoreArgs),
     /// Show the repository, one snapshot, or the state at a time, as a read-only filesystem
@@ -288,12 +294,67 @@ pub struct SnapshotsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier snapshot (as for ls)
+    #[arg(value_name = "SNAPSHOT")]
+    pub from: String,
+    /// The later snapshot
+    #[arg(value_name = "SNAPSHOT")]
+    pub to: String,
+    /// Only below this path
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+    /// Also report changes of mode, owner, times and xattrs (U)
+    #[arg(long)]
+    pub metadata: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Print JSON lines (one change a line, then the statistics) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Snapshots (as for ls); none: every snapshot the selection keeps
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Which snapshots `latest`, `latest~N`, a time and `--at` choose among.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SelectArgs {
+    /// Choose among this host's snapshots
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Choose among snapshots of this source path
+    #[arg(long = "path", value_name = "PATH")]
+    pub source_path: Option<PathBuf>,
+    /// Choose among snapshots with this tag
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct LsArgs {
-    /// Snapshot: id, unique id prefix, latest or latest~N
-    pub snapshot: String,
+    /// Snapshot: id, unique id prefix, latest, latest~N, or its time
+    /// (2026-12-02T06:18:42Z; local time without a zone); left out with --at
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshot: Option<String>,
     /// Path within the snapshot
-    #[arg(default_value = "/")]
-    pub path: String,
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+    /// The newest snapshot at or before this time (local time without a
+    /// zone), instead of SNAPSHOT
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Long listing: mode, owner, size, time
     #[arg(short = 'l', long)]
     pub long: bool,
@@ -307,9 +368,15 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct RestoreArgs {
-    /// SNAPSHOT or SNAPSHOT:PATH
+    /// SNAPSHOT or SNAPSHOT:PATH (SNAPSHOT as for ls); with --at, PATH alone
     #[arg(value_name = "SNAPSHOT[:PATH]")]
     pub source: String,
+    /// The newest snapshot at or before this time (local time without a
+    /// zone), instead of SNAPSHOT
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Directory to restore into
     pub target: PathBuf,
     /// Restore only paths matching this glob, relative to the restored directory (repeatable)
@@ -342,6 +409,9 @@ pub struct MountArgs {
     /// Show the newest snapshot at or before this time at the mount root
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
+    /// For --snapshot and --at: which snapshots they choose among
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Detach once the filesystem is mounted (a password is asked for
     /// first); its log then goes to --log-file, else to syslog
     #[arg(long)]
@@ -540,6 +610,16 @@ pub struct MirrorArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
+    /// Remove a key file (a password): never the last one, nor the one in
+    /// use without --force
+    Remove {
+        /// The key's id, or a unique prefix of it (see `key list`)
+        #[arg(value_name = "ID")]
+        id: String,
+        /// Also when it is the key your password opened
+        #[arg(long)]
+        force: bool,
+    },
     /// Add a password (asked for, or from --new-password-file)
     Add {
         /// Read the new password from the first line of this file

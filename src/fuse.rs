@@ -1,7 +1,8 @@
 //! The fuser adapter: the only module that imports fuser. Each callback asks
 //! `vfs`, replies, and maps a `VfsError` to an errno chosen on purpose.
-//! Reads and directory listings run on worker threads that reply themselves,
-//! so one slow read never blocks `ls` elsewhere on the mount.
+//! Whatever may touch the repository (lookups, attributes, opens, reads,
+//! listings, statfs, the content-hash xattr) runs on worker threads that
+//! reply themselves, so one slow load never blocks the rest of the mount.
 
 use crate::format::Time;
 use crate::vfs::{Attr, NodeType, Vfs, VfsError};
@@ -134,7 +135,12 @@ impl Fs {
                 .name(format!("strata-fuse-{i}"))
                 .spawn(move || {
                     for job in rx {
-                        job();
+                        // A panic fails its request (the reply, dropped,
+                        // answers EIO), not the worker: a dead worker would
+                        // leave the queue to fill and the mount to hang.
+                        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                            eprintln!("strata: a request failed with an internal error (reported as EIO)");
+                        }
                     }
                 })
                 .expect("spawning a FUSE worker thread");
@@ -194,11 +200,14 @@ impl Filesystem for Fs {
         Ok(())
     }
 
+    // Everything that may load a tree or chunk list runs on a worker: the
+    // session thread only reads requests and answers what memory holds.
     fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
-        match self.vfs.lookup(parent, name.as_bytes()) {
+        let (vfs, name) = (self.vfs.clone(), name.as_bytes().to_vec());
+        self.spawn(move || match vfs.lookup(parent, &name) {
             Ok((a, ttl)) => reply.entry(&ttl, &file_attr(&a), 0),
             Err(e) => reply.error(errno(e)),
-        }
+        });
     }
 
     fn forget(&mut self, _req: &Request<'_>, ino: u64, nlookup: u64) {
@@ -212,10 +221,11 @@ impl Filesystem for Fs {
     }
 
     fn getattr(&mut self, _req: &Request<'_>, ino: u64, _fh: Option<u64>, reply: ReplyAttr) {
-        match self.vfs.getattr(ino) {
+        let vfs = self.vfs.clone();
+        self.spawn(move || match vfs.getattr(ino) {
             Ok((a, ttl)) => reply.attr(&ttl, &file_attr(&a)),
             Err(e) => reply.error(errno(e)),
-        }
+        });
     }
 
     fn readlink(&mut self, _req: &Request<'_>, ino: u64, reply: ReplyData) {
@@ -226,14 +236,15 @@ impl Filesystem for Fs {
         if flags & libc::O_ACCMODE != libc::O_RDONLY {
             return reply.error(libc::EROFS);
         }
-        match self.vfs.open(ino) {
+        let (vfs, no_open) = (self.vfs.clone(), self.no_open);
+        self.spawn(move || match vfs.open(ino) {
             // ENOSYS with no-open support means "open without asking me
             // again"; the kernel then keeps the page cache, as we ask here.
-            Ok(()) if self.no_open => reply.error(libc::ENOSYS),
+            Ok(()) if no_open => reply.error(libc::ENOSYS),
             // Content never changes: keep the page cache across opens.
             Ok(()) => reply.opened(0, fuser::consts::FOPEN_KEEP_CACHE),
             Err(e) => reply.error(errno(e)),
-        }
+        });
     }
 
     fn read(
@@ -311,12 +322,21 @@ impl Filesystem for Fs {
     }
 
     fn statfs(&mut self, _req: &Request<'_>, _ino: u64, reply: ReplyStatfs) {
-        let blocks = self.vfs.repo_bytes().div_ceil(4096);
-        reply.statfs(blocks, 0, 0, self.vfs.live_inodes() as u64, 0, 4096, 255, 4096);
+        let vfs = self.vfs.clone();
+        self.spawn(move || {
+            let blocks = vfs.repo_bytes().div_ceil(4096);
+            reply.statfs(blocks, 0, 0, vfs.live_inodes() as u64, 0, 4096, 255, 4096);
+        });
     }
 
     fn getxattr(&mut self, _req: &Request<'_>, ino: u64, name: &OsStr, size: u32, reply: ReplyXattr) {
-        reply_xattr(reply, size, self.vfs.getxattr(ino, name.as_bytes()));
+        // Stored xattrs are in memory (and `ls -l` asks for two a file);
+        // the content hash may load a chunk list.
+        if !crate::vfs::xattr_loads(name.as_bytes()) {
+            return reply_xattr(reply, size, self.vfs.getxattr(ino, name.as_bytes()));
+        }
+        let (vfs, name) = (self.vfs.clone(), name.as_bytes().to_vec());
+        self.spawn(move || reply_xattr(reply, size, vfs.getxattr(ino, &name)));
     }
 
     fn listxattr(&mut self, _req: &Request<'_>, ino: u64, size: u32, reply: ReplyXattr) {
@@ -337,10 +357,11 @@ impl Filesystem for Fs {
             libc::SEEK_HOLE => false,
             _ => return reply.error(libc::EINVAL),
         };
-        match self.vfs.lseek(ino, offset.max(0) as u64, data) {
+        let vfs = self.vfs.clone();
+        self.spawn(move || match vfs.lseek(ino, offset.max(0) as u64, data) {
             Ok(o) => reply.offset(o as i64),
             Err(VfsError::NoData) => reply.error(libc::ENXIO),
             Err(e) => reply.error(errno(e)),
-        }
+        });
     }
 }

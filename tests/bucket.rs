@@ -158,7 +158,8 @@ fn run_pull(server: &S3Server, url: &str, dir: &Path) -> Run {
     run(server, None, &["mirror", url, dir.to_str().unwrap()], &[])
 }
 
-/// Bytes of the files under `dir`, recursively.
+/// Bytes of the files under `dir`, recursively, but for temporary ones (a
+/// read-ahead cut short when the process exits; swept by a later open).
 fn du(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .into_iter()
@@ -166,6 +167,7 @@ fn du(dir: &Path) -> u64 {
         .flatten()
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => du(&e.path()),
+            Ok(_) if e.file_name().to_string_lossy().contains(".tmp") => 0,
             Ok(m) => m.len(),
             Err(_) => 0,
         })

@@ -289,3 +289,145 @@ fn bad_options_and_places_get_clear_messages() {
         r.stderr
     );
 }
+
+/// `latest`, `latest~N`, a snapshot's time and `--at` choose among the
+/// snapshots of a host, a source path or a tag.
+#[test]
+fn snapshots_are_chosen_by_host_path_tag_and_time() {
+    let repo = Repo::new();
+    let (a, b) = (repo.scratch("a"), repo.scratch("b"));
+    std::fs::create_dir_all(&a).unwrap();
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(a.join("f"), b"a1").unwrap();
+    std::fs::write(b.join("f"), b"b1").unwrap();
+    let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    repo.backup(&[&a], &["--host", "web1", "--time", "2026-01-01T10:00:00Z"]);
+    repo.backup(&[&b], &["--host", "web2", "--tag", "db", "--time", "2026-01-01T11:00:00Z"]);
+    std::fs::write(a.join("f"), b"a2").unwrap();
+    repo.backup(&[&a], &["--host", "web1", "--time", "2026-01-01T12:00:00Z"]);
+    let restored = |args: &[&str]| -> Vec<u8> {
+        let out = repo.scratch(&format!("out-{}", args.join("-").replace('/', "_")));
+        let mut all = vec!["restore"];
+        all.extend_from_slice(args);
+        all.push(out.to_str().unwrap());
+        repo.run(&all).ok();
+        std::fs::read(out.join("f")).unwrap()
+    };
+    assert_eq!(restored(&["--host", "web1", &format!("latest~1:{sa}")]), b"a1");
+    assert_eq!(restored(&["--host", "web2", &format!("latest:{sb}")]), b"b1");
+    assert_eq!(restored(&["--tag", "db", &format!("latest:{sb}")]), b"b1");
+    assert_eq!(restored(&["--path", sb, &format!("latest:{sb}")]), b"b1");
+    assert_eq!(restored(&[&format!("2026-01-01T12:00:00Z:{sa}")]), b"a2");
+    assert_eq!(restored(&["--host", "web1", "--at", "2026-01-01T11:30:00Z", sa]), b"a1");
+    let ls = repo.run(&["ls", "--at", "2026-01-01T11:30:00Z", sb]).ok().stdout;
+    assert!(ls.contains("/f"), "{ls}");
+    // A time without a zone is local time.
+    let r =
+        crate::util::Run::from(repo.cmd().env("TZ", "UTC").args(["ls", "2026-01-01T10:00:00", sa]).output().unwrap());
+    assert!(r.ok().stdout.contains("/f"));
+    let r = repo.run(&["ls", "--host", "nosuch", "latest"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("host nosuch") && r.stderr.contains("no such snapshot"), "{}", r.stderr);
+    let r = repo.run(&["restore", "latest", "-"]);
+    assert!(r.code == 1 && r.stderr.contains("not to standard output"), "{}", r.stderr);
+}
+
+/// `key remove`: never the last key, not the one in use without --force;
+/// the removed password opens nothing any more.
+#[test]
+fn a_key_is_removed_but_never_the_last_nor_the_one_in_use_unforced() {
+    let repo = Repo::new();
+    let second = repo.scratch("pw2");
+    std::fs::write(&second, "second password\n").unwrap();
+    let add =
+        ["key", "add", "--new-password-file", second.to_str().unwrap(), "--kdf-memory", "64", "--kdf-iterations", "1"];
+    repo.run(&add).ok();
+    let ids = |r: &Repo| -> Vec<String> {
+        r.run(&["key", "list", "--json"])
+            .ok()
+            .stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let both = ids(&repo);
+    assert_eq!(both.len(), 2);
+    let with_second = |args: &[&str]| {
+        crate::util::Run::from(repo.cmd().env("STRATA_PASSWORD", "second password").args(args).output().unwrap())
+    };
+    // `key list` marks the key the password opened.
+    let listed = with_second(&["key", "list", "--json"]).ok().stdout;
+    let mine: Vec<String> = listed
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["in_use"] == true)
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    let r = with_second(&["key", "remove", &mine[0]]);
+    assert!(r.code == 1 && r.stderr.contains("your password opened"), "{}", r.stderr);
+    let first = both.iter().find(|id| **id != mine[0]).unwrap();
+    with_second(&["key", "remove", &first[..6]]).ok();
+    let r = repo.run(&["snapshots"]);
+    assert!(r.code == 1 && r.stderr.contains("wrong password"), "{}", r.stderr);
+    let r = with_second(&["key", "remove", "--force", &mine[0]]);
+    assert!(r.code == 1 && r.stderr.contains("only key"), "{}", r.stderr);
+    with_second(&["snapshots"]).ok();
+}
+
+/// `stats`: two snapshots of the same data restore twice its size from one
+/// stored copy; compressible data is stored smaller.
+#[test]
+fn stats_count_restore_size_unique_and_stored_data() {
+    let zeros = vec![b'z'; 1 << 20];
+    let random = crate::util::tree::random(8, 512 << 10);
+    let (repo, src) = Repo::with_source(&[("z", &zeros), ("r", &random)]);
+    repo.backup(&[&src], &[]);
+    let size = (zeros.len() + random.len()) as u64;
+    let all = repo.run(&["stats", "--json"]).ok().json();
+    assert_eq!((all["snapshots"].as_u64(), all["restore_bytes"].as_u64()), (Some(2), Some(2 * size)), "{all}");
+    assert_eq!(all["unique_bytes"].as_u64(), Some(size), "{all}");
+    assert_eq!(all["dedup_ratio"].as_f64(), Some(2.0), "{all}");
+    assert!(all["compression_ratio"].as_f64().unwrap() > 1.5, "{all}");
+    assert!(all["stored_chunk_bytes"].as_u64().unwrap() < size, "{all}");
+    let one = repo.run(&["stats", "--json", "latest"]).ok().json();
+    assert_eq!((one["snapshots"].as_u64(), one["restore_bytes"].as_u64()), (Some(1), Some(size)), "{one}");
+    assert!(repo.run(&["stats"]).ok().stdout.contains("deduplication:    2.00x"));
+}
+
+/// `diff`: added, removed, modified, type-changed and (with --metadata)
+/// metadata-changed paths between two snapshots, and their statistics.
+#[test]
+fn diff_names_each_change_and_counts_them() {
+    let (repo, src) =
+        Repo::with_source(&[("same", b"s"), ("edit", b"old"), ("gone/f", b"g"), ("kind", b"file"), ("perm", b"p")]);
+    std::fs::write(src.join("edit"), b"new content").unwrap();
+    std::fs::remove_dir_all(src.join("gone")).unwrap();
+    std::fs::remove_file(src.join("kind")).unwrap();
+    std::fs::create_dir(src.join("kind")).unwrap();
+    std::fs::write(src.join("added"), b"12345").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(src.join("perm"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    repo.backup(&[&src], &[]);
+    let s = src.to_str().unwrap();
+    let lines: Vec<String> =
+        repo.run(&["diff", "latest~1", "latest", s]).ok().stdout.lines().map(String::from).collect();
+    for want in [
+        format!("+    {s}/added"),
+        format!("M    {s}/edit"),
+        format!("-    {s}/gone/"),
+        format!("-    {s}/gone/f"),
+        format!("T    {s}/kind/"),
+    ] {
+        assert!(lines.contains(&want), "{want:?} not in {lines:?}");
+    }
+    assert!(!lines.iter().any(|l| l.ends_with("/same") || l.ends_with("/perm")), "{lines:?}");
+    let meta = repo.run(&["diff", "--metadata", "latest~1", "latest", s]).ok().stdout;
+    assert!(meta.contains(&format!("U    {s}/perm")), "{meta}");
+    let r = repo.run(&["diff", "--json", "latest~1", "latest"]).ok();
+    let stats = r.json();
+    assert_eq!(stats["type"], "statistics");
+    assert_eq!((stats["files_added"].as_u64(), stats["files_removed"].as_u64()), (Some(1), Some(1)), "{stats}");
+    assert_eq!((stats["modified"].as_u64(), stats["type_changed"].as_u64()), (Some(1), Some(1)), "{stats}");
+    assert_eq!(stats["bytes_added"].as_u64(), Some(5 + 11), "{stats}");
+}

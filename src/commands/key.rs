@@ -36,16 +36,25 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
             )?;
             println!("password added");
         }
+        KeyCommand::Remove { id, force } => {
+            let repo = open(g, Access::Write)?;
+            let removed = repo.remove_key(id, *force)?;
+            println!("key {} removed", strata::crypto::hex(&removed));
+        }
         KeyCommand::List { json } => {
             let repo = open(g, Access::Read)?;
+            let in_use = repo.key_id().map(strata::crypto::hex);
             for (id, key) in repo.key_files()? {
+                let mine = in_use.as_ref() == Some(&id);
                 if *json {
                     println!(
                         "{}",
-                        serde_json::json!({"id": id, "created": super::time_str(key.created), "host": key.host, "user": key.user})
+                        serde_json::json!({"id": id, "created": super::time_str(key.created), "host": key.host,
+                                           "user": key.user, "in_use": mine})
                     );
                 } else {
-                    println!("{id}  {}  {}@{}", super::time_str(key.created), key.user, key.host);
+                    let mark = if mine { "  (in use)" } else { "" };
+                    println!("{id}  {}  {}@{}{mark}", super::time_str(key.created), key.user, key.host);
                 }
             }
         }

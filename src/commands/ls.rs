@@ -1,5 +1,5 @@
 use super::{open, path_str, time_str};
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 use strata::cli::{Global, LsArgs};
 use strata::format::tree::{Entry, Kind};
@@ -40,14 +40,21 @@ pub fn mode_string(e: &Entry) -> String {
 
 pub fn run(g: &Global, a: &LsArgs) -> Result<i32> {
     let repo = open(g, Access::Read)?;
-    let (_, snap) = repo.resolve(&a.snapshot)?;
-    let path = a.path.trim_end_matches('/');
+    // With --at the one positional is the path.
+    let (spec, path) = match &a.at {
+        Some(_) if a.path.is_some() => bail!("with --at, give the PATH alone (no SNAPSHOT)"),
+        Some(_) => (None, a.snapshot.as_deref().unwrap_or("/")),
+        None => (a.snapshot.as_deref(), a.path.as_deref().unwrap_or("/")),
+    };
+    let (id, snap) = super::choose(&repo, spec, a.at.as_deref(), &super::selection(&a.select)?)?;
+    let shown = path;
+    let path = path.trim_end_matches('/');
     let root = if path.is_empty() {
         None
     } else {
         Some(
             repo.lookup(&snap.tree, path.as_bytes())?
-                .ok_or_else(|| anyhow!("{}: no such path in snapshot {}", a.path, a.snapshot))?,
+                .ok_or_else(|| anyhow!("{shown}: no such path in snapshot {}", id.short()))?,
         )
     };
     match root {

@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod diff;
 pub mod forget;
 pub mod generate;
 pub mod hold;
@@ -15,13 +16,16 @@ pub mod mount;
 pub mod prune;
 pub mod restore;
 pub mod snapshots;
+pub mod stats;
 pub mod tag;
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
-use strata::cli::Global;
-use strata::repo::{Access, CacheOptions, PasswordSource, Repo};
+use strata::cli::{Global, SelectArgs};
+use strata::crypto::Id;
+use strata::format::snapshot::Snapshot;
+use strata::repo::{Access, CacheOptions, PasswordSource, Repo, Selection};
 use strata::s3::Bucket;
 
 /// Where the repository is: a directory, or a bucket (`s3://BUCKET/PREFIX`).
@@ -170,6 +174,42 @@ pub fn open_in(g: &Global, access: Access, password: Option<PasswordSource>, cac
         ),
         Place::Bucket(b) => Ok(Repo::open_bucket(b, cache, password)?),
     }
+}
+
+/// The selection `--host`, `--path` and `--tag` make (a relative path is
+/// taken from here, without touching the filesystem: the snapshot may be
+/// of another machine).
+pub fn selection(a: &SelectArgs) -> Result<Selection> {
+    let path = a.source_path.as_ref().map(|p| -> Result<Vec<u8>> {
+        use std::os::unix::ffi::OsStrExt;
+        let abs = if p.is_absolute() { p.clone() } else { std::env::current_dir()?.join(p) };
+        let mut clean = std::path::PathBuf::from("/");
+        for c in abs.components() {
+            match c {
+                std::path::Component::Normal(n) => clean.push(n),
+                std::path::Component::ParentDir => {
+                    clean.pop();
+                }
+                _ => {}
+            }
+        }
+        Ok(clean.as_os_str().as_bytes().to_vec())
+    });
+    Ok(Selection { host: a.host.clone(), path: path.transpose()?, tag: a.tag.clone() })
+}
+
+/// The snapshot `spec` names, or with `at` the newest at or before that
+/// time, among those `sel` selects.
+pub fn choose(repo: &Repo, spec: Option<&str>, at: Option<&str>, sel: &Selection) -> Result<(Id, Snapshot)> {
+    let Some(t) = at else {
+        let spec =
+            spec.ok_or_else(|| anyhow!("no snapshot given: name one (latest, an id, a time) or use --at TIME"))?;
+        return Ok(repo.resolve_in(spec, sel)?);
+    };
+    let time = strata::timespec::parse(t).ok_or_else(|| {
+        anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00 (local time), 2026-11-20T14:00:00Z or @1763647200)")
+    })?;
+    repo.snapshot_at_in(time, sel)?.ok_or_else(|| anyhow!("--at {t}: no snapshot is that old (among those selected)"))
 }
 
 pub fn is_tty() -> bool {

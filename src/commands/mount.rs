@@ -2,7 +2,7 @@
 //! fresh, and unmounts cleanly on Ctrl-C, SIGTERM or `fusermount3 -u`.
 
 use super::open;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, FromRawFd};
 use std::path::Path;
@@ -93,14 +93,10 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>, log: Option<std::fs::Fil
     let signals = block_signals();
     let repo = open(g, Access::Read)?;
     let mode = match (&a.snapshot, &a.at) {
-        (Some(spec), _) => Mode::Snapshot(repo.resolve(spec)?.0),
-        (None, Some(t)) => {
-            let time = strata::timespec::parse(t)
-                .ok_or_else(|| anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00, 2026-11-20 or @1763647200)"))?;
-            let (id, _) = repo.snapshot_at(time)?.ok_or_else(|| anyhow!("--at {t}: no snapshot is that old"))?;
-            Mode::Snapshot(id)
-        }
         (None, None) => Mode::Repo,
+        (spec, at) => {
+            Mode::Snapshot(super::choose(&repo, spec.as_deref(), at.as_deref(), &super::selection(&a.select)?)?.0)
+        }
     };
     let live = matches!(mode, Mode::Repo);
     let vfs = Vfs::new(repo, mode, a.cache_size)?;

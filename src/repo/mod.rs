@@ -59,6 +59,47 @@ pub enum Access {
     Write,
 }
 
+/// Which snapshots a spec (`latest`, a time, `--at`) chooses among: a
+/// host's, those made of a source path, those with a tag.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub host: Option<String>,
+    /// A source path of the snapshot, absolute.
+    pub path: Option<Vec<u8>>,
+    pub tag: Option<String>,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.host.is_none() && self.path.is_none() && self.tag.is_none()
+    }
+
+    pub fn matches(&self, s: &Snapshot) -> bool {
+        self.host.as_ref().is_none_or(|h| &s.host == h)
+            && self.path.as_ref().is_none_or(|p| s.paths.contains(p))
+            && self.tag.as_ref().is_none_or(|t| s.tags.contains(t))
+    }
+
+    /// " (host web1, path /etc)", for messages; empty when none is set.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(h) = &self.host {
+            parts.push(format!("host {h}"));
+        }
+        if let Some(p) = &self.path {
+            parts.push(format!("path {}", String::from_utf8_lossy(p)));
+        }
+        if let Some(t) = &self.tag {
+            parts.push(format!("tag {t}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" (among snapshots with {})", parts.join(", "))
+        }
+    }
+}
+
 /// Supplies the password when (and only when) the repository needs one.
 pub type PasswordSource<'a> = &'a dyn Fn() -> Result<Vec<u8>>;
 
@@ -69,6 +110,8 @@ pub struct Repo {
     records: Records,
     /// The writer lock, held while open for writing.
     lock: Option<File>,
+    /// The key file the password opened.
+    key_id: Option<Vec<u8>>,
 }
 
 fn db_path(repo: &Path) -> PathBuf {
@@ -194,8 +237,8 @@ impl Repo {
         wait: std::time::Duration,
     ) -> Result<Repo> {
         let (store, config, lock) = Repo::open_store(path, access, wait)?;
-        let keys = Repo::keys_of(path, &*store, &config, Some(password))?;
-        Ok(Repo::over(path, store, config, keys, lock))
+        let (keys, key_id) = Repo::keys_of(path, &*store, &config, Some(password))?;
+        Ok(Repo { key_id, ..Repo::over(path, store, config, keys, lock) })
     }
 
     /// Opens the repository mirrored in a bucket, read-only, through a
@@ -204,28 +247,34 @@ impl Repo {
     pub fn open_bucket(bucket: Bucket, cache: &CacheOptions, password: Option<PasswordSource>) -> Result<Repo> {
         let url = PathBuf::from(bucket.url());
         let (store, config) = remote::BucketStore::open(bucket, cache)?;
-        let keys = Repo::keys_of(&url, &store, &config, password)?;
+        let (keys, _) = Repo::keys_of(&url, &store, &config, password)?;
         Ok(Repo::over(&url, Arc::new(store), config, keys, None))
     }
 
     /// This repository, opened keyless, with its key: for deriving the key
     /// (slow by design) beside work that needs none.
     pub fn unlocked(&self, password: PasswordSource) -> Result<Repo> {
-        let keys = Repo::keys_of(&self.path, &*self.store, &self.config, Some(password))?;
-        Ok(Repo::over(&self.path, self.store.clone(), self.config.clone(), keys, None))
+        let (keys, key_id) = Repo::keys_of(&self.path, &*self.store, &self.config, Some(password))?;
+        Ok(Repo { key_id, ..Repo::over(&self.path, self.store.clone(), self.config.clone(), keys, None) })
     }
 
     /// The keys: unlocked by the password where the repository is
     /// encrypted; none (locked) without a password source.
-    fn keys_of(path: &Path, store: &dyn Store, config: &Config, password: Option<PasswordSource>) -> Result<Keys> {
-        let Some(password) = password else { return Ok(Keys::locked()) };
+    /// (With the id of the key file the password opened.)
+    fn keys_of(
+        path: &Path,
+        store: &dyn Store,
+        config: &Config,
+        password: Option<PasswordSource>,
+    ) -> Result<(Keys, Option<Vec<u8>>)> {
+        let Some(password) = password else { return Ok((Keys::locked(), None)) };
         if config.encrypted {
-            let master = Self::unlock(path, store, &password()?)?;
-            Ok(Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap())))
+            let (id, master) = Self::unlock(path, store, &password()?)?;
+            Ok((Keys::new(master[..32].try_into().unwrap(), Some(master[32..].try_into().unwrap())), Some(id)))
         } else {
             let id_key =
                 config.id_key.ok_or_else(|| Error::corrupt("repository config", "unencrypted but no id key"))?;
-            Ok(Keys::new(id_key, None))
+            Ok((Keys::new(id_key, None), None))
         }
     }
 
@@ -264,15 +313,17 @@ impl Repo {
     /// A repository over any store (the in-memory one in tests).
     fn over(path: &Path, store: Arc<dyn Store>, config: Config, keys: Keys, lock: Option<File>) -> Repo {
         let records = Records::new(store.clone(), keys, &config);
-        Repo { path: path.to_path_buf(), store, config, records, lock }
+        Repo { path: path.to_path_buf(), store, config, records, lock, key_id: None }
     }
 
-    fn unlock(path: &Path, store: &dyn Store, password: &[u8]) -> Result<[u8; 64]> {
-        for (_, bytes) in store.range(Cf::Keys, b"", None)? {
+    fn unlock(path: &Path, store: &dyn Store, password: &[u8]) -> Result<(Vec<u8>, [u8; 64])> {
+        for (id, bytes) in store.range(Cf::Keys, b"", None)? {
             let key = KeyFile::decode(&bytes)?;
             let kek = crypto::derive_key(password, &key.salt, key.kdf)?;
             if let Some(master) = crypto::unwrap(&kek, &key.wrapped) {
-                return master.try_into().map_err(|_| Error::corrupt("key file", "master key has the wrong length"));
+                let master =
+                    master.try_into().map_err(|_| Error::corrupt("key file", "master key has the wrong length"));
+                return Ok((id, master?));
             }
         }
         Err(Error::WrongPassword(path.to_path_buf()))
@@ -288,6 +339,43 @@ impl Repo {
         let mut batch = Batch::default();
         batch.put(Cf::Keys, crypto::random_bytes::<8>().to_vec(), key.encode());
         self.store.write(batch, Durability::Sync)
+    }
+
+    /// Removes a key file, named by its id or a unique prefix of it: never
+    /// the last one, nor the one this password opened without `force`.
+    /// The repository must be open for writing.
+    pub fn remove_key(&self, id: &str, force: bool) -> Result<Vec<u8>> {
+        if self.lock.is_none() {
+            return Err(Error::Invalid(format!("repository {}: opened read-only", self.path.display())));
+        }
+        let keys = self.store.range(Cf::Keys, b"", None)?;
+        let wanted = id.to_ascii_lowercase();
+        let mut found = keys.iter().filter(|(k, _)| crypto::hex(k).starts_with(&wanted) && !wanted.is_empty());
+        let key = match (found.next(), found.next()) {
+            (Some((k, _)), None) => k.clone(),
+            (Some(_), Some(_)) => return Err(Error::Invalid(format!("key {id}: ambiguous, matches several keys"))),
+            _ => return Err(Error::Invalid(format!("key {id}: no such key (see `strata key list`)"))),
+        };
+        if keys.len() == 1 {
+            return Err(Error::Invalid(format!(
+                "key {id}: the repository's only key; without it nothing could ever be read again (add another first)"
+            )));
+        }
+        if self.key_id.as_ref() == Some(&key) && !force {
+            return Err(Error::Invalid(format!(
+                "key {id}: the one your password opened; remove it with --force (another password stays)"
+            )));
+        }
+        let mut batch = Batch::default();
+        batch.delete(Cf::Keys, key.clone());
+        self.store.write(batch, Durability::Sync)?;
+        self.log_event("key remove", format!("key {}", crypto::hex(&key)))?;
+        Ok(key)
+    }
+
+    /// The key file the password opened (none keyless or unencrypted).
+    pub fn key_id(&self) -> Option<&[u8]> {
+        self.key_id.as_deref()
     }
 
     pub fn path(&self) -> &Path {
@@ -425,31 +513,55 @@ impl Repo {
         }
     }
 
-    /// Resolves a full id, a unique id prefix, `latest` or `latest~N`.
+    /// Resolves a spec among all snapshots (see `resolve_in`).
     pub fn resolve(&self, spec: &str) -> Result<(Id, Snapshot)> {
-        let all = self.snapshots()?;
+        self.resolve_in(spec, &Selection::default())
+    }
+
+    /// Resolves `latest`, `latest~N`, a time as snapshots are shown
+    /// (`2026-12-02T06:18:42Z`; local time without a zone: the snapshot
+    /// taken within that second, or minute, or day), a full id or a unique
+    /// id prefix, among the snapshots `sel` selects.
+    pub fn resolve_in(&self, spec: &str, sel: &Selection) -> Result<(Id, Snapshot)> {
+        let all: Vec<_> = self.snapshots()?.into_iter().filter(|(_, s)| sel.matches(s)).collect();
+        let none = || Error::NoSuchSnapshot(format!("{spec}{}", sel.describe()));
         if let Some(rest) = spec.strip_prefix("latest") {
             let back: usize = match rest.strip_prefix('~') {
-                Some(n) => n.parse().map_err(|_| Error::NoSuchSnapshot(spec.into()))?,
+                Some(n) => n.parse().map_err(|_| none())?,
                 None if rest.is_empty() => 0,
-                None => return Err(Error::NoSuchSnapshot(spec.into())),
+                None => return Err(none()),
             };
-            return all
-                .len()
-                .checked_sub(back + 1)
-                .map(|i| all[i].clone())
-                .ok_or_else(|| Error::NoSuchSnapshot(spec.into()));
+            return all.len().checked_sub(back + 1).map(|i| all[i].clone()).ok_or_else(none);
+        }
+        if spec.contains(['-', ':', '@']) {
+            let (Some(from), Some(to)) = (crate::timespec::parse_start(spec), crate::timespec::parse(spec)) else {
+                return Err(none());
+            };
+            let mut found = all.into_iter().filter(|(_, s)| s.time >= from && s.time <= to);
+            return match (found.next(), found.next()) {
+                (Some(s), None) => Ok(s),
+                (Some(_), Some(_)) => Err(Error::AmbiguousSnapshot(format!("{spec}{}", sel.describe()))),
+                _ => Err(none()),
+            };
         }
         let spec_lc = spec.to_ascii_lowercase();
         if spec_lc.is_empty() || !spec_lc.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::NoSuchSnapshot(spec.into()));
+            return Err(none());
         }
         let mut found = all.into_iter().filter(|(id, _)| id.to_hex().starts_with(&spec_lc));
         match (found.next(), found.next()) {
             (Some(s), None) => Ok(s),
             (Some(_), Some(_)) => Err(Error::AmbiguousSnapshot(spec.into())),
-            _ => Err(Error::NoSuchSnapshot(spec.into())),
+            _ => Err(none()),
         }
+    }
+
+    /// The newest snapshot at or before `time` among those `sel` selects.
+    pub fn snapshot_at_in(&self, time: Time, sel: &Selection) -> Result<Option<(Id, Snapshot)>> {
+        if sel.is_empty() {
+            return self.snapshot_at(time);
+        }
+        Ok(self.snapshots()?.into_iter().rfind(|(_, s)| sel.matches(s) && s.time <= time))
     }
 
     /// Finds the entry at `path` (components separated by '/') below `tree`.
@@ -500,6 +612,11 @@ pub(crate) mod testing {
     /// The same repository with its key, not open for writing.
     pub fn keyed(repo: &Repo) -> Repo {
         Repo::over(Path::new("/memory"), repo.store.clone(), repo.config().clone(), repo.keys().clone(), None)
+    }
+
+    /// The store under the repository, for tests that damage it.
+    pub fn store_of(repo: &Repo) -> Arc<dyn Store> {
+        repo.store.clone()
     }
 
     /// The chunks-family key of an indexed chunk's record.

@@ -166,6 +166,11 @@ impl Records {
             .ok_or_else(|| Error::corrupt(format!("chunk index entry {id}"), "wrong length"))
     }
 
+    /// Stored bytes of a tree or chunk list; `None` when it is not stored.
+    pub fn object_len(&self, id: &Id) -> Result<Option<usize>> {
+        Ok(self.store.get(Cf::Trees, &id.0)?.map(|v| v.len()))
+    }
+
     /// A chunk's plaintext, verified against its id.
     pub fn chunk(&self, id: &Id) -> Result<Vec<u8>> {
         let entry = self.chunk_entry(id)?.ok_or_else(|| Error::Missing { what: "chunk", id: id.to_hex() })?;

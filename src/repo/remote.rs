@@ -32,6 +32,7 @@ use crate::store::{Batch, Cf, Durability, MemoryStore, Store, Visit};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 /// Bytes of a pack fetched at once and cached as one file.
 const BLOCK: u64 = 4 << 20;
@@ -406,8 +407,12 @@ impl BucketStore {
             let parsed = name.split_once('.').and_then(|(p, b)| Some((*index.get(p)?, b.parse::<u32>().ok()?)));
             match (parsed, e.metadata()) {
                 (Some(b), Ok(m)) => found.push((m.modified().ok(), b, m.len())),
-                // Blocks of packs gone from the bucket, and leftovers.
+                // Blocks of packs gone from the bucket, and leftovers; a
+                // temporary file only once no process can be writing it.
                 _ if !name.contains(".tmp") => {
+                    let _ = std::fs::remove_file(e.path());
+                }
+                (_, Ok(m)) if m.modified().ok().and_then(|t| t.elapsed().ok()) > Some(Duration::from_secs(60)) => {
                     let _ = std::fs::remove_file(e.path());
                 }
                 _ => {}

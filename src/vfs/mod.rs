@@ -497,7 +497,10 @@ impl Vfs {
         let data = match &e.content {
             _ if e.kind != Kind::File => 0,
             Content::Inline(p) => p.iter().filter(|p| matches!(p, Piece::Data { .. })).map(|p| p.len()).sum(),
-            Content::List { .. } => self.file_map(n)?.data_bytes(),
+            // A chunk list that cannot be read fails the file's reads (and
+            // is logged), not its attributes nor its directory's listing:
+            // the block count is then its size.
+            Content::List { .. } => self.file_map(n).map_or(e.size, |m| m.data_bytes()),
         };
         Ok(Attr {
             ino: n.ino(),
@@ -737,6 +740,7 @@ impl Vfs {
         map.seek(offset, data).ok_or(VfsError::NoData)
     }
 
+    /// See `xattr_loads`.
     pub fn getxattr(&self, ino: u64, name: &[u8]) -> VResult<Vec<u8>> {
         let NodeKind::Entry(n) = self.node(ino)? else {
             return Err(VfsError::NoData);
@@ -775,6 +779,12 @@ impl Vfs {
             }
         }
     }
+}
+
+/// Whether reading the xattr `name` may load from the repository (the
+/// content hash: from a file's chunk list); the others are in memory.
+pub fn xattr_loads(name: &[u8]) -> bool {
+    name == HASH_XATTR
 }
 
 #[cfg(test)]

@@ -266,3 +266,41 @@ fn files_the_reader_got_to_first_are_not_handed_over() {
     assert!(stored.is_disjoint(&late), "files read first are not: {:?}", stored.intersection(&late).count());
     assert!(!late.is_empty());
 }
+
+/// A file whose chunk list is lost fails its own reads, not the listing of
+/// its directory nor its neighbours.
+#[test]
+fn one_unreadable_chunk_list_fails_only_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("repo");
+    let chunker = strata_chunker::Params::new(64, 256, 1024).unwrap();
+    let opts = InitOptions { encrypted: false, chunker, ..Default::default() };
+    Repo::init(&path, &opts, None).unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let big: Vec<u8> = (0..400_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    std::fs::write(src.join("big"), &big).unwrap();
+    std::fs::write(src.join("small"), b"fine").unwrap();
+    let nopw = || Ok(Vec::new());
+    let repo = Repo::open(&path, Access::Write, &nopw).unwrap();
+    backup_of(&repo, &src);
+    let (sid, snap) = repo.snapshots().unwrap().pop().unwrap();
+    let entry = repo.lookup(&snap.tree, src.join("big").as_os_str().as_encoded_bytes()).unwrap().unwrap();
+    let crate::format::tree::Content::List { id, .. } = entry.content else { panic!("no chunk list: {entry:?}") };
+    let mut b = crate::store::Batch::default();
+    b.delete(crate::store::Cf::Trees, id.0.to_vec());
+    crate::repo::testing::store_of(&repo).write(b, crate::store::Durability::Sync).unwrap();
+
+    let vfs = Vfs::new(repo, Mode::Snapshot(sid), 1 << 20).unwrap();
+    let d = walk_to(&vfs, ROOT, &src);
+    let listed = vfs.readdirplus(d, 0, 100).unwrap();
+    let names: Vec<_> = listed.iter().map(|(e, _)| String::from_utf8_lossy(&e.name).into_owned()).collect();
+    assert_eq!(names, [".", "..", "big", "small"]);
+    for (_, l) in &listed {
+        vfs.keep(l);
+    }
+    let ino = |name: &str| listed.iter().find(|(e, _)| e.name == name.as_bytes()).unwrap().1.attr.ino;
+    let big = vfs.read(ino("big"), 0, 4096).map(|d| d.len());
+    assert!(matches!(big, Err(VfsError::Io)), "{big:?}");
+    assert_eq!(&*vfs.read(ino("small"), 0, 4096).unwrap(), b"fine");
+}
