@@ -185,8 +185,10 @@ fn commands_read_a_bucket_through_a_bounded_cache() {
     let src = repo.scratch("src");
     tree::build_full(&src);
     std::fs::write(src.join("large"), tree::random(11, 40 << 20)).unwrap();
+    tree::settle_mtimes(&src);
     repo.backup(&[&src], &[]);
     std::fs::write(src.join("later"), b"second").unwrap();
+    tree::settle_mtimes(&src);
     repo.backup(&[&src], &[]);
     let url = "s3://strata/read/repo";
     mirror(&server, &repo.path, url);
