@@ -52,15 +52,15 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
                 let rate = read as f64 / start.elapsed().as_secs_f64().max(0.001);
                 if let Some(b) = &b {
                     let cur = p.current.lock().map(|c| c.clone()).unwrap_or_default();
-                    if total > 0 && b.length().is_none() {
-                        b.set_style(
-                            indicatif::ProgressStyle::with_template(
-                                "{elapsed_precise} [{bar:25}] {percent:>3}% {bytes}/~{total_bytes} eta {eta} {msg}",
-                            )
-                            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-                        );
-                    }
                     if total > 0 {
+                        if b.length().is_none() {
+                            b.set_style(
+                                indicatif::ProgressStyle::with_template(
+                                    "{elapsed_precise} [{bar:25}] {percent:>3}% {bytes}/~{total_bytes} eta {eta} {msg}",
+                                )
+                                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                            );
+                        }
                         // An estimate: never past the end.
                         b.set_length(total.max(done));
                         b.set_position(done);

@@ -47,12 +47,16 @@ pub fn place(g: &Global) -> Result<Place<'_>> {
 pub fn repo_path<'a>(g: &'a Global, what: &str) -> Result<&'a Path> {
     match place(g)? {
         Place::Dir(p) => Ok(p),
-        Place::Bucket(b) => bail!(
-            "repository {}: {what} needs a repository directory; a bucket is read-only to strata \
-             (back up to a directory and `strata mirror` it to the bucket)",
-            b.url()
-        ),
+        Place::Bucket(b) => Err(read_only(&b, what)),
     }
+}
+
+fn read_only(b: &Bucket, what: &str) -> anyhow::Error {
+    anyhow!(
+        "repository {}: {what} needs a repository directory; a bucket is read-only to strata \
+         (back up to a directory and `strata mirror` it to the bucket)",
+        b.url()
+    )
 }
 
 /// A bucket named by an `s3://BUCKET/PREFIX` argument, with the endpoint
@@ -168,10 +172,7 @@ pub fn open_in(g: &Global, access: Access, password: Option<PasswordSource>, cac
             Some(pw) => Repo::open_waiting(path, access, pw, g.retry_lock.unwrap_or_default())?,
             None => Repo::open_keyless(path, access)?,
         }),
-        Place::Bucket(b) if access == Access::Write => bail!(
-            "repository {}: a bucket is read-only to strata (back up to a directory and `strata mirror` it to the bucket)",
-            b.url()
-        ),
+        Place::Bucket(b) if access == Access::Write => Err(read_only(&b, "writing")),
         Place::Bucket(b) => Ok(Repo::open_bucket(b, cache, password)?),
     }
 }

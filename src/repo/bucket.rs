@@ -445,11 +445,13 @@ impl Repo {
                 })?;
                 packer.add(cf, key, &v)?;
                 if cf == Cf::Chunks {
-                    let id = &key[key.len() - 32..];
+                    let id = self.records().chunk_id_of_key(key).ok_or_else(|| {
+                        Error::corrupt(format!("chunk record {}", crate::crypto::hex(key)), "a key of neither layout")
+                    })?;
                     let index = source
-                        .get(Cf::ChunkIndex, id)?
-                        .ok_or_else(|| Error::Missing { what: "chunk index entry", id: crate::crypto::hex(id) })?;
-                    packer.add(Cf::ChunkIndex, id, &index)?;
+                        .get(Cf::ChunkIndex, &id.0)?
+                        .ok_or_else(|| Error::Missing { what: "chunk index entry", id: id.to_hex() })?;
+                    packer.add(Cf::ChunkIndex, &id.0, &index)?;
                 }
             }
             Ok(())

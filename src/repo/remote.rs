@@ -120,6 +120,15 @@ impl State {
         }
     }
 
+    /// Counts a block now cached on disk, as just used.
+    fn insert(&mut self, b: BlockId, size: u64, ahead: bool) {
+        self.forget(b);
+        self.tick += 1;
+        self.blocks.insert(b, (self.tick, size, ahead));
+        self.order.insert(self.tick, b);
+        self.bytes += size;
+    }
+
     fn forget(&mut self, b: BlockId) {
         if let Some((used, size, _)) = self.blocks.remove(&b) {
             self.order.remove(&used);
@@ -217,24 +226,20 @@ impl Blocks {
         let start = block as u64 * BLOCK;
         let len = BLOCK.min(p.size.saturating_sub(start));
         let got = self.bucket.get_range(&format!("data/{}.pack", p.name), start, len);
+        let data = match got {
+            Ok(d) => Arc::new(d),
+            Err(e) => {
+                self.lock().fetching.remove(&b);
+                return Err(e);
+            }
+        };
+        let cached = write_whole(&self.file(b), &data);
+        // Still marked as being fetched until it is at hand, so no other
+        // reader fetches it meanwhile.
         let mut st = self.lock();
         st.fetching.remove(&b);
-        let data = Arc::new(got?);
-        drop(st);
-        let path = self.file(b);
-        let tmp = path.with_extension(format!("{block}.tmp{}", std::process::id()));
-        let cached = std::fs::write(&tmp, &*data).and_then(|_| std::fs::rename(&tmp, &path)).is_ok();
-        if !cached {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        let mut st = self.lock();
         if cached {
-            st.forget(b);
-            st.tick += 1;
-            let tick = st.tick;
-            st.blocks.insert(b, (tick, data.len() as u64, ahead));
-            st.order.insert(tick, b);
-            st.bytes += data.len() as u64;
+            st.insert(b, data.len() as u64, ahead);
             while st.bytes > self.limit && st.order.len() > 1 {
                 let Some((_, victim)) = st.order.pop_first() else { break };
                 if let Some((_, size, _)) = st.blocks.remove(&victim) {
@@ -280,11 +285,21 @@ fn cached(
         }
     }
     let Some(b) = bucket.get(key)? else { return Ok(None) };
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, &b).and_then(|_| std::fs::rename(&tmp, file)).is_err() {
+    write_whole(file, &b);
+    Ok(Some(b))
+}
+
+/// Writes a cache file whole (under a temporary name, then renamed, so a
+/// process sharing the cache never reads it half written); whether it was.
+fn write_whole(path: &Path, bytes: &[u8]) -> bool {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let done = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path)).is_ok();
+    if !done {
         let _ = std::fs::remove_file(&tmp);
     }
-    Ok(Some(b))
+    done
 }
 
 /// Removes the files of `dir` that `keep` rejects (by name).
@@ -382,10 +397,10 @@ impl BucketStore {
                 }
                 match e.cf {
                     Cf::Chunks => {
-                        let (_, entry) = ChunkEntry::of_record(&e.key, e.len, ordered).ok_or_else(|| {
+                        let (chunk, entry) = ChunkEntry::of_record(&e.key, e.len, ordered).ok_or_else(|| {
                             Error::corrupt(format!("{url} pack index {name}"), "a chunk key of neither layout")
                         })?;
-                        b.put(Cf::ChunkIndex, e.key[e.key.len() - 32..].to_vec(), entry);
+                        b.put(Cf::ChunkIndex, chunk.id.0.to_vec(), entry);
                         chunks.insert(e.key, loc);
                     }
                     Cf::Trees => {
@@ -420,7 +435,7 @@ impl BucketStore {
         }
         found.sort();
         for (_, b, size) in found {
-            st_insert(&mut state, b, size);
+            state.insert(b, size, false);
         }
         let blocks = Arc::new(Blocks {
             bucket,
@@ -499,13 +514,6 @@ impl BucketStore {
     }
 }
 
-fn st_insert(st: &mut State, b: BlockId, size: u64) {
-    st.tick += 1;
-    st.blocks.insert(b, (st.tick, size, false));
-    st.order.insert(st.tick, b);
-    st.bytes += size;
-}
-
 impl Store for BucketStore {
     fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.locs(cf) {
@@ -560,8 +568,8 @@ mod tests {
     #[test]
     fn eviction_takes_the_least_recently_used_block_first() {
         let mut st = State::default();
-        st_insert(&mut st, (0, 0), 10);
-        st_insert(&mut st, (0, 1), 10);
+        st.insert((0, 0), 10, false);
+        st.insert((0, 1), 10, false);
         st.touch((0, 0));
         assert_eq!(st.order.first_key_value().map(|(_, b)| *b), Some((0, 1)));
         st.forget((0, 1));
