@@ -426,6 +426,12 @@ pub struct MountArgs {
     /// Bytes of decoded chunks to cache
     #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
     pub cache_size: usize,
+    /// List user.strata.blake3 (each file's b3sum) among the xattrs, so
+    /// `getfattr -d` shows it. Off by default, as `rsync -X` and `cp -a`
+    /// would then copy it onto every restored file; it is always readable
+    /// by name (`getfattr -n user.strata.blake3 FILE`)
+    #[arg(long)]
+    pub list_hash: bool,
 }
 
 #[derive(Args, Debug)]

@@ -45,12 +45,13 @@ struct SlotState {
     outstanding: usize,
     sealed: bool,
     error: Option<String>,
+    hash: Option<[u8; 32]>,
 }
 
 impl FileSlot {
     pub fn new() -> Arc<FileSlot> {
         Arc::new(FileSlot {
-            state: Mutex::new(SlotState { pieces: Vec::new(), outstanding: 0, sealed: false, error: None }),
+            state: Mutex::new(SlotState { pieces: Vec::new(), outstanding: 0, sealed: false, error: None, hash: None }),
             done: Condvar::new(),
         })
     }
@@ -84,17 +85,19 @@ impl FileSlot {
         self.lock().error.get_or_insert(why);
     }
 
-    /// No more pieces will be added.
-    pub fn seal(&self) {
+    /// No more pieces will be added; `hash` is the content's plain BLAKE3.
+    pub fn seal(&self, hash: Option<[u8; 32]>) {
         let mut s = self.lock();
         s.sealed = true;
+        s.hash = hash;
         if s.outstanding == 0 {
             self.done.notify_all();
         }
     }
 
-    /// Waits for every piece; `Err` carries the first failure.
-    pub fn wait(&self) -> std::result::Result<Vec<Piece>, String> {
+    /// Waits for every piece, returned with the content hash; `Err` carries
+    /// the first failure.
+    pub fn wait(&self) -> std::result::Result<(Vec<Piece>, Option<[u8; 32]>), String> {
         let mut s = self.lock();
         while !(s.sealed && s.outstanding == 0) {
             s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
@@ -102,7 +105,7 @@ impl FileSlot {
         if let Some(e) = &s.error {
             return Err(e.clone());
         }
-        Ok(s.pieces.iter().map(|p| p.expect("every reserved piece is completed")).collect())
+        Ok((s.pieces.iter().map(|p| p.expect("every reserved piece is completed")).collect(), s.hash))
     }
 }
 
@@ -345,7 +348,7 @@ mod tests {
                 break;
             }
         }
-        slot.seal();
+        slot.seal(None);
         let _ = slot.wait();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while p.check().is_ok() && std::time::Instant::now() < deadline {
@@ -367,8 +370,8 @@ mod tests {
         for i in 0..40u8 {
             p.submit(&slot, vec![i % 4; 1000]).unwrap();
         }
-        slot.seal();
-        let pieces = slot.wait().unwrap();
+        slot.seal(None);
+        let (pieces, _) = slot.wait().unwrap();
         p.finish().unwrap();
         assert_eq!(pieces.len(), 40);
         for (i, piece) in pieces.iter().enumerate() {

@@ -6,7 +6,7 @@
 use super::pipeline::{FileSlot, Pipeline, Progress};
 use super::walk::{ctime, mtime, path_bytes};
 use crate::error::Error;
-use crate::format::tree::Piece;
+use crate::format::tree::{Piece, HASH_HOLES_MAX};
 use crate::sys;
 use crossbeam_channel::Receiver;
 use std::io::{self, Read};
@@ -48,12 +48,14 @@ impl Readers<'_> {
         let ReadJob { fd, before, path, slot } = job;
         let size = before.st_size as u64;
         let mut pos = 0u64;
+        let mut hash = ContentHash::default();
         let result = (|| -> io::Result<bool> {
             for (off, len) in sys::data_extents(fd.as_raw_fd(), size)? {
                 if off > pos {
                     slot.push_ready(Piece::Hole { len: off - pos });
+                    hash.hole(off - pos);
                 }
-                let got = self.read_extent(&fd, off, len, &slot)?;
+                let got = self.read_extent(&fd, off, len, &slot, &mut hash)?;
                 pos = off + got;
                 if got < len {
                     return Ok(true); // the file shrank while being read
@@ -66,6 +68,7 @@ impl Readers<'_> {
             Ok(shrunk) => {
                 if !shrunk && size > pos {
                     slot.push_ready(Piece::Hole { len: size - pos }); // a trailing hole
+                    hash.hole(size - pos);
                 }
                 let after = sys::fstat(fd.as_raw_fd());
                 let changed = after.as_ref().map_or(true, |a| {
@@ -79,11 +82,18 @@ impl Readers<'_> {
                 }
             }
         }
-        slot.seal();
+        slot.seal(hash.finish());
     }
 
     /// Chunks `[off, off+len)` into the pipeline; returns the bytes read.
-    fn read_extent(&self, fd: &OwnedFd, off: u64, len: u64, slot: &Arc<FileSlot>) -> io::Result<u64> {
+    fn read_extent(
+        &self,
+        fd: &OwnedFd,
+        off: u64,
+        len: u64,
+        slot: &Arc<FileSlot>,
+        hash: &mut ContentHash,
+    ) -> io::Result<u64> {
         let max = self.chunker.params().max() as u64;
         let sub = |e: Error| io::Error::other(e.to_string());
         if len <= max {
@@ -91,6 +101,7 @@ impl Readers<'_> {
             let mut buf = vec![0u8; len as usize];
             let n = sys::pread_exact(fd.as_raw_fd(), &mut buf, off)?;
             buf.truncate(n);
+            hash.data(&buf);
             self.progress.bytes_read.fetch_add(n as u64, Ordering::Relaxed);
             let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
             if cuts.len() == 1 {
@@ -109,10 +120,42 @@ impl Readers<'_> {
         for chunk in self.chunker.read_chunks(reader) {
             let chunk = chunk?;
             got += chunk.data.len() as u64;
+            hash.data(&chunk.data);
             self.progress.bytes_read.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
             self.pipeline.submit(slot, chunk.data).map_err(sub)?;
         }
         Ok(got)
+    }
+}
+
+/// A file's plain BLAKE3, fed in file order; holes count as the zeros they
+/// read as, up to `HASH_HOLES_MAX` of them.
+#[derive(Default)]
+struct ContentHash {
+    hasher: blake3::Hasher,
+    holes: u64,
+}
+
+impl ContentHash {
+    fn data(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+    }
+
+    fn hole(&mut self, mut len: u64) {
+        static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+        self.holes += len;
+        if self.holes > HASH_HOLES_MAX {
+            return;
+        }
+        while len > 0 {
+            let n = len.min(ZEROS.len() as u64);
+            self.hasher.update(&ZEROS[..n as usize]);
+            len -= n;
+        }
+    }
+
+    fn finish(&self) -> Option<[u8; 32]> {
+        (self.holes <= HASH_HOLES_MAX).then(|| *self.hasher.finalize().as_bytes())
     }
 }
 

@@ -43,9 +43,10 @@ pub fn build(
             match p {
                 Pending::Ready(e) => tree.entries.push(e),
                 Pending::File(mut e, slot, path) => match slot.wait() {
-                    Ok(pieces) => {
+                    Ok((pieces, hash)) => {
                         // What was read, should the file have changed meanwhile.
                         e.size = pieces.iter().map(Piece::len).sum();
+                        e.hash = hash;
                         e.content = content(pipeline, pieces)?;
                         tree.entries.push(e);
                     }

@@ -174,6 +174,7 @@ impl Walker<'_> {
                     self.counters.files_unchanged += 1;
                     self.progress.bytes_unchanged.fetch_add(entry.size, Ordering::Relaxed);
                     entry.content = p.content.clone();
+                    entry.hash = p.hash;
                     return Ok(Some(Pending::Ready(entry)));
                 }
                 if parent.is_some() {

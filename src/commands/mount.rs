@@ -100,6 +100,7 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>, log: Option<std::fs::Fil
     };
     let live = matches!(mode, Mode::Repo);
     let vfs = Vfs::new(repo, mode, a.cache_size)?;
+    vfs.set_list_hash(a.list_hash);
     let mut opts = vec![
         fuser::MountOption::RO,
         fuser::MountOption::FSName("strata".into()),

@@ -31,7 +31,8 @@ pub const TAG_AUDIT: u8 = b'A';
 pub const CONFIG_VERSION: u8 = 2;
 pub const KEY_VERSION: u8 = 1;
 pub const SNAPSHOT_VERSION: u8 = 1;
-pub const TREE_VERSION: u8 = 1;
+/// Tree 2: file entries carry their content's plain BLAKE3 hash.
+pub const TREE_VERSION: u8 = 2;
 pub const CHUNK_LIST_VERSION: u8 = 1;
 pub const HOLD_VERSION: u8 = 1;
 pub const TAGS_VERSION: u8 = 1;

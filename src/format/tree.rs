@@ -99,7 +99,15 @@ pub struct Entry {
     pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
     pub content: Content,
     pub subtree: Option<Id>,
+    /// A regular file's plain BLAKE3 hash (what `b3sum` prints), taken while
+    /// it was read; `None` in trees written before version 2, and for files
+    /// whose holes were too large to hash (`HASH_HOLES_MAX`).
+    pub hash: Option<[u8; 32]>,
 }
+
+/// A file with more than this many bytes of holes gets no content hash:
+/// the zeros would have to be hashed, at a few GB/s.
+pub const HASH_HOLES_MAX: u64 = 64 << 30;
 
 impl Entry {
     pub fn new(name: Vec<u8>, kind: Kind) -> Entry {
@@ -122,6 +130,7 @@ impl Entry {
             xattrs: Vec::new(),
             content: Content::default(),
             subtree: None,
+            hash: None,
         }
     }
 
@@ -151,7 +160,89 @@ impl Tree {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Tree> {
+        if let [TAG_TREE, 1, ..] = bytes {
+            let old: v1::Tree = decode("tree", TAG_TREE, 1, bytes)?;
+            return Ok(Tree { entries: old.entries.into_iter().map(Entry::from).collect() });
+        }
         decode("tree", TAG_TREE, TREE_VERSION, bytes)
+    }
+}
+
+/// Version 1 trees: entries without a content hash.
+mod v1 {
+    use super::{Content, Id, Kind, Time};
+
+    #[derive(serde::Deserialize)]
+    pub struct Tree {
+        pub entries: Vec<Entry>,
+    }
+
+    #[derive(serde::Deserialize)]
+    pub struct Entry {
+        pub name: Vec<u8>,
+        pub kind: Kind,
+        pub mode: u32,
+        pub uid: u32,
+        pub gid: u32,
+        pub user: String,
+        pub group: String,
+        pub mtime: Time,
+        pub ctime: Time,
+        pub size: u64,
+        pub dev: u64,
+        pub ino: u64,
+        pub nlink: u64,
+        pub rdev: u64,
+        pub target: Vec<u8>,
+        pub xattrs: Vec<(Vec<u8>, Vec<u8>)>,
+        pub content: Content,
+        pub subtree: Option<Id>,
+    }
+}
+
+impl From<v1::Entry> for Entry {
+    fn from(e: v1::Entry) -> Entry {
+        let v1::Entry {
+            name,
+            kind,
+            mode,
+            uid,
+            gid,
+            user,
+            group,
+            mtime,
+            ctime,
+            size,
+            dev,
+            ino,
+            nlink,
+            rdev,
+            target,
+            xattrs,
+            content,
+            subtree,
+        } = e;
+        Entry {
+            name,
+            kind,
+            mode,
+            uid,
+            gid,
+            user,
+            group,
+            mtime,
+            ctime,
+            size,
+            dev,
+            ino,
+            nlink,
+            rdev,
+            target,
+            xattrs,
+            content,
+            subtree,
+            hash: None,
+        }
     }
 }
 
@@ -201,11 +292,17 @@ pub(crate) mod tests {
 
     #[test]
     fn golden_bytes() {
+        let v1 = "5401010266ff00ed13e8076401750167020206040506070200000106757365722e61017600020009090909090909090909090909090909090909090909090909090909090909090501802000";
         let t = Tree { entries: vec![sample_entry()] };
         assert_eq!(
-            hex(&t.encode()),
-            "5401010266ff00ed13e8076401750167020206040506070200000106757365722e61017600020009090909090909090909090909090909090909090909090909090909090909090501802000"
+            Tree::decode(&crate::crypto::unhex(v1).unwrap()).unwrap(),
+            t,
+            "version 1 trees decode, without a hash"
         );
+        let hashed = Tree { entries: vec![Entry { hash: Some([3; 32]), ..sample_entry() }] };
+        let v2 = format!("5402{}{}", &v1[4..], "01".to_string() + &"03".repeat(32));
+        assert_eq!(hex(&hashed.encode()), v2);
+        assert_eq!(hex(&t.encode()), format!("5402{}00", &v1[4..]));
         assert_eq!(hex(&encode_chunk_list(&[Piece::Hole { len: 1 }])), "4c01010101");
     }
 
@@ -240,8 +337,9 @@ pub(crate) mod tests {
             proptest::collection::vec(arb_piece(), 0..5),
             proptest::option::of(any::<[u8; 32]>()),
             proptest::collection::vec(any::<u8>(), 0..10),
+            proptest::option::of(any::<[u8; 32]>()),
         )
-            .prop_map(|(name, mode, (s, n, size, ino), xattrs, pieces, sub, target)| Entry {
+            .prop_map(|(name, mode, (s, n, size, ino), xattrs, pieces, sub, target, hash)| Entry {
                 mode,
                 mtime: Time { secs: s, nanos: n },
                 size,
@@ -250,6 +348,7 @@ pub(crate) mod tests {
                 content: Content::Inline(pieces),
                 subtree: sub.map(Id),
                 target,
+                hash,
                 ..Entry::new(name, Kind::Symlink)
             })
     }

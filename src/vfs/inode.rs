@@ -3,8 +3,6 @@
 //! numbers are the same after a remount; plus the encodings FUSE wants.
 
 use crate::crypto::Id;
-use crate::format::tree::Piece;
-use crate::reader::FileMap;
 
 pub fn key_child(parent: &[u8; 32], name: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
@@ -42,27 +40,6 @@ pub fn key_hardlink(snap: &Id, dev: u64, ino: u64) -> [u8; 32] {
 /// Inode number from a key: high range, away from the fixed ones.
 pub fn ino_of(key: &[u8; 32]) -> u64 {
     u64::from_le_bytes(key[..8].try_into().unwrap()) | (1 << 62)
-}
-
-/// A content hash for `user.strata.blake3`: BLAKE3 over the file's piece
-/// list (chunk ids are keyed hashes of the data), so equal content in one
-/// repository gives equal values without reading any data.
-pub fn content_hash(map: &FileMap) -> String {
-    let mut h = blake3::Hasher::new();
-    for p in map.pieces() {
-        match p {
-            Piece::Data { id, len } => {
-                h.update(b"d");
-                h.update(&id.0);
-                h.update(&len.to_le_bytes());
-            }
-            Piece::Hole { len } => {
-                h.update(b"h");
-                h.update(&len.to_le_bytes());
-            }
-        }
-    }
-    h.finalize().to_hex().to_string()
 }
 
 /// Linux's `new_encode_dev`, the form FUSE passes device numbers in.

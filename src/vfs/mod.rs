@@ -12,7 +12,6 @@ mod inode;
 mod names;
 mod prefetch;
 
-pub use inode::content_hash;
 use inode::{ino_of, kernel_dev, key_child, key_hardlink, key_snapshot};
 
 pub use names::{SnapList, SnapRef};
@@ -173,6 +172,8 @@ pub struct Vfs {
     listings: Mutex<history::Listings>,
     /// The repository's size on disk, and when it was measured.
     repo_size: Mutex<Option<(Instant, u64)>>,
+    /// Whether listxattr names `user.strata.blake3` (see `set_list_hash`).
+    list_hash: std::sync::atomic::AtomicBool,
 }
 
 /// How long a measured repository size is reused.
@@ -261,6 +262,7 @@ impl Vfs {
             prefetch,
             listings: Mutex::default(),
             repo_size: Mutex::default(),
+            list_hash: Default::default(),
         });
         prefetch::spawn(&vfs, jobs)?;
         Ok(vfs)
@@ -268,6 +270,13 @@ impl Vfs {
 
     pub fn repo(&self) -> &Repo {
         &self.repo
+    }
+
+    /// Lists `user.strata.blake3` among a file's xattrs, for `getfattr -d`.
+    /// Off by default: `rsync -X` and `cp -a` copy every listed xattr, and
+    /// would add it to every restored file.
+    pub fn set_list_hash(&self, on: bool) {
+        self.list_hash.store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn snaps(&self) -> Arc<SnapList> {
@@ -740,24 +749,29 @@ impl Vfs {
         map.seek(offset, data).ok_or(VfsError::NoData)
     }
 
-    /// See `xattr_loads`.
+    /// A stored xattr, or the content hash (`user.strata.blake3`, absent
+    /// for files backed up before strata stored it).
     pub fn getxattr(&self, ino: u64, name: &[u8]) -> VResult<Vec<u8>> {
         let NodeKind::Entry(n) = self.node(ino)? else {
             return Err(VfsError::NoData);
         };
-        if name == HASH_XATTR && n.entry.kind == Kind::File {
-            return Ok(content_hash(&*self.file_map(&n)?).into_bytes());
+        if name == HASH_XATTR {
+            return n.entry.hash.map(|h| crate::crypto::hex(&h).into_bytes()).ok_or(VfsError::NoData);
         }
         n.entry.xattrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).ok_or(VfsError::NoData)
     }
 
-    /// The stored xattr names, NUL-terminated. `user.strata.blake3` is not
-    /// listed, so `rsync -X` and `cp -a` do not copy it into a restore.
+    /// The stored xattr names, NUL-terminated; `user.strata.blake3` only
+    /// when `set_list_hash` asked for it.
     pub fn listxattr(&self, ino: u64) -> VResult<Vec<u8>> {
         let NodeKind::Entry(n) = self.node(ino)? else {
             return Ok(Vec::new());
         };
         let mut out = Vec::new();
+        if n.entry.hash.is_some() && self.list_hash.load(std::sync::atomic::Ordering::Relaxed) {
+            out.extend_from_slice(HASH_XATTR);
+            out.push(0);
+        }
         for (k, _) in &n.entry.xattrs {
             out.extend_from_slice(k);
             out.push(0);
@@ -779,12 +793,6 @@ impl Vfs {
             }
         }
     }
-}
-
-/// Whether reading the xattr `name` may load from the repository (the
-/// content hash: from a file's chunk list); the others are in memory.
-pub fn xattr_loads(name: &[u8]) -> bool {
-    name == HASH_XATTR
 }
 
 #[cfg(test)]

@@ -115,9 +115,16 @@ fn reads_hashes_and_at_lookups() {
     let a = vfs.lookup(dir, b"same-a").unwrap().0.ino;
     let b = vfs.lookup(dir, b"same-b").unwrap().0.ino;
     assert_ne!(a, b);
-    assert_eq!(vfs.getxattr(a, HASH_XATTR).unwrap(), vfs.getxattr(b, HASH_XATTR).unwrap());
-    assert_ne!(vfs.getxattr(a, HASH_XATTR).unwrap(), vfs.getxattr(f.ino, HASH_XATTR).unwrap());
+    // The content hash is b3sum's, and listed only when asked for.
+    let b3 = |d: &[u8]| blake3::hash(d).to_hex().as_bytes().to_vec();
+    assert_eq!(vfs.getxattr(a, HASH_XATTR).unwrap(), b3(b"equal"));
+    assert_eq!(vfs.getxattr(b, HASH_XATTR).unwrap(), b3(b"equal"));
+    assert_eq!(vfs.getxattr(f.ino, HASH_XATTR).unwrap(), b3(&big));
     assert_eq!(vfs.listxattr(a).unwrap(), b"");
+    vfs.set_list_hash(true);
+    assert_eq!(vfs.listxattr(a).unwrap(), b"user.strata.blake3\0");
+    assert_eq!(vfs.listxattr(dir).unwrap(), b"", "directories have no content hash");
+    vfs.set_list_hash(false);
     assert_eq!(vfs.getxattr(a, b"user.none"), Err(VfsError::NoData));
     // Once the kernel forgets the inode, it is gone.
     vfs.forget(f.ino, 1);
