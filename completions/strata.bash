@@ -25,6 +25,9 @@ _strata() {
             strata,diff)
                 cmd="strata__subcmd__diff"
                 ;;
+            strata,find)
+                cmd="strata__subcmd__find"
+                ;;
             strata,forget)
                 cmd="strata__subcmd__forget"
                 ;;
@@ -96,6 +99,9 @@ _strata() {
                 ;;
             strata__subcmd__help,diff)
                 cmd="strata__subcmd__help__subcmd__diff"
+                ;;
+            strata__subcmd__help,find)
+                cmd="strata__subcmd__help__subcmd__find"
                 ;;
             strata__subcmd__help,forget)
                 cmd="strata__subcmd__help__subcmd__forget"
@@ -239,7 +245,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls diff find stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,6 +430,80 @@ _strata() {
                     return 0
                     ;;
                 --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__find)
+            opts="-s -r -h --snapshot --host --path --tag --hash --oldest --newest --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hash)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oldest)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --newest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -755,7 +835,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="init backup snapshots ls diff stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="init backup snapshots ls diff find stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -797,6 +877,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__find)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1977,7 +2071,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-o -r -h --snapshot --at --host --path --tag --daemon --log-file --cache-size --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-o -r -h --snapshot --at --host --path --tag --daemon --log-file --cache-size --list-hash --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

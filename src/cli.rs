@@ -112,6 +112,9 @@ pub enum Command {
     /// What changed between two snapshots: + added, - removed, M content
     /// modified, T type changed, U metadata (with --metadata)
     Diff(DiffArgs),
+    /// Find files by name, path or content hash in every snapshot (or the
+    /// chosen ones): which snapshots hold them, and with what size and time
+    Find(FindArgs),
     /// What snapshots hold and cost: files, restore size, unique data,
     /// stored size, compression and deduplication (all snapshots by default)
     Stats(StatsArgs),
@@ -310,6 +313,34 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Print JSON lines (one change a line, then the statistics) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FindArgs {
+    /// Glob patterns: one with a '/' matches the whole absolute path
+    /// (/home/*/.bashrc, **/etc/*.conf), one without matches names (*.pdf);
+    /// '*' stops at '/', '**' does not. An entry matching any is shown
+    #[arg(value_name = "PATTERN", required_unless_present = "hash")]
+    pub patterns: Vec<String>,
+    /// Search only this snapshot (as for ls; repeatable); default: every
+    /// snapshot the selection keeps
+    #[arg(long = "snapshot", short = 's', value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Files with this content: the BLAKE3 hash `b3sum` prints (and
+    /// user.strata.blake3 in the mount shows)
+    #[arg(long, value_name = "HEX")]
+    pub hash: Option<String>,
+    /// Only entries modified at or after this time (local time without a zone)
+    #[arg(long, value_name = "TIME")]
+    pub oldest: Option<String>,
+    /// Only entries modified at or before this time
+    #[arg(long, value_name = "TIME")]
+    pub newest: Option<String>,
+    /// Print JSON lines (one match a line) instead of text
     #[arg(long)]
     pub json: bool,
 }

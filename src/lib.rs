@@ -11,6 +11,7 @@ pub mod cli;
 pub mod crypto;
 pub mod diff;
 pub mod error;
+pub mod find;
 pub mod forget;
 pub mod format;
 pub mod fuse;

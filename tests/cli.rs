@@ -29,7 +29,7 @@ fn snapshot_specs_latest_n_and_prefixes() {
     assert!(r.stderr.contains("zzzz") && r.stderr.contains("no such snapshot"), "{}", r.stderr);
     let snaps = repo.snapshots();
     assert_eq!(snaps.len(), 3);
-    assert!(snaps[0]["time_ns"].as_str().unwrap() < snaps[2]["time_ns"].as_str().unwrap());
+    assert!(snaps[0]["time_ns"].as_i64().unwrap() < snaps[2]["time_ns"].as_i64().unwrap());
     let text = repo.run(&["snapshots"]).ok().stdout;
     assert!(text.contains(&ids[2][..16]) && text.contains("3 snapshots"), "{text}");
 }
@@ -430,4 +430,43 @@ fn diff_names_each_change_and_counts_them() {
     assert_eq!((stats["files_added"].as_u64(), stats["files_removed"].as_u64()), (Some(1), Some(1)), "{stats}");
     assert_eq!((stats["modified"].as_u64(), stats["type_changed"].as_u64()), (Some(1), Some(1)), "{stats}");
     assert_eq!(stats["bytes_added"].as_u64(), Some(5 + 11), "{stats}");
+}
+
+/// `find`: a file removed two snapshots ago is found in exactly the
+/// snapshots that hold it, by name, by path and by content hash.
+#[test]
+fn find_names_the_snapshots_holding_a_removed_file() {
+    let (repo, src) = Repo::with_source(&[("docs/report.pdf", b"quarterly"), ("docs/notes.txt", b"n")]);
+    let first = repo.snapshots()[0]["id"].as_str().unwrap().to_string();
+    std::fs::write(src.join("docs/notes.txt"), b"more notes").unwrap();
+    let second = repo.backup(&[&src], &[])["snapshot"].as_str().unwrap().to_string();
+    std::fs::remove_file(src.join("docs/report.pdf")).unwrap();
+    repo.backup(&[&src], &[]);
+    repo.backup(&[&src], &[]);
+    let holding = |args: &[&str]| -> Vec<String> {
+        let out = repo.run(&[&["find", "--json"], args].concat()).ok().stdout;
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                assert_eq!(v["path"], format!("{}/docs/report.pdf", src.display()), "{v}");
+                assert_eq!((v["type"].as_str(), v["size"].as_u64()), (Some("file"), Some(9)), "{v}");
+                assert!(v["mtime_ns"].as_i64().unwrap() > 0 && v["mtime"].as_str().unwrap().ends_with('Z'), "{v}");
+                v["snapshot"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(holding(&["*.pdf"]), vec![first.clone(), second.clone()]);
+    assert_eq!(holding(&["**/docs/report.*"]), vec![first.clone(), second.clone()]);
+    let b3 = blake3::hash(b"quarterly").to_hex().to_string();
+    assert_eq!(holding(&["--hash", &b3]), vec![first.clone(), second.clone()]);
+    assert_eq!(holding(&["--snapshot", "latest~2", "report.pdf"]), vec![second]);
+    assert!(holding(&["--snapshot", "latest", "*.pdf"]).is_empty());
+    // '*' stops at '/': a path pattern must name each level.
+    assert!(holding(&["/*/report.pdf"]).is_empty());
+    let text = repo.run(&["find", "notes.txt"]).ok();
+    assert_eq!(text.stdout.lines().filter(|l| l.ends_with("/docs/notes.txt")).count(), 4, "{}", text.stdout);
+    let bad = repo.run(&["find", "--hash", "abc"]);
+    assert!(bad.code == 1 && bad.stderr.contains("--hash \"abc\""), "{}", bad.stderr);
+    let bad = repo.run(&["find", "a[b"]);
+    assert!(bad.code == 1 && bad.stderr.contains("pattern \"a[b\""), "{}", bad.stderr);
 }

@@ -1,4 +1,4 @@
-use super::{open, path_str, time_str};
+use super::{open, path_str, time_full, time_str};
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
 use strata::cli::{Global, LsArgs};
@@ -85,7 +85,8 @@ fn print(e: &Entry, path: &str, a: &LsArgs) {
             json!({
                 "path": path, "type": format!("{:?}", e.kind).to_lowercase(), "mode": e.mode,
                 "uid": e.uid, "gid": e.gid, "user": e.user, "group": e.group, "size": e.size,
-                "mtime": time_str(e.mtime), "mtime_ns": e.mtime.nanos,
+                "mtime": time_full(e.mtime), "mtime_ns": e.mtime.as_nanos() as i64,
+                "hash": e.hash.map(|h| strata::crypto::hex(&h)),
                 "target": (e.kind == Kind::Symlink).then(|| path_str(&e.target)),
             })
         );

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod check;
 pub mod diff;
+pub mod find;
 pub mod forget;
 pub mod generate;
 pub mod hold;
@@ -252,6 +253,11 @@ pub fn human(n: u64) -> String {
 
 pub fn time_str(t: strata::format::Time) -> String {
     t.to_chrono().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// RFC 3339 with nanoseconds, for JSON: a file's time in full.
+pub fn time_full(t: strata::format::Time) -> String {
+    t.to_chrono().format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 
 pub fn path_str(b: &[u8]) -> String {

@@ -21,7 +21,7 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
             .map(|(id, s)| {
                 json!({
                     "id": id.to_hex(), "short_id": id.short(), "time": time_str(s.time),
-                    "time_ns": s.time.as_nanos().to_string(), "host": s.host, "user": s.user,
+                    "time_ns": s.time.as_nanos() as i64, "host": s.host, "user": s.user,
                     "paths": s.paths.iter().map(|p| path_str(p)).collect::<Vec<_>>(), "tags": s.tags,
                     "description": s.description, "parent": s.parent.map(|p| p.to_hex()), "tree": s.tree.to_hex(),
                     "files": s.counters.files, "bytes": s.counters.bytes, "bytes_added": s.counters.bytes_added,
