@@ -25,6 +25,9 @@ _strata() {
             strata,diff)
                 cmd="strata__subcmd__diff"
                 ;;
+            strata,dump)
+                cmd="strata__subcmd__dump"
+                ;;
             strata,find)
                 cmd="strata__subcmd__find"
                 ;;
@@ -99,6 +102,9 @@ _strata() {
                 ;;
             strata__subcmd__help,diff)
                 cmd="strata__subcmd__help__subcmd__diff"
+                ;;
+            strata__subcmd__help,dump)
+                cmd="strata__subcmd__help__subcmd__dump"
                 ;;
             strata__subcmd__help,find)
                 cmd="strata__subcmd__help__subcmd__find"
@@ -245,7 +251,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls diff find stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +436,68 @@ _strata() {
                     return 0
                     ;;
                 --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__dump)
+            opts="-r -h --at --host --path --tag --target --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -835,7 +903,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="init backup snapshots ls diff find stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -877,6 +945,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__dump)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -112,6 +112,9 @@ pub enum Command {
     /// What changed between two snapshots: + added, - removed, M content
     /// modified, T type changed, U metadata (with --metadata)
     Diff(DiffArgs),
+    /// Write a file's content, or a directory as a tar stream (POSIX pax,
+    /// every attribute kept), to standard output or --target
+    Dump(DumpArgs),
     /// Find files by name, path or content hash in every snapshot (or the
     /// chosen ones): which snapshots hold them, and with what size and time
     Find(FindArgs),
@@ -315,6 +318,23 @@ pub struct DiffArgs {
     /// Print JSON lines (one change a line, then the statistics) instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DumpArgs {
+    /// SNAPSHOT:PATH (SNAPSHOT as for ls, PATH absolute; SNAPSHOT alone is
+    /// its whole tree); with --at, PATH alone
+    #[arg(value_name = "SNAPSHOT[:PATH]")]
+    pub source: String,
+    /// The newest snapshot at or before this time (local time without a
+    /// zone), instead of SNAPSHOT
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -10,6 +10,7 @@ pub mod check;
 pub mod cli;
 pub mod crypto;
 pub mod diff;
+pub mod dump;
 pub mod error;
 pub mod find;
 pub mod forget;

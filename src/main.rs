@@ -32,6 +32,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Ls(a) => commands::ls::run(g, a),
         Command::Diff(a) => commands::diff::run(g, a),
         Command::Find(a) => commands::find::run(g, a),
+        Command::Dump(a) => commands::dump::run(g, a),
         Command::Stats(a) => commands::stats::run(g, a),
         Command::Restore(a) => commands::restore::run(g, a),
         Command::Mount(a) => commands::mount::run(g, a),

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod check;
 pub mod diff;
+pub mod dump;
 pub mod find;
 pub mod forget;
 pub mod generate;
@@ -26,6 +27,7 @@ use std::path::Path;
 use strata::cli::{Global, SelectArgs};
 use strata::crypto::Id;
 use strata::format::snapshot::Snapshot;
+use strata::format::tree::{Entry, Kind};
 use strata::repo::{Access, CacheOptions, PasswordSource, Repo, Selection};
 use strata::s3::Bucket;
 
@@ -212,6 +214,48 @@ pub fn choose(repo: &Repo, spec: Option<&str>, at: Option<&str>, sel: &Selection
         anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00 (local time), 2026-11-20T14:00:00Z or @1763647200)")
     })?;
     repo.snapshot_at_in(time, sel)?.ok_or_else(|| anyhow!("--at {t}: no snapshot is that old (among those selected)"))
+}
+
+/// What a `SNAPSHOT[:PATH]` argument (with `--at`: `PATH` alone) names:
+/// the snapshot, the path within it ("" for its root) and the entry there.
+pub fn source_entry(
+    repo: &Repo,
+    source: &str,
+    at: Option<&str>,
+    select: &SelectArgs,
+) -> Result<(Id, Snapshot, String, Entry)> {
+    let sel = selection(select)?;
+    let ((id, snap), path) = match at {
+        Some(_) => (choose(repo, None, at, &sel)?, source.trim_start_matches(':')),
+        None => split_source(repo, source, &sel)?,
+    };
+    let path = path.trim_matches('/').to_string();
+    let entry = if path.is_empty() {
+        Entry { subtree: Some(snap.tree), mode: 0o755, mtime: snap.time, ..Entry::new(Vec::new(), Kind::Dir) }
+    } else {
+        repo.lookup(&snap.tree, path.as_bytes())?
+            .ok_or_else(|| anyhow!("/{path}: no such path in snapshot {}", id.short()))?
+    };
+    Ok((id, snap, path, entry))
+}
+
+/// `SNAPSHOT[:PATH]`: a snapshot's time has colons of its own (and
+/// `2026-01-01T12` names a snapshot too), so the snapshot is the longest
+/// prefix before a colon that names one.
+fn split_source<'a>(repo: &Repo, source: &'a str, sel: &Selection) -> Result<((Id, Snapshot), &'a str)> {
+    let mut first_error = None;
+    for (i, _) in source.rmatch_indices(':') {
+        match repo.resolve_in(&source[..i], sel) {
+            Ok(found) => return Ok((found, &source[i + 1..])),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match (repo.resolve_in(source, sel), first_error) {
+        (Ok(found), _) => Ok((found, "")),
+        (Err(_), Some(e)) | (Err(e), None) => Err(e.into()),
+    }
 }
 
 pub fn is_tty() -> bool {

@@ -1,28 +1,16 @@
 use super::{human, open};
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use serde_json::json;
 use strata::cli::{Global, RestoreArgs};
-use strata::format::tree::{Entry, Kind};
 use strata::repo::Access;
 use strata::restore;
 
 pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
     let repo = open(g, Access::Read)?;
     if a.target.as_os_str() == "-" {
-        bail!("restore writes into a directory, not to standard output (`-`): give a directory");
+        bail!("restore writes into a directory, not to standard output (`-`): give a directory, or use `strata dump` for a tar stream or a file's content");
     }
-    let sel = super::selection(&a.select)?;
-    let ((id, snap), path) = match &a.at {
-        Some(_) => (super::choose(&repo, None, a.at.as_deref(), &sel)?, a.source.trim_start_matches(':')),
-        None => split_source(&repo, &a.source, &sel)?,
-    };
-    let path = path.trim_end_matches('/');
-    let entry = if path.is_empty() {
-        Entry { subtree: Some(snap.tree), mode: 0o755, ..Entry::new(Vec::new(), Kind::Dir) }
-    } else {
-        repo.lookup(&snap.tree, path.as_bytes())?
-            .ok_or_else(|| anyhow!("{path}: no such path in snapshot {}", id.short()))?
-    };
+    let (id, _, _, entry) = super::source_entry(&repo, &a.source, a.at.as_deref(), &a.select)?;
     let json = a.json;
     let dry = a.dry_run;
     let opts = restore::Options {
@@ -71,27 +59,4 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
         return Ok(1);
     }
     Ok(0)
-}
-
-/// `SNAPSHOT[:PATH]`: a snapshot's time has colons of its own (and
-/// `2026-01-01T12` names a snapshot too), so the snapshot is the longest
-/// prefix before a colon that names one.
-fn split_source<'a>(
-    repo: &strata::repo::Repo,
-    source: &'a str,
-    sel: &strata::repo::Selection,
-) -> Result<((strata::crypto::Id, strata::format::snapshot::Snapshot), &'a str)> {
-    let mut first_error = None;
-    for (i, _) in source.rmatch_indices(':') {
-        match repo.resolve_in(&source[..i], sel) {
-            Ok(found) => return Ok((found, &source[i + 1..])),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    match (repo.resolve_in(source, sel), first_error) {
-        (Ok(found), _) => Ok((found, "")),
-        (Err(_), Some(e)) | (Err(e), None) => Err(e.into()),
-    }
 }
