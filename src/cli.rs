@@ -304,8 +304,9 @@ pub struct DiffArgs {
     /// The earlier snapshot (as for ls)
     #[arg(value_name = "SNAPSHOT")]
     pub from: String,
-    /// The later snapshot
-    #[arg(value_name = "SNAPSHOT")]
+    /// The later snapshot, or a live directory (a path starting with '/'
+    /// or '.'), compared with the same path in the earlier snapshot
+    #[arg(value_name = "SNAPSHOT|DIR")]
     pub to: String,
     /// Only below this path
     #[arg(value_name = "PATH")]

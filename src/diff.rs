@@ -1,12 +1,17 @@
-//! `diff`: what changed between two snapshots. Subtrees with the same id
-//! are identical and skipped, so the cost grows with the change, not the
-//! tree; file content is compared by its chunk list (or its pieces), never
-//! by reading chunks.
+//! `diff`: what changed between two snapshots, or from a snapshot to a live
+//! directory. Subtrees with the same id are identical and skipped, so the
+//! cost grows with the change, not the tree; file content is compared by
+//! hash or chunk list, never by reading chunks. A live file whose size,
+//! times and inode match its entry is taken as unchanged (as backup does);
+//! otherwise it is hashed and compared with the stored hash.
 
 use crate::crypto::Id;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::tree::{join_path, Content, Entry, Kind};
 use crate::repo::Repo;
+use crate::sys;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::Path;
 
 /// One change, at a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +67,7 @@ pub struct Differ<'a> {
 
 fn same_content(a: &Entry, b: &Entry) -> bool {
     match a.kind {
+        Kind::File if a.hash.is_some() && b.hash.is_some() => a.hash == b.hash,
         Kind::File => match (&a.content, &b.content) {
             (Content::List { id: x, .. }, Content::List { id: y, .. }) => x == y,
             (Content::Inline(x), Content::Inline(y)) => x == y,
@@ -142,6 +148,138 @@ impl<'a> Differ<'a> {
 
     /// An entry added or removed whole: it, then everything below it.
     fn whole(&mut self, change: Change, path: &[u8], e: &Entry) -> Result<()> {
+        self.count(change, e);
+        (self.out)(change, path, e);
+        if let Some(sub) = e.subtree {
+            for child in self.repo.tree(&sub)?.entries {
+                self.whole(change, &join_path(path, &child.name), &child)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A live directory to compare a stored tree with.
+pub struct Live {
+    dir: OwnedFd,
+    /// Where it is, for messages.
+    path: std::path::PathBuf,
+}
+
+impl Live {
+    pub fn open(path: &Path) -> Result<Live> {
+        let dir = sys::open_dir(path).map_err(|e| Error::io(path, e))?;
+        Ok(Live { dir, path: path.to_path_buf() })
+    }
+}
+
+impl Differ<'_> {
+    /// The changes from the stored tree `tree` (none: an empty directory)
+    /// to the live directory `live`, both at `path`.
+    pub fn live(&mut self, path: &[u8], tree: Option<&Id>, live: &Live) -> Result<()> {
+        let stored = match tree {
+            Some(id) => self.repo.tree(id)?.entries,
+            None => Vec::new(),
+        };
+        let fd = live.dir.as_raw_fd();
+        let mut names = sys::read_dir_names(fd).map_err(|e| Error::io(&live.path, e))?;
+        names.sort();
+        let (mut i, mut j) = (0, 0);
+        while i < stored.len() || j < names.len() {
+            let order = match (stored.get(i), names.get(j)) {
+                (Some(a), Some(n)) => a.name.cmp(n),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            };
+            let a = (order != std::cmp::Ordering::Greater).then(|| &stored[i]);
+            let name = if order == std::cmp::Ordering::Less { None } else { Some(names[j].as_slice()) };
+            let child = join_path(path, a.map_or_else(|| name.unwrap_or_default(), |a| &a.name));
+            let b = match name {
+                Some(n) => live_entry(fd, n, &live.path.join(sys::os(n)))?,
+                None => None,
+            };
+            self.live_entries(&child, a, b, fd, live)?;
+            i += usize::from(a.is_some());
+            j += usize::from(name.is_some());
+        }
+        Ok(())
+    }
+
+    fn live_entries(&mut self, path: &[u8], a: Option<&Entry>, b: Option<Entry>, fd: RawFd, live: &Live) -> Result<()> {
+        let sub = |b: &Entry| -> Result<Live> {
+            let p = live.path.join(sys::os(&b.name));
+            let dir = sys::openat(fd, &b.name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
+                .map_err(|e| Error::io(&p, e))?;
+            Ok(Live { dir, path: p })
+        };
+        match (a, b) {
+            (None, None) => Ok(()),
+            (Some(a), None) => self.whole(Change::Removed, path, a),
+            (None, Some(b)) => {
+                self.count(Change::Added, &b);
+                (self.out)(Change::Added, path, &b);
+                if b.kind == Kind::Dir {
+                    self.live(path, None, &sub(&b)?)?;
+                }
+                Ok(())
+            }
+            (Some(a), Some(b)) if a.kind != b.kind => {
+                self.totals.type_changed += 1;
+                (self.out)(Change::TypeChanged, path, &b);
+                Ok(())
+            }
+            (Some(a), Some(b)) => {
+                if !self.same_live_content(a, &b, fd, live)? {
+                    self.totals.modified += 1;
+                    if a.kind == Kind::File {
+                        self.totals.bytes_removed += a.size;
+                        self.totals.bytes_added += b.size;
+                    }
+                    (self.out)(Change::Modified, path, &b);
+                } else if self.metadata && !same_metadata(a, &b) {
+                    self.totals.metadata_changed += 1;
+                    (self.out)(Change::Metadata, path, &b);
+                }
+                if b.kind == Kind::Dir {
+                    self.live(path, a.subtree.as_ref(), &sub(&b)?)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn same_live_content(&self, a: &Entry, b: &Entry, fd: RawFd, live: &Live) -> Result<bool> {
+        if a.kind != Kind::File {
+            return Ok(same_content(a, b));
+        }
+        if a.size != b.size {
+            return Ok(false);
+        }
+        if (a.mtime, a.ctime, a.ino) == (b.mtime, b.ctime, b.ino) {
+            return Ok(true);
+        }
+        // Without a stored hash (a tree from before strata kept one) only
+        // the times can tell.
+        let Some(want) = a.hash else {
+            return Ok(a.mtime == b.mtime);
+        };
+        let p = live.path.join(sys::os(&b.name));
+        let f = sys::openat(fd, &b.name, libc::O_RDONLY | libc::O_NOFOLLOW, 0).map_err(|e| Error::io(&p, e))?;
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut at = 0u64;
+        loop {
+            let n = sys::pread_exact(f.as_raw_fd(), &mut buf, at).map_err(|e| Error::io(&p, e))?;
+            h.update(&buf[..n]);
+            at += n as u64;
+            if n < buf.len() {
+                break;
+            }
+        }
+        Ok(*h.finalize().as_bytes() == want)
+    }
+
+    fn count(&mut self, change: Change, e: &Entry) {
         let added = change == Change::Added;
         let t = &mut self.totals;
         match e.kind {
@@ -152,12 +290,24 @@ impl<'a> Differ<'a> {
             _ if added => t.others_added += 1,
             _ => t.others_removed += 1,
         }
-        (self.out)(change, path, e);
-        if let Some(sub) = e.subtree {
-            for child in self.repo.tree(&sub)?.entries {
-                self.whole(change, &join_path(path, &child.name), &child)?;
-            }
-        }
-        Ok(())
     }
+}
+
+/// The live entry `name` in `dir` as backup would record it (no content,
+/// no owner names); `None` when it vanished or is a socket.
+fn live_entry(dir: RawFd, name: &[u8], path: &Path) -> Result<Option<Entry>> {
+    let st = match sys::fstatat(dir, name) {
+        Ok(st) => st,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let Some(kind) = crate::backup::kind_of(st.st_mode) else {
+        return Ok(None);
+    };
+    let mut e = crate::backup::stat_entry(name, &st, kind);
+    e.xattrs = sys::xattrs_at(dir, name).map_err(|err| Error::io(path, err))?;
+    if kind == Kind::Symlink {
+        e.target = sys::readlinkat(dir, name).map_err(|err| Error::io(path, err))?;
+    }
+    Ok(Some(e))
 }

@@ -430,6 +430,27 @@ fn diff_names_each_change_and_counts_them() {
     assert_eq!((stats["files_added"].as_u64(), stats["files_removed"].as_u64()), (Some(1), Some(1)), "{stats}");
     assert_eq!((stats["modified"].as_u64(), stats["type_changed"].as_u64()), (Some(1), Some(1)), "{stats}");
     assert_eq!(stats["bytes_added"].as_u64(), Some(5 + 11), "{stats}");
+    // A snapshot against itself, and against the live source it was taken of.
+    let same = repo.run(&["diff", "--metadata", "latest", "latest"]).ok().stdout;
+    assert_eq!(same.lines().filter(|l| !l.is_empty() && !l.starts_with("added:")).count(), 0, "{same}");
+    let live = repo.run(&["diff", "--metadata", "latest", s]).ok().stdout;
+    assert_eq!(live.lines().filter(|l| !l.is_empty() && !l.starts_with("added:")).count(), 0, "{live}");
+    // Live changes: content with size and mtime kept (found by hash), a
+    // new file, a removed one, a file turned symlink.
+    let mtime = std::fs::metadata(src.join("edit")).unwrap().modified().unwrap();
+    std::fs::write(src.join("edit"), b"NEW content").unwrap();
+    std::fs::File::options().write(true).open(src.join("edit")).unwrap().set_modified(mtime).unwrap();
+    std::fs::write(src.join("kind/inner"), b"i").unwrap();
+    std::fs::remove_file(src.join("added")).unwrap();
+    std::fs::remove_file(src.join("same")).unwrap();
+    std::os::unix::fs::symlink("perm", src.join("same")).unwrap();
+    let lines: Vec<String> = repo.run(&["diff", "latest", s]).ok().stdout.lines().map(String::from).collect();
+    for want in
+        [format!("M    {s}/edit"), format!("+    {s}/kind/inner"), format!("-    {s}/added"), format!("T    {s}/same")]
+    {
+        assert!(lines.contains(&want), "{want:?} not in {lines:?}");
+    }
+    assert_eq!(lines.iter().filter(|l| l.starts_with(['+', '-', 'M', 'T'])).count(), 4, "{lines:?}");
 }
 
 /// `find`: a file removed two snapshots ago is found in exactly the

@@ -13,6 +13,7 @@ mod walk;
 
 pub use exclude::Excludes;
 pub use pipeline::Progress;
+pub(crate) use walk::{kind_of, stat_entry};
 
 use crate::crypto::Id;
 use crate::error::{Error, Result};

@@ -39,7 +39,7 @@ pub(super) struct Walker<'a> {
     pub reads: crossbeam_channel::Sender<ReadJob>,
 }
 
-fn kind_of(mode: u32) -> Option<Kind> {
+pub(crate) fn kind_of(mode: u32) -> Option<Kind> {
     Some(match mode & libc::S_IFMT {
         libc::S_IFREG => Kind::File,
         libc::S_IFDIR => Kind::Dir,
@@ -64,6 +64,23 @@ pub(super) fn path_bytes(p: &Path) -> Vec<u8> {
     p.as_os_str().as_bytes().to_vec()
 }
 
+/// The entry for a stat result: no owner names, xattrs or content.
+pub(crate) fn stat_entry(name: &[u8], st: &libc::stat, kind: Kind) -> Entry {
+    Entry {
+        mode: st.st_mode & 0o7777,
+        uid: st.st_uid,
+        gid: st.st_gid,
+        mtime: mtime(st),
+        ctime: ctime(st),
+        size: if kind == Kind::File { st.st_size as u64 } else { 0 },
+        dev: st.st_dev,
+        ino: st.st_ino,
+        nlink: st.st_nlink,
+        rdev: if matches!(kind, Kind::CharDev | Kind::BlockDev) { st.st_rdev } else { 0 },
+        ..Entry::new(name.to_vec(), kind)
+    }
+}
+
 impl Walker<'_> {
     fn record(&mut self, path: &Path, why: impl std::fmt::Display) {
         let msg = format!("{}: {why}", path.display());
@@ -85,22 +102,7 @@ impl Walker<'_> {
                 Vec::new()
             }
         };
-        Entry {
-            mode: st.st_mode & 0o7777,
-            uid: st.st_uid,
-            gid: st.st_gid,
-            user,
-            group,
-            mtime: mtime(st),
-            ctime: ctime(st),
-            size: if kind == Kind::File { st.st_size as u64 } else { 0 },
-            dev: st.st_dev,
-            ino: st.st_ino,
-            nlink: st.st_nlink,
-            rdev: if matches!(kind, Kind::CharDev | Kind::BlockDev) { st.st_rdev } else { 0 },
-            xattrs,
-            ..Entry::new(name.to_vec(), kind)
-        }
+        Entry { user, group, xattrs, ..stat_entry(name, st, kind) }
     }
 
     /// Builds the entry for `name` in `dir`; `None` when it is skipped.

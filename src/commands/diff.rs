@@ -1,7 +1,8 @@
 use super::{human, open, path_str, selection};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 use strata::cli::{DiffArgs, Global};
+use strata::crypto::Id;
 use strata::diff::{Change, Differ};
 use strata::format::tree::{Entry, Kind};
 use strata::repo::Access;
@@ -10,8 +11,20 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
     let repo = open(g, Access::Read)?;
     let sel = selection(&a.select)?;
     let (_, from) = repo.resolve_in(&a.from, &sel)?;
-    let (_, to) = repo.resolve_in(&a.to, &sel)?;
-    let path = a.path.as_deref().unwrap_or("/").trim_matches('/');
+    // A path (not a snapshot name: those never start with '/' or '.') is
+    // a live directory, compared with the same path in the snapshot.
+    let live = a.to.starts_with('/') || a.to.starts_with('.');
+    if live && a.path.is_some() {
+        bail!("with a live directory ({}), give no PATH: the directory is the path compared", a.to);
+    }
+    let live_dir = if live {
+        Some(std::path::absolute(&a.to).with_context(|| a.to.clone())?.canonicalize().with_context(|| a.to.clone())?)
+    } else {
+        None
+    };
+    let to = if live { None } else { Some(repo.resolve_in(&a.to, &sel)?.1) };
+    let live_path = live_dir.as_ref().map(|d| d.to_string_lossy().into_owned());
+    let path = live_path.as_deref().or(a.path.as_deref()).unwrap_or("/").trim_matches('/');
     let json = a.json;
     let mut print = |c: Change, p: &[u8], e: &Entry| {
         let shown = format!("/{}", path_str(p));
@@ -23,14 +36,19 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
         }
     };
     let mut d = Differ::new(&repo, a.metadata, &mut print);
-    if path.is_empty() {
-        d.trees(b"", &from.tree, &to.tree)?;
-    } else {
-        let (ea, eb) = (repo.lookup(&from.tree, path.as_bytes())?, repo.lookup(&to.tree, path.as_bytes())?);
-        if ea.is_none() && eb.is_none() {
-            bail!("/{path}: in neither snapshot");
-        }
-        d.entries(path.as_bytes(), ea.as_ref(), eb.as_ref())?;
+    if let Some(dir) = &live_dir {
+        let tree = if path.is_empty() {
+            Some(from.tree)
+        } else {
+            match repo.lookup(&from.tree, path.as_bytes())? {
+                Some(e) if e.kind == Kind::Dir => e.subtree,
+                Some(_) => bail!("/{path}: not a directory in the snapshot"),
+                None => None,
+            }
+        };
+        d.live(path.as_bytes(), tree.as_ref(), &strata::diff::Live::open(dir)?)?;
+    } else if let Some(to) = &to {
+        diff_stored(&mut d, &repo, path, &from.tree, &to.tree)?;
     }
     let t = d.totals;
     if json {
@@ -55,4 +73,15 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+fn diff_stored(d: &mut Differ, repo: &strata::repo::Repo, path: &str, from: &Id, to: &Id) -> Result<()> {
+    if path.is_empty() {
+        return Ok(d.trees(b"", from, to)?);
+    }
+    let (ea, eb) = (repo.lookup(from, path.as_bytes())?, repo.lookup(to, path.as_bytes())?);
+    if ea.is_none() && eb.is_none() {
+        bail!("/{path}: in neither snapshot");
+    }
+    Ok(d.entries(path.as_bytes(), ea.as_ref(), eb.as_ref())?)
 }
