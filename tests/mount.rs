@@ -591,3 +591,57 @@ fn stopping_a_mount_in_use_serves_its_users_until_they_leave() {
     holder.wait().unwrap();
     assert_eq!(m.wait_exit(Duration::from_secs(20)), Some(0));
 }
+
+/// Two hosts back up the same path, and one host runs a second job: each
+/// history/ version comes from its own job, a snapshot of another job is
+/// no version, and hosts/<host>/history/ and tags/<tag>/latest look at
+/// their group alone.
+#[test]
+fn history_versions_stay_within_host_and_job() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let (src, other) = (repo.scratch("src"), repo.scratch("other"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("o"), b"o").unwrap();
+    let mut names = Vec::new();
+    let mut backup = |content: &[u8], host: &str, path: &Path, tag: &str| {
+        if !content.is_empty() {
+            std::fs::write(src.join("f"), content).unwrap();
+            tree::set_mtime(&src.join("f"), 1_700_000_000, 0); // one mtime for every content
+        }
+        let s = repo.backup(&[path], &["--host", host, "--tag", tag]);
+        names.push(s["snapshot"].as_str().unwrap().to_string());
+        std::thread::sleep(Duration::from_millis(1100));
+    };
+    backup(b"alpha 1", "alpha", &src, "web"); // 0: a version
+    backup(b"beta 1", "beta", &src, "web"); // 1: beta's own first version
+    backup(b"alpha 1", "alpha", &src, "web"); // 2: alpha unchanged: no version
+    backup(b"", "alpha", &other, "other"); // 3: another job, not covering src
+    backup(b"alpha 2", "alpha", &src, "web"); // 4: a version
+    let snaps = repo.snapshots();
+    let time = |id: &str| snaps.iter().find(|s| s["id"] == id).unwrap()["time"].as_str().unwrap().to_string();
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let rel = src.strip_prefix("/").unwrap().join("f");
+    let list = |dir: PathBuf| -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    let (t0, t1, t4) = (time(&names[0]), time(&names[1]), time(&names[4]));
+    assert_eq!(list(m.dir.join("history").join(&rel)), [t0.clone(), t1.clone(), t4.clone()]);
+    assert_eq!(list(m.dir.join("hosts/alpha/history").join(&rel)), [t0.clone(), t4.clone()]);
+    assert_eq!(list(m.dir.join("hosts/beta/history").join(&rel)), vec![t1.clone()]);
+    assert_eq!(std::fs::read(m.dir.join("hosts/beta/history").join(&rel).join(&t1)).unwrap(), b"beta 1");
+    assert!(!m.dir.join("hosts/beta/history").join(other.strip_prefix("/").unwrap()).exists());
+    // latest per host and per tag.
+    let link = |p: &str| std::fs::read_link(m.dir.join(p)).unwrap().to_string_lossy().into_owned();
+    assert_eq!(link("hosts/beta/latest"), t1);
+    assert_eq!(link("tags/web/latest"), t4);
+    assert_eq!(link("tags/other/latest"), time(&names[3]));
+    assert_eq!(std::fs::read(m.dir.join("tags/web/latest").join(&rel)).unwrap(), b"alpha 2");
+    assert!(list(m.dir.join("hosts/alpha")).contains(&"history".to_string()));
+}

@@ -3,10 +3,17 @@
 //! version (the entry is the file or directory itself), and the names found
 //! below the path in any snapshot, each leading on to its own history. The
 //! empty path (`history/` itself) lists only names.
+//!
+//! Versions are told apart within each backup job: the snapshots of one
+//! host with the same source paths. Two hosts backing up /etc each get
+//! their own versions (their files do not alternate as changes), and a
+//! snapshot whose source paths do not cover the path (another job's) is
+//! no version at all. `hosts/<host>/history/` is the same for one host.
 
 use super::inode::key_history;
 use super::*;
 use crate::format::tree::join_path;
+
 use std::collections::BTreeMap;
 
 /// Seed of the inode keys of history directories.
@@ -25,20 +32,44 @@ pub(super) enum Item {
 /// A history directory's entries, sorted by name.
 pub(super) type Listing = Vec<(Vec<u8>, Item)>;
 
-/// Listings by history path, valid for one snapshot list.
+/// Listings by history scope, valid for one snapshot list.
 #[derive(Default)]
 pub(super) struct Listings {
     snaps: Option<Arc<SnapList>>,
-    by_path: HashMap<Vec<u8>, Arc<Listing>>,
+    by_path: HashMap<Scope, Arc<Listing>>,
     entries: usize,
 }
 
-pub(super) fn dir_ino(path: &[u8]) -> u64 {
-    if path.is_empty() {
-        HISTORY
-    } else {
-        ino_of(&key_child(&SEED, path))
+/// Which snapshots a history directory looks at: all, or one host's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Scope {
+    /// The host's name as under hosts/ (a path component).
+    pub host: Option<String>,
+    pub path: Vec<u8>,
+}
+
+impl Scope {
+    pub fn child(&self, name: &[u8]) -> Scope {
+        Scope { host: self.host.clone(), path: join_path(&self.path, name) }
     }
+}
+
+pub(super) fn dir_ino(scope: &Scope) -> u64 {
+    match &scope.host {
+        None if scope.path.is_empty() => HISTORY,
+        None => ino_of(&key_child(&SEED, &scope.path)),
+        Some(h) => ino_of(&key_child(&key_child(&SEED, h.as_bytes()), &[b"/", &scope.path[..]].concat())),
+    }
+}
+
+/// Whether a snapshot of `sources` (absolute) holds `path` (no leading
+/// '/'): at or below a source path, or on the way to one.
+fn covers(sources: &[Vec<u8>], path: &[u8]) -> bool {
+    let under = |a: &[u8], b: &[u8]| a.is_empty() || a == b || (b.starts_with(a) && b.get(a.len()) == Some(&b'/'));
+    sources.iter().any(|s| {
+        let s = s.strip_prefix(b"/").unwrap_or(s);
+        under(s, path) || under(path, s)
+    })
 }
 
 /// Whether two states of a path look the same to a user: where the source
@@ -86,30 +117,40 @@ impl Vfs {
         Ok(None)
     }
 
-    /// The listing of `history/<path>`, built once per snapshot list.
-    pub(super) fn history(&self, path: &[u8]) -> VResult<Arc<Listing>> {
+    /// The listing of a history directory, built once per snapshot list.
+    pub(super) fn history(&self, scope: &Scope) -> VResult<Arc<Listing>> {
         let snaps = self.snaps();
         {
             let mut cache = self.listings.lock().unwrap_or_else(|e| e.into_inner());
             if !cache.snaps.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snaps)) || cache.entries >= CACHED_MAX {
                 *cache = Listings { snaps: Some(snaps.clone()), ..Listings::default() };
             }
-            if let Some(l) = cache.by_path.get(path) {
+            if let Some(l) = cache.by_path.get(scope) {
                 return Ok(l.clone());
             }
         }
+        let path = &scope.path[..];
+        let in_scope: Vec<&SnapRef> = match &scope.host {
+            None => snaps.all.iter().map(|s| &**s).collect(),
+            Some(h) => snaps.hosts.get(h).into_iter().flatten().map(|&i| &*snaps.all[i]).collect(),
+        };
         let mut items = BTreeMap::new();
         // Trees whose names are listed: the snapshots' roots for the empty
         // path, else those of the path's directory versions.
         let mut trees: Vec<(&SnapRef, Id)> = Vec::new();
         if path.is_empty() {
-            trees.extend(snaps.all.iter().map(|s| (&**s, s.snap.tree)));
+            trees.extend(in_scope.iter().map(|s| (*s, s.snap.tree)));
         } else {
-            let mut prev: Option<Entry> = None;
-            for s in &snaps.all {
+            // The last state of the path in each job: (host, source paths).
+            let mut prev: HashMap<(&str, &[Vec<u8>]), Option<Entry>> = HashMap::new();
+            for s in in_scope {
+                if !covers(&s.snap.paths, path) {
+                    continue;
+                }
                 let e = self.entry_at(s, path)?;
+                let last = prev.entry((s.snap.host.as_str(), &s.snap.paths[..])).or_default();
                 if let Some(e) = &e {
-                    if !prev.as_ref().is_some_and(|p| same_version(p, e)) {
+                    if !last.as_ref().is_some_and(|p| same_version(p, e)) {
                         if let (Kind::Dir, Some(id)) = (e.kind, e.subtree) {
                             trees.push((s, id));
                         }
@@ -117,7 +158,7 @@ impl Vfs {
                         items.insert(s.name.clone().into_bytes(), Item::Version(Arc::new(node)));
                     }
                 }
-                prev = e;
+                *last = e;
             }
         }
         trees.sort_by_key(|(_, id)| *id);
@@ -132,14 +173,14 @@ impl Vfs {
         let mut cache = self.listings.lock().unwrap_or_else(|e| e.into_inner());
         if cache.snaps.as_ref().is_some_and(|s| Arc::ptr_eq(s, &snaps)) {
             cache.entries += listing.len();
-            cache.by_path.insert(path.to_vec(), listing.clone());
+            cache.by_path.insert(scope.clone(), listing.clone());
         }
         Ok(listing)
     }
 
-    /// `name` in `history/<path>`.
-    pub(super) fn history_child(&self, path: &[u8], name: &[u8]) -> VResult<Listed> {
-        let listing = self.history(path)?;
+    /// `name` in a history directory.
+    pub(super) fn history_child(&self, scope: &Scope, name: &[u8]) -> VResult<Listed> {
+        let listing = self.history(scope)?;
         let i = listing.binary_search_by(|(n, _)| n.as_slice().cmp(name)).map_err(|_| VfsError::NotFound)?;
         match &listing[i].1 {
             Item::Version(node) => {
@@ -147,7 +188,7 @@ impl Vfs {
                 Ok(Listed { attr, ttl: TTL_FOREVER, kind: Some(NodeKind::Entry(node.clone())) })
             }
             Item::Dir => {
-                let child = join_path(path, name);
+                let child = scope.child(name);
                 let ino = dir_ino(&child);
                 let kind = NodeKind::History(child);
                 Ok(Listed { attr: self.attr_of(ino, &kind)?, ttl: TTL_LIVE, kind: Some(kind) })
@@ -155,9 +196,9 @@ impl Vfs {
         }
     }
 
-    /// The entries of `history/<path>` from `offset` on (after "." and "..").
-    pub(super) fn history_entries(&self, path: &[u8], offset: usize, limit: usize) -> VResult<Vec<DirEntry>> {
-        let listing = self.history(path)?;
+    /// The entries of a history directory from `offset` on (after "." and "..").
+    pub(super) fn history_entries(&self, scope: &Scope, offset: usize, limit: usize) -> VResult<Vec<DirEntry>> {
+        let listing = self.history(scope)?;
         Ok(listing
             .iter()
             .enumerate()
@@ -166,10 +207,27 @@ impl Vfs {
             .map(|(i, (name, item))| {
                 let (ino, kind) = match item {
                     Item::Version(n) => (n.ino(), node_type(n.entry.kind)),
-                    Item::Dir => (dir_ino(&join_path(path, name)), NodeType::Dir),
+                    Item::Dir => (dir_ino(&scope.child(name)), NodeType::Dir),
                 };
                 DirEntry { ino, next: i as i64 + 3, kind, name: name.clone() }
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn a_snapshot_covers_its_sources_and_the_way_to_them() {
+        let src = vec![b"/srv/www".to_vec(), b"/etc".to_vec()];
+        for p in [&b"srv"[..], b"srv/www", b"srv/www/index.html", b"etc/fstab", b""] {
+            assert!(covers(&src, p), "{}", String::from_utf8_lossy(p));
+        }
+        for p in [&b"srv/db"[..], b"srv/wwwx", b"home", b"etcetera"] {
+            assert!(!covers(&src, p), "{}", String::from_utf8_lossy(p));
+        }
+        assert!(covers(&[b"/".to_vec()], b"anything/below"));
     }
 }

@@ -129,8 +129,9 @@ enum NodeKind {
     Tag(String),
     Link(Vec<u8>),
     Entry(Arc<EntryNode>),
-    /// history/ and below: a path in the snapshots, names joined by '/'.
-    History(Vec<u8>),
+    /// history/, hosts/<host>/history/ and below: a path in the
+    /// snapshots, names joined by '/'.
+    History(history::Scope),
 }
 
 struct EntryNode {
@@ -367,7 +368,7 @@ impl Vfs {
                 "hosts" => Ok((HOSTS, NodeKind::Hosts)),
                 "tags" => Ok((TAGS, NodeKind::Tags)),
                 "at" => Ok((AT, NodeKind::At)),
-                "history" => Ok((HISTORY, NodeKind::History(Vec::new()))),
+                "history" => Ok((HISTORY, NodeKind::History(history::Scope { host: None, path: Vec::new() }))),
                 "latest" => {
                     let s = snaps.latest().ok_or(VfsError::NotFound)?;
                     Ok((LATEST, NodeKind::Link(self.snapshots_link(0, s))))
@@ -397,9 +398,13 @@ impl Vfs {
                     _ => (snaps.tags.get(h), "tags"),
                 };
                 let group = group.ok_or(VfsError::NotFound)?;
-                if name == "latest" && label == "hosts" {
+                if name == "latest" {
                     let s = &snaps.all[*group.last().ok_or(VfsError::NotFound)?];
-                    return Ok(link(&format!("hosts/{h}/latest/{}", s.name), s.name.clone().into_bytes()));
+                    return Ok(link(&format!("{label}/{h}/latest/{}", s.name), s.name.clone().into_bytes()));
+                }
+                if name == "history" && label == "hosts" {
+                    let scope = history::Scope { host: Some(h.clone()), path: Vec::new() };
+                    return Ok((history::dir_ino(&scope), NodeKind::History(scope)));
                 }
                 let i = group.iter().find(|&&i| snaps.all[i].name == name).ok_or(VfsError::NotFound)?;
                 Ok(link(&format!("{label}/{h}/{name}"), self.snapshots_link(2, &snaps.all[*i])))
@@ -428,8 +433,8 @@ impl Vfs {
             let attr = self.entry_attr(&child)?;
             return Ok(Listed { attr, ttl: TTL_FOREVER, kind: Some(NodeKind::Entry(child)) });
         }
-        if let NodeKind::History(path) = parent {
-            return self.history_child(path, name);
+        if let NodeKind::History(scope) = parent {
+            return self.history_child(scope, name);
         }
         let name = std::str::from_utf8(name).map_err(|_| VfsError::NotFound)?;
         let (ino, kind) = self.virtual_child(parent, name)?;
@@ -591,10 +596,10 @@ impl Vfs {
             }
             return Ok(out);
         }
-        if let NodeKind::History(path) = &node {
+        if let NodeKind::History(scope) = &node {
             let mut out: Vec<DirEntry> = out.into_iter().skip(offset).collect();
             let room = limit.saturating_sub(out.len());
-            out.extend(self.history_entries(path, offset, room)?);
+            out.extend(self.history_entries(scope, offset, room)?);
             return Ok(out);
         }
         let mut push = |ino: u64, kind: NodeType, name: Vec<u8>| {
@@ -649,12 +654,16 @@ impl Vfs {
                     let name = &snaps.all[i].name;
                     push(link_ino(format!("{label}/{g}/{name}")), NodeType::Symlink, name.clone().into_bytes());
                 }
-                if let (true, Some(&last)) = (is_host, group.and_then(|g| g.last())) {
+                if let Some(&last) = group.and_then(|g| g.last()) {
                     push(
-                        link_ino(format!("hosts/{g}/latest/{}", snaps.all[last].name)),
+                        link_ino(format!("{label}/{g}/latest/{}", snaps.all[last].name)),
                         NodeType::Symlink,
                         b"latest".to_vec(),
                     );
+                }
+                if is_host {
+                    let scope = history::Scope { host: Some(g.clone()), path: Vec::new() };
+                    push(history::dir_ino(&scope), NodeType::Dir, b"history".to_vec());
                 }
             }
             NodeKind::At => push(AT_README, NodeType::File, b"README".to_vec()),
