@@ -181,6 +181,9 @@ _strata() {
             strata__subcmd__help__subcmd__key,list)
                 cmd="strata__subcmd__help__subcmd__key__subcmd__list"
                 ;;
+            strata__subcmd__help__subcmd__key,passwd)
+                cmd="strata__subcmd__help__subcmd__key__subcmd__passwd"
+                ;;
             strata__subcmd__help__subcmd__key,remove)
                 cmd="strata__subcmd__help__subcmd__key__subcmd__remove"
                 ;;
@@ -223,6 +226,9 @@ _strata() {
             strata__subcmd__key,list)
                 cmd="strata__subcmd__key__subcmd__list"
                 ;;
+            strata__subcmd__key,passwd)
+                cmd="strata__subcmd__key__subcmd__passwd"
+                ;;
             strata__subcmd__key,remove)
                 cmd="strata__subcmd__key__subcmd__remove"
                 ;;
@@ -240,6 +246,9 @@ _strata() {
                 ;;
             strata__subcmd__key__subcmd__help,list)
                 cmd="strata__subcmd__key__subcmd__help__subcmd__list"
+                ;;
+            strata__subcmd__key__subcmd__help,passwd)
+                cmd="strata__subcmd__key__subcmd__help__subcmd__passwd"
                 ;;
             strata__subcmd__key__subcmd__help,remove)
                 cmd="strata__subcmd__key__subcmd__help__subcmd__remove"
@@ -1127,7 +1136,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__key)
-            opts="remove add list export import"
+            opts="remove add passwd list export import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1183,6 +1192,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__key__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__key__subcmd__passwd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1649,7 +1672,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help remove add list export import help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help remove add passwd list export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1787,7 +1810,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__help)
-            opts="remove add list export import help"
+            opts="remove add passwd list export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1870,6 +1893,20 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__key__subcmd__help__subcmd__passwd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__key__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -1933,6 +1970,60 @@ _strata() {
                 return 0
             fi
             case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__key__subcmd__passwd)
+            opts="-r -h --new-password-file --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --new-password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kdf-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kdf-iterations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --repo)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -309,19 +309,20 @@ complete -c strata -n "__fish_strata_using_subcommand mirror" -l without-keys -d
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l prune -d 'Also remove at each target what the source no longer has (directories only, for now)'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l json -d 'Print one JSON document: what was sent and skipped, per target'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -s r -l repo -d 'Repository directory' -r -F
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l password-file -d 'Read the password from the first line of this file' -r -F
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "list" -d 'List the key files'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
-complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add list export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "passwd" -d 'Change the password in use: adds a key for the new password, then removes the one the old password opened (data is not rewritten)'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "list" -d 'List the key files'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
@@ -340,6 +341,16 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l new-password-file -d 'Read the new password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l kdf-memory -d 'Argon2id memory for the password\'s key, in KiB (at least 8)' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l kdf-iterations -d 'Argon2id passes (at least 1)' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
@@ -364,6 +375,7 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "passwd" -d 'Change the password in use: adds a key for the new password, then removes the one the old password opened (data is not rewritten)'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "list" -d 'List the key files'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
@@ -420,6 +432,7 @@ complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subc
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "list" -d 'List held snapshots'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "passwd" -d 'Change the password in use: adds a key for the new password, then removes the one the old password opened (data is not rewritten)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the key files'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'

@@ -686,6 +686,15 @@ pub enum KeyCommand {
         #[command(flatten)]
         kdf: KdfArgs,
     },
+    /// Change the password in use: adds a key for the new password, then
+    /// removes the one the old password opened (data is not rewritten)
+    Passwd {
+        /// Read the new password from the first line of this file
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
     /// List the key files
     List {
         /// Print JSON instead of text

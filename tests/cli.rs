@@ -373,6 +373,17 @@ fn a_key_is_removed_but_never_the_last_nor_the_one_in_use_unforced() {
     let r = with_second(&["key", "remove", "--force", &mine[0]]);
     assert!(r.code == 1 && r.stderr.contains("only key"), "{}", r.stderr);
     with_second(&["snapshots"]).ok();
+    // key passwd: the new password opens it, the old one no longer does.
+    let third = repo.scratch("pw3");
+    std::fs::write(&third, "third password\n").unwrap();
+    let passwd = ["key", "passwd", "--new-password-file", third.to_str().unwrap(), "--kdf-memory", "64"];
+    with_second(&passwd).ok();
+    let r = with_second(&["snapshots"]);
+    assert!(r.code == 1 && r.stderr.contains("wrong password"), "{}", r.stderr);
+    let with_third = repo.cmd().env("STRATA_PASSWORD", "third password").args(["key", "list"]).output().unwrap();
+    let listed = crate::util::Run::from(with_third).ok().stdout;
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("(in use)"), "{listed}");
 }
 
 /// `stats`: two snapshots of the same data restore twice its size from one

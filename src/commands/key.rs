@@ -4,6 +4,34 @@ use strata::cli::{Global, KeyCommand};
 use strata::crypto::{unhex, KdfParams};
 use strata::repo::{Access, Repo};
 
+fn kdf_params(kdf: &strata::cli::KdfArgs) -> KdfParams {
+    KdfParams { memory_kib: kdf.kdf_memory, iterations: kdf.kdf_iterations, parallelism: 1 }
+}
+
+/// A new password: the first line of `file`, else asked for twice.
+fn new_password(file: Option<&std::path::Path>) -> Result<Vec<u8>> {
+    let pw = match file {
+        Some(f) => {
+            let b = std::fs::read(f).with_context(|| format!("password file {}", f.display()))?;
+            b.split(|&c| c == b'\n').next().unwrap_or_default().to_vec()
+        }
+        None => {
+            if std::fs::File::open("/dev/tty").is_err() {
+                bail!("no terminal to ask for the new password on: give it with --new-password-file FILE");
+            }
+            let p = prompt("New password: ")?;
+            if prompt("Repeat new password: ")? != p {
+                bail!("the passwords do not match");
+            }
+            p
+        }
+    };
+    if pw.is_empty() {
+        bail!("the new password is empty");
+    }
+    Ok(pw)
+}
+
 /// The first line of an exported key file.
 const EXPORT_HEADER: &str = "strata key files v1";
 
@@ -11,30 +39,18 @@ pub fn run(g: &Global, c: &KeyCommand) -> Result<i32> {
     match c {
         KeyCommand::Add { new_password_file, kdf } => {
             let repo = open(g, Access::Write)?;
-            let pw = match new_password_file {
-                Some(f) => {
-                    let b = std::fs::read(f).with_context(|| format!("password file {}", f.display()))?;
-                    b.split(|&c| c == b'\n').next().unwrap_or_default().to_vec()
-                }
-                None => {
-                    if std::fs::File::open("/dev/tty").is_err() {
-                        bail!("no terminal to ask for the new password on: give it with --new-password-file FILE");
-                    }
-                    let p = prompt("New password: ")?;
-                    if prompt("Repeat new password: ")? != p {
-                        bail!("the passwords do not match");
-                    }
-                    p
-                }
-            };
-            if pw.is_empty() {
-                bail!("the new password is empty");
-            }
-            repo.add_password(
-                &pw,
-                KdfParams { memory_kib: kdf.kdf_memory, iterations: kdf.kdf_iterations, parallelism: 1 },
-            )?;
+            repo.add_password(&new_password(new_password_file.as_deref())?, kdf_params(kdf))?;
             println!("password added");
+        }
+        KeyCommand::Passwd { new_password_file, kdf } => {
+            let repo = open(g, Access::Write)?;
+            let old = repo.key_id().map(strata::crypto::hex).context("no key file opened this repository")?;
+            repo.add_password(&new_password(new_password_file.as_deref())?, kdf_params(kdf))?;
+            // The new key exists before the old one goes: never no key at all.
+            repo.remove_key(&old, true).with_context(|| {
+                format!("the new password was added, but the old one (key {old}) is still valid: remove it with `strata key remove {old} --force`")
+            })?;
+            println!("password changed (key {old} removed)");
         }
         KeyCommand::Remove { id, force } => {
             let repo = open(g, Access::Write)?;
