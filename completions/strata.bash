@@ -302,12 +302,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__backup)
-            opts="-e -x -r -h --host --tag --description --parent --exclude --exclude-file --exclude-caches --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-e -x -r -h --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --stdin-from-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stdin-filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -66,6 +66,8 @@ complete -c strata -n "__fish_strata_using_subcommand init" -l cache-dir -d 'Whe
 complete -c strata -n "__fish_strata_using_subcommand init" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
 complete -c strata -n "__fish_strata_using_subcommand init" -l no-encryption -d 'Store data unencrypted (only for storage you trust)'
 complete -c strata -n "__fish_strata_using_subcommand init" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin-from-command -d 'Run this shell command and store its output as one file (a database dump: `pg_dump app`); when it exits nonzero no snapshot is written and its error output is shown' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin-filename -d 'Where --stdin or --stdin-from-command\'s file appears in the snapshot: a name at its root, or an absolute path' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l host -d 'Host name recorded in the snapshot (default: this machine\'s)' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l tag -d 'Tag for the snapshot (repeatable)' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l description -d 'Free-text description of the snapshot' -r
@@ -79,6 +81,7 @@ complete -c strata -n "__fish_strata_using_subcommand backup" -l password-comman
 complete -c strata -n "__fish_strata_using_subcommand backup" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin -d 'Also store standard input as one file (see --stdin-filename)'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-caches -d 'Leave out directories holding a valid CACHEDIR.TAG'
 complete -c strata -n "__fish_strata_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l json -d 'Print progress and the summary as JSON lines'

@@ -249,8 +249,20 @@ pub struct KdfArgs {
 #[derive(Args, Debug)]
 pub struct BackupArgs {
     /// Files and directories to back up
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present_any = ["stdin", "stdin_from_command"], value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Also store standard input as one file (see --stdin-filename)
+    #[arg(long, conflicts_with = "stdin_from_command")]
+    pub stdin: bool,
+    /// Run this shell command and store its output as one file (a database
+    /// dump: `pg_dump app`); when it exits nonzero no snapshot is written
+    /// and its error output is shown
+    #[arg(long, value_name = "CMD")]
+    pub stdin_from_command: Option<String>,
+    /// Where --stdin or --stdin-from-command's file appears in the snapshot:
+    /// a name at its root, or an absolute path
+    #[arg(long, value_name = "NAME", default_value = "stdin")]
+    pub stdin_filename: PathBuf,
     /// Host name recorded in the snapshot (default: this machine's)
     #[arg(long)]
     pub host: Option<String>,

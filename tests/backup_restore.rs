@@ -386,3 +386,49 @@ fn version_1_repositories_keep_keying_chunks_by_id() {
     restore(&repo, &format!("latest:{}", src.display()), &out, &[]).ok();
     assert_same(&src, &out, &EXACT);
 }
+
+/// `--stdin` and `--stdin-from-command` store a stream as one file beside
+/// the paths; a failing command writes no snapshot and shows its error.
+#[test]
+fn streams_are_stored_as_files_and_a_failing_dump_writes_nothing() {
+    use std::io::Write;
+    let (repo, src) = Repo::with_source(&[("f", b"on disk")]);
+    let mut child = repo
+        .cmd()
+        .args(["backup", "--json", "--stdin", "--stdin-filename", "dumps/app.sql"])
+        .arg(&src)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dump: Vec<u8> = (0..200_000u32).flat_map(|i| format!("INSERT {i};\n").into_bytes()).collect();
+    child.stdin.take().unwrap().write_all(&dump).unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    let got = repo.run(&["dump", "latest:/dumps/app.sql"]).ok();
+    assert_eq!(got.stdout.as_bytes(), &dump[..]);
+    let spec = format!("latest:{}/f", src.display());
+    assert_eq!(repo.run(&["dump", &spec]).ok().stdout, "on disk");
+    let paths = &repo.snapshots()[1]["paths"];
+    assert_eq!(paths, &serde_json::json!(["/dumps/app.sql", src.to_str().unwrap()]), "{paths}");
+    // From a command: its output, its b3sum in the mount's xattr's place.
+    repo.run(&["backup", "--stdin-from-command", "printf 'from a command'", "--stdin-filename", "/cmd.out"]).ok();
+    let found = repo.run(&["find", "--json", "--hash", &blake3::hash(b"from a command").to_hex()]).ok().stdout;
+    assert!(found.contains("\"/cmd.out\""), "{found}");
+    let before = repo.snapshots().len();
+    let r = repo.run(&["backup", "--stdin-from-command", "printf partial; echo 'access denied' >&2; exit 2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("access denied") && r.stderr.contains("exit status: 2"), "{}", r.stderr);
+    assert_eq!(repo.snapshots().len(), before, "a snapshot was written despite the failed command");
+    let r = repo.run(&["backup", "--stdin-from-command", "true", "--stdin-filename", "../x"]);
+    assert!(r.code == 1 && r.stderr.contains("stream file name ../x"), "{}", r.stderr);
+    let inside = src.join("f");
+    let r = repo.run(&[
+        "backup",
+        "--stdin-from-command",
+        "true",
+        "--stdin-filename",
+        inside.to_str().unwrap(),
+        src.to_str().unwrap(),
+    ]);
+    assert!(r.code == 1 && r.stderr.contains("overlaps the source path"), "{}", r.stderr);
+}

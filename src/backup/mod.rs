@@ -22,7 +22,7 @@ use crate::format::tree::{Entry, Kind, Tree};
 use crate::format::Time;
 use crate::repo::Repo;
 use crate::sys;
-use pipeline::Pipeline;
+use pipeline::{FileSlot, Pipeline};
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -31,8 +31,29 @@ use std::sync::Arc;
 use trees::{Pending, TreeRef};
 use walk::Walker;
 
+/// Where a streamed file's content comes from.
+#[derive(Clone, Debug)]
+pub enum StreamSource {
+    Stdin,
+    /// A shell command's standard output; the backup fails (no snapshot)
+    /// when the command exits nonzero.
+    Command(String),
+}
+
+/// A file stored from a stream rather than read from disk (a database
+/// dump), at `path` in the snapshot.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    /// Where the file appears in the snapshot: an absolute path, or a name
+    /// (then at the root). Directories on the way that are not on disk
+    /// are made up (0755, owned by the user running the backup).
+    pub path: PathBuf,
+    pub source: StreamSource,
+}
+
 pub struct Options {
     pub paths: Vec<PathBuf>,
+    pub streams: Vec<Stream>,
     pub host: String,
     pub tags: Vec<String>,
     pub description: String,
@@ -90,7 +111,37 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
 #[derive(Default)]
 struct Node {
     source: bool,
+    /// A streamed file: its index in `Options::streams`.
+    stream: Option<usize>,
     children: BTreeMap<Vec<u8>, Node>,
+}
+
+impl Node {
+    /// Whether a source on disk is at or below this node.
+    fn has_disk_source(&self) -> bool {
+        self.source || self.children.values().any(Node::has_disk_source)
+    }
+}
+
+/// A stream's path in the snapshot, checked: absolute, clean, and neither
+/// at nor below a source path (nor above one).
+fn stream_path(s: &Stream, sources: &[PathBuf]) -> Result<PathBuf> {
+    let shown = s.path.display();
+    let mut out = PathBuf::from("/");
+    for c in s.path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::RootDir => {}
+            _ => return Err(Error::Invalid(format!("stream file name {shown}: no '.' or '..' components"))),
+        }
+    }
+    if out == Path::new("/") {
+        return Err(Error::Invalid("stream file name: empty".into()));
+    }
+    if let Some(src) = sources.iter().find(|p| out.starts_with(p) || p.starts_with(&out)) {
+        return Err(Error::Invalid(format!("stream file name {shown}: overlaps the source path {}", src.display())));
+    }
+    Ok(out)
 }
 
 pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, Snapshot)> {
@@ -104,7 +155,20 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     }
     paths.sort();
     paths.dedup();
-    let path_bytes: Vec<Vec<u8>> = paths.iter().map(|p| p.as_os_str().as_bytes().to_vec()).collect();
+    let mut stream_paths = Vec::new();
+    for s in &opts.streams {
+        let p = stream_path(s, &paths)?;
+        if stream_paths.contains(&p) {
+            return Err(Error::Invalid(format!("stream file name {}: given twice", p.display())));
+        }
+        stream_paths.push(p);
+    }
+    if paths.is_empty() && stream_paths.is_empty() {
+        return Err(Error::Invalid("nothing to back up: give a path or a stream".into()));
+    }
+    let mut path_bytes: Vec<Vec<u8>> =
+        paths.iter().chain(&stream_paths).map(|p| p.as_os_str().as_bytes().to_vec()).collect();
+    path_bytes.sort();
 
     let all = repo.snapshots()?;
     let parent = match opts.parent {
@@ -140,6 +204,15 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         }
         node.source = true;
     }
+    for (i, p) in stream_paths.iter().enumerate() {
+        let mut node = &mut root;
+        for c in p.components() {
+            if let Component::Normal(n) = c {
+                node = node.children.entry(n.as_bytes().to_vec()).or_default();
+            }
+        }
+        node.stream = Some(i);
+    }
 
     let pipeline = Pipeline::start(repo.records().clone(), progress.clone());
     let chunker = repo.config().chunker()?;
@@ -148,13 +221,25 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     let warn = &*opts.warn;
     let changed = std::sync::Mutex::new(Vec::new());
     let readers = read::Readers { pipeline: &pipeline, progress: &progress, chunker, warn, changed: &changed };
-    let (walked, built) = std::thread::scope(|scope| {
+    let streams: Vec<_> = opts.streams.iter().map(|_| FileSlot::new()).collect();
+    let stream_entry = stream_entry(time);
+    let (walked, built, streamed) = std::thread::scope(|scope| {
         let builder = scope.spawn(|| trees::build(dirs_rx, &pipeline, &progress, warn));
         for _ in 0..read::READERS {
             let (rx, readers) = (reads_rx.clone(), &readers);
             scope.spawn(move || readers.run(rx));
         }
         drop(reads_rx);
+        // Streams are read beside the walk, each on its own thread.
+        let streaming: Vec<_> = opts
+            .streams
+            .iter()
+            .zip(&streams)
+            .map(|(s, slot)| {
+                let readers = &readers;
+                scope.spawn(move || readers.stream(&s.source, slot))
+            })
+            .collect();
         let mut walker = Walker {
             repo,
             excludes: &opts.excludes,
@@ -169,13 +254,23 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
             dirs: dirs_tx,
             reads: reads_tx,
         };
-        let root = walk_sources(&mut walker, &root, parent.as_ref().map(|(_, s)| s), parent_root.as_ref());
+        let sources = Sources { streams: &streams, stream_entry: &stream_entry };
+        let root = walk_sources(&mut walker, &root, &sources, parent.as_ref().map(|(_, s)| s), parent_root.as_ref());
         let walked = root.map(|r| (r, std::mem::take(&mut walker.counters), std::mem::take(&mut walker.failed)));
         drop(walker); // hangs up on the readers and the builder
+        let streamed: Vec<std::result::Result<(), String>> = streaming
+            .into_iter()
+            .map(|t| t.join().unwrap_or_else(|_| Err("the stream reader panicked".into())))
+            .collect();
         let built = builder.join().unwrap_or_else(|_| Err(Error::Invalid("the tree builder panicked".into())));
-        (walked, built)
+        (walked, built, streamed)
     });
     pipeline.finish()?;
+    // A stream that failed (a dump command exiting nonzero) fails the
+    // backup: a snapshot without the dump would pass for a good one.
+    if let Some(why) = streamed.into_iter().find_map(|r| r.err()) {
+        return Err(Error::Invalid(why));
+    }
     let built = built?;
     let (root_tree, counters_walk, mut failed) = walked?;
     let tree = *root_tree.get().ok_or_else(|| Error::Invalid("internal: the root tree was not built".into()))?;
@@ -183,6 +278,13 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     failed.extend(changed.into_inner().unwrap_or_else(|e| e.into_inner()));
 
     let mut counters = counters_walk;
+    for slot in &streams {
+        if let Ok((pieces, _)) = slot.wait() {
+            counters.files += 1;
+            counters.files_new += 1;
+            counters.bytes += pieces.iter().map(|p| p.len()).sum::<u64>();
+        }
+    }
     counters.errors = failed.len() as u64;
     counters.bytes_read = progress.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
     counters.bytes_added = progress.bytes_added.load(std::sync::atomic::Ordering::Relaxed);
@@ -204,8 +306,38 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     Ok((id, snapshot))
 }
 
+/// The streamed files, for the walk to place in their directories.
+struct Sources<'a> {
+    streams: &'a [Arc<FileSlot>],
+    /// The entry of a streamed file (or, as a directory, of a made-up
+    /// directory on the way to one).
+    stream_entry: &'a Entry,
+}
+
+/// A streamed file's entry: the user running the backup, 0600, the time
+/// of the backup.
+fn stream_entry(time: Time) -> Entry {
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    Entry {
+        mode: 0o600,
+        uid,
+        gid,
+        user: sys::user_name(uid).unwrap_or_default(),
+        group: sys::group_name(gid).unwrap_or_default(),
+        mtime: time,
+        ctime: time,
+        ..Entry::new(Vec::new(), Kind::File)
+    }
+}
+
 /// Walks the sources, from the root of the snapshot's tree.
-fn walk_sources(w: &mut Walker, root: &Node, parent: Option<&Snapshot>, parent_root: Option<&Tree>) -> Result<TreeRef> {
+fn walk_sources(
+    w: &mut Walker,
+    root: &Node,
+    sources: &Sources,
+    parent: Option<&Snapshot>,
+    parent_root: Option<&Tree>,
+) -> Result<TreeRef> {
     if root.source {
         // Backing up "/" itself.
         let fd = sys::open_dir(Path::new("/")).map_err(|e| Error::io("/", e))?;
@@ -213,18 +345,39 @@ fn walk_sources(w: &mut Walker, root: &Node, parent: Option<&Snapshot>, parent_r
         let prev = parent.map(|s| Entry { subtree: Some(s.tree), ..Entry::new(Vec::new(), Kind::Dir) });
         w.walk_dir(fd, Path::new("/"), prev.as_ref())
     } else {
-        virtual_dir(w, Path::new("/"), root, parent_root)
+        virtual_dir(w, Path::new("/"), root, sources, parent_root)
     }
 }
 
 /// Stores the tree of an ancestor directory of the sources: only the
-/// children on the way to a source, each with its real metadata.
-fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) -> Result<TreeRef> {
-    let fd = sys::open_dir(path).map_err(|e| Error::io(path, e))?;
+/// children on the way to a source, each with its real metadata (made up
+/// for a directory that holds only streamed files and is not on disk).
+fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, sources: &Sources, parent: Option<&Tree>) -> Result<TreeRef> {
+    let fd = match sys::open_dir(path) {
+        Ok(fd) => Some(fd),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !node.has_disk_source() => None,
+        Err(e) => return Err(Error::io(path, e)),
+    };
     let mut pending = Vec::new();
     for (name, child) in &node.children {
         let child_path = path.join(sys::os(name));
         let prev = parent.and_then(|t| t.find(name));
+        if let Some(i) = child.stream {
+            let entry = Entry { name: name.clone(), ..sources.stream_entry.clone() };
+            pending.push(Pending::File(entry, sources.streams[i].clone(), child_path));
+            continue;
+        }
+        let Some(fd) = &fd else {
+            // A made-up directory holding streamed files only.
+            let entry = Entry { name: name.clone(), kind: Kind::Dir, mode: 0o755, ..sources.stream_entry.clone() };
+            let prev_tree = match prev.and_then(|p| p.subtree) {
+                Some(id) => Some(w.repo.tree(&id)?),
+                None => None,
+            };
+            let sub = virtual_dir(w, &child_path, child, sources, prev_tree.as_ref())?;
+            pending.push(Pending::Dir(entry, sub));
+            continue;
+        };
         if child.source {
             w.root_dev = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?.st_dev;
             if let Some(p) = w.entry(fd.as_raw_fd(), name, &child_path, prev)? {
@@ -232,13 +385,18 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, parent: Option<&Tree>) 
             }
             continue;
         }
-        let st = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?;
-        let entry = w.base_entry(fd.as_raw_fd(), name, &st, Kind::Dir, &child_path);
+        let entry = match sys::fstatat(fd.as_raw_fd(), name) {
+            Ok(st) => w.base_entry(fd.as_raw_fd(), name, &st, Kind::Dir, &child_path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !child.has_disk_source() => {
+                Entry { name: name.clone(), kind: Kind::Dir, mode: 0o755, ..sources.stream_entry.clone() }
+            }
+            Err(e) => return Err(Error::io(&child_path, e)),
+        };
         let prev_tree = match prev.and_then(|p| p.subtree) {
             Some(id) => Some(w.repo.tree(&id)?),
             None => None,
         };
-        let sub = virtual_dir(w, &child_path, child, prev_tree.as_ref())?;
+        let sub = virtual_dir(w, &child_path, child, sources, prev_tree.as_ref())?;
         pending.push(Pending::Dir(entry, sub));
     }
     w.finish_dir(pending)

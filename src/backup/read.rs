@@ -128,6 +128,77 @@ impl Readers<'_> {
     }
 }
 
+impl Readers<'_> {
+    /// Stores a stream (standard input, a command's output) as one file's
+    /// content. `Err` when it cannot be read or the command fails: the
+    /// backup must then not commit.
+    pub fn stream(&self, source: &super::StreamSource, slot: &Arc<FileSlot>) -> std::result::Result<(), String> {
+        let result = match source {
+            super::StreamSource::Stdin => {
+                self.read_stream(std::io::stdin().lock(), slot).map_err(|e| format!("reading standard input: {e}"))
+            }
+            super::StreamSource::Command(cmd) => self.command(cmd, slot),
+        };
+        match result {
+            Ok(hash) => {
+                slot.seal(hash);
+                Ok(())
+            }
+            Err(why) => {
+                // Not failed in the slot: the backup stops with `why`, and
+                // a warning about the file as well would say it twice.
+                slot.seal(None);
+                Err(why)
+            }
+        }
+    }
+
+    fn command(&self, cmd: &str, slot: &Arc<FileSlot>) -> std::result::Result<Option<[u8; 32]>, String> {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("/bin/sh")
+            .args(["-c", cmd])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("command {cmd:?}: {e}"))?;
+        let (stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+        // Drained beside the output, so a chatty command never blocks.
+        let errors = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(e) = stderr.as_mut() {
+                let _ = e.read_to_end(&mut text);
+            }
+            text
+        });
+        let read = stdout.map_or(Ok(None), |out| self.read_stream(out, slot));
+        let status = child.wait().map_err(|e| format!("command {cmd:?}: {e}"));
+        let text = String::from_utf8_lossy(&errors.join().unwrap_or_default()).trim().to_string();
+        let status = status?;
+        if !status.success() {
+            let why = if text.is_empty() { String::new() } else { format!(": {text}") };
+            return Err(format!("command {cmd:?} failed ({status}){why}"));
+        }
+        let hash = read.map_err(|e| format!("reading the output of {cmd:?}: {e}"))?;
+        if !text.is_empty() {
+            (self.warn)(&format!("command {cmd:?} said: {text}"));
+        }
+        Ok(hash)
+    }
+
+    /// Chunks a stream into the pipeline; returns its content hash.
+    fn read_stream(&self, reader: impl Read, slot: &Arc<FileSlot>) -> io::Result<Option<[u8; 32]>> {
+        let mut hash = ContentHash::default();
+        for chunk in self.chunker.read_chunks(reader) {
+            let chunk = chunk?;
+            hash.data(&chunk.data);
+            self.progress.bytes_read.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+            self.pipeline.submit(slot, chunk.data).map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        Ok(hash.finish())
+    }
+}
+
 /// A file's plain BLAKE3, fed in file order; holes count as the zeros they
 /// read as, up to `HASH_HOLES_MAX` of them.
 #[derive(Default)]

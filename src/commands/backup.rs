@@ -17,8 +17,14 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
     let json = a.json;
     let bar = if json { None } else { spinner() };
     let warn_bar = bar.clone();
+    let source = match (&a.stdin_from_command, a.stdin) {
+        (Some(cmd), _) => Some(backup::StreamSource::Command(cmd.clone())),
+        (None, true) => Some(backup::StreamSource::Stdin),
+        (None, false) => None,
+    };
     let opts = backup::Options {
         paths: a.paths.clone(),
+        streams: source.map(|source| backup::Stream { path: a.stdin_filename.clone(), source }).into_iter().collect(),
         host: a.host.clone().unwrap_or_else(strata::sys::hostname),
         tags: a.tags.clone(),
         description: a.description.clone(),

@@ -25,6 +25,7 @@ fn repo_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Repo, std::path::Pa
 fn backup_of(repo: &Repo, src: &std::path::Path) {
     let opts = backup::Options {
         paths: vec![src.to_path_buf()],
+        streams: Vec::new(),
         host: "h".into(),
         tags: vec!["t".into()],
         description: String::new(),
