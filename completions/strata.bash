@@ -67,6 +67,9 @@ _strata() {
             strata,restore)
                 cmd="strata__subcmd__restore"
                 ;;
+            strata,run)
+                cmd="strata__subcmd__run"
+                ;;
             strata,snapshots)
                 cmd="strata__subcmd__snapshots"
                 ;;
@@ -85,6 +88,9 @@ _strata() {
             strata__subcmd__generate,man)
                 cmd="strata__subcmd__generate__subcmd__man"
                 ;;
+            strata__subcmd__generate,systemd)
+                cmd="strata__subcmd__generate__subcmd__systemd"
+                ;;
             strata__subcmd__generate__subcmd__help,completions)
                 cmd="strata__subcmd__generate__subcmd__help__subcmd__completions"
                 ;;
@@ -93,6 +99,9 @@ _strata() {
                 ;;
             strata__subcmd__generate__subcmd__help,man)
                 cmd="strata__subcmd__generate__subcmd__help__subcmd__man"
+                ;;
+            strata__subcmd__generate__subcmd__help,systemd)
+                cmd="strata__subcmd__generate__subcmd__help__subcmd__systemd"
                 ;;
             strata__subcmd__help,backup)
                 cmd="strata__subcmd__help__subcmd__backup"
@@ -145,6 +154,9 @@ _strata() {
             strata__subcmd__help,restore)
                 cmd="strata__subcmd__help__subcmd__restore"
                 ;;
+            strata__subcmd__help,run)
+                cmd="strata__subcmd__help__subcmd__run"
+                ;;
             strata__subcmd__help,snapshots)
                 cmd="strata__subcmd__help__subcmd__snapshots"
                 ;;
@@ -159,6 +171,9 @@ _strata() {
                 ;;
             strata__subcmd__help__subcmd__generate,man)
                 cmd="strata__subcmd__help__subcmd__generate__subcmd__man"
+                ;;
+            strata__subcmd__help__subcmd__generate,systemd)
+                cmd="strata__subcmd__help__subcmd__generate__subcmd__systemd"
                 ;;
             strata__subcmd__help__subcmd__hold,add)
                 cmd="strata__subcmd__help__subcmd__hold__subcmd__add"
@@ -260,7 +275,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help --version init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help --version init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -294,6 +309,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -302,7 +325,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__backup)
-            opts="-e -x -r -h --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-e -x -r -h --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -376,6 +399,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -384,7 +415,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__check)
-            opts="-r -h --read-data --read-data-subset --no-key --max-age --host --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --read-data --read-data-subset --no-key --max-age --host --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +461,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -438,7 +477,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__diff)
-            opts="-r -h --metadata --host --path --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --metadata --host --path --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -484,6 +523,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -492,7 +539,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__dump)
-            opts="-r -h --at --host --path --tag --target --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --at --host --path --tag --target --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +593,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -554,7 +609,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__find)
-            opts="-s -r -h --snapshot --host --path --tag --hash --oldest --newest --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-s -r -h --snapshot --host --path --tag --hash --oldest --newest --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -620,6 +675,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -628,7 +691,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__forget)
-            opts="-n -r -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-within-hourly --keep-within-daily --keep-within-weekly --keep-within-monthly --keep-within-yearly --keep-tag --group-by --host --tag --path --dry-run --prune --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-n -r -h --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --keep-within-hourly --keep-within-daily --keep-within-weekly --keep-within-monthly --keep-within-yearly --keep-tag --group-by --host --tag --path --dry-run --prune --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -730,6 +793,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -738,7 +809,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__generate)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help man completions help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help systemd man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -772,6 +843,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -780,7 +859,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__generate__subcmd__completions)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help bash zsh fish"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -814,6 +893,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -822,7 +909,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__generate__subcmd__help)
-            opts="man completions help"
+            opts="systemd man completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -877,8 +964,22 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__generate__subcmd__help__subcmd__systemd)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__generate__subcmd__man)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -912,6 +1013,60 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__generate__subcmd__systemd)
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -920,7 +1075,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1018,7 +1173,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__generate)
-            opts="man completions"
+            opts="systemd man completions"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1046,6 +1201,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__generate__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__generate__subcmd__systemd)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1325,6 +1494,20 @@ _strata() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        strata__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         strata__subcmd__help__subcmd__snapshots)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1368,7 +1551,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__hold)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help add remove list help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help add remove list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1402,6 +1585,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1410,7 +1601,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__hold__subcmd__add)
-            opts="-r -h --reason --until --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --reason --until --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,6 +1640,14 @@ _strata() {
                     return 0
                     ;;
                 --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1530,7 +1729,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__hold__subcmd__list)
-            opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1561,6 +1760,14 @@ _strata() {
                     return 0
                     ;;
                 --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1572,7 +1779,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__hold__subcmd__remove)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1606,6 +1813,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1614,7 +1829,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__init)
-            opts="-r -h --no-encryption --chunk-min --chunk-avg --chunk-max --compression --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --no-encryption --chunk-min --chunk-avg --chunk-max --compression --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1672,6 +1887,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1680,7 +1903,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help remove add passwd list export import help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help remove add passwd list export import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1714,6 +1937,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1722,7 +1953,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__add)
-            opts="-r -h --new-password-file --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --new-password-file --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1768,6 +1999,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1776,7 +2015,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__export)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1807,6 +2046,14 @@ _strata() {
                     return 0
                     ;;
                 --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1930,7 +2177,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__import)
-            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1961,6 +2208,14 @@ _strata() {
                     return 0
                     ;;
                 --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1972,7 +2227,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__list)
-            opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2006,6 +2261,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2014,7 +2277,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__passwd)
-            opts="-r -h --new-password-file --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --new-password-file --kdf-memory --kdf-iterations --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2060,6 +2323,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2068,7 +2339,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__key__subcmd__remove)
-            opts="-r -h --force --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --force --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2102,6 +2373,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2110,7 +2389,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__log)
-            opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2144,6 +2423,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2152,7 +2439,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__ls)
-            opts="-l -R -r -h --at --host --path --tag --long --recursive --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-l -R -r -h --at --host --path --tag --long --recursive --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2202,6 +2489,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2210,7 +2505,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mirror)
-            opts="-r -h --without-keys --prune --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --without-keys --prune --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2244,6 +2539,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2252,7 +2555,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__mount)
-            opts="-o -r -h --snapshot --at --host --path --tag --daemon --log-file --cache-size --list-hash --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-o -r -h --snapshot --at --host --path --tag --daemon --log-file --cache-size --list-hash --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2318,6 +2621,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2326,7 +2637,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__prune)
-            opts="-n -r -h --dry-run --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-n -r -h --dry-run --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2360,6 +2671,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2368,7 +2687,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__restore)
-            opts="-i -e -n -r -h --at --host --path --tag --include --exclude --dry-run --overwrite --delete --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-i -e -n -r -h --at --host --path --tag --include --exclude --dry-run --overwrite --delete --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2438,6 +2757,68 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__run)
+            opts="-r -h --metrics-file --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2446,7 +2827,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__snapshots)
-            opts="-r -h --host --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --host --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2488,6 +2869,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2496,7 +2885,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__stats)
-            opts="-r -h --host --path --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --host --path --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2542,6 +2931,14 @@ _strata() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -2550,7 +2947,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__tag)
-            opts="-r -h --add --remove --set --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --help"
+            opts="-r -h --add --remove --set --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2593,6 +2990,14 @@ _strata() {
                     return 0
                     ;;
                 --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_strata_global_optspecs
-    string join \n r/repo= password-file= password-command= retry-lock= cache-dir= cache-limit= h/help V/version
+    string join \n r/repo= password-file= password-command= retry-lock= cache-dir= cache-limit= config= profile= h/help V/version
 end
 
 function __fish_strata_needs_command
@@ -30,6 +30,8 @@ complete -c strata -n "__fish_strata_needs_command" -l password-command -d 'Run 
 complete -c strata -n "__fish_strata_needs_command" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_needs_command" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_needs_command" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_needs_command" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_needs_command" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_needs_command" -s V -l version -d 'Print version'
 complete -c strata -n "__fish_strata_needs_command" -f -a "init" -d 'Create a repository'
@@ -38,6 +40,7 @@ complete -c strata -n "__fish_strata_needs_command" -f -a "snapshots" -d 'List s
 complete -c strata -n "__fish_strata_needs_command" -f -a "ls" -d 'List the contents of a snapshot'
 complete -c strata -n "__fish_strata_needs_command" -f -a "diff" -d 'What changed between two snapshots: + added, - removed, M content modified, T type changed, U metadata (with --metadata)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "dump" -d 'Write a file\'s content, or a directory as a tar stream (POSIX pax, every attribute kept), to standard output or --target'
+complete -c strata -n "__fish_strata_needs_command" -f -a "run" -d 'Run a profile\'s whole job: before-hooks, backup (with database dumps), forget (and prune when due), mirror, check of the next part of the data, after-hooks (on-error hooks on failure); one summary'
 complete -c strata -n "__fish_strata_needs_command" -f -a "find" -d 'Find files by name, path or content hash in every snapshot (or the chosen ones): which snapshots hold them, and with what size and time'
 complete -c strata -n "__fish_strata_needs_command" -f -a "stats" -d 'What snapshots hold and cost: files, restore size, unique data, stored size, compression and deduplication (all snapshots by default)'
 complete -c strata -n "__fish_strata_needs_command" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
@@ -64,6 +67,8 @@ complete -c strata -n "__fish_strata_using_subcommand init" -l password-command 
 complete -c strata -n "__fish_strata_using_subcommand init" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand init" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand init" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand init" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand init" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand init" -l no-encryption -d 'Store data unencrypted (only for storage you trust)'
 complete -c strata -n "__fish_strata_using_subcommand init" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin-from-command -d 'Run this shell command and store its output as one file (a database dump: `pg_dump app`); when it exits nonzero no snapshot is written and its error output is shown' -r
@@ -81,6 +86,8 @@ complete -c strata -n "__fish_strata_using_subcommand backup" -l password-comman
 complete -c strata -n "__fish_strata_using_subcommand backup" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand backup" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin -d 'Also store standard input as one file (see --stdin-filename)'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-caches -d 'Leave out directories holding a valid CACHEDIR.TAG'
 complete -c strata -n "__fish_strata_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
@@ -94,6 +101,8 @@ complete -c strata -n "__fish_strata_using_subcommand snapshots" -l password-com
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l at -d 'The newest snapshot at or before this time (local time without a zone), instead of SNAPSHOT' -r
@@ -106,6 +115,8 @@ complete -c strata -n "__fish_strata_using_subcommand ls" -l password-command -d
 complete -c strata -n "__fish_strata_using_subcommand ls" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand ls" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand ls" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand ls" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand ls" -s l -l long -d 'Long listing: mode, owner, size, time'
 complete -c strata -n "__fish_strata_using_subcommand ls" -s R -l recursive -d 'List subdirectories too'
 complete -c strata -n "__fish_strata_using_subcommand ls" -l json -d 'Print JSON instead of text'
@@ -119,6 +130,8 @@ complete -c strata -n "__fish_strata_using_subcommand diff" -l password-command 
 complete -c strata -n "__fish_strata_using_subcommand diff" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand diff" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand diff" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand diff" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand diff" -l metadata -d 'Also report changes of mode, owner, times and xattrs (U)'
 complete -c strata -n "__fish_strata_using_subcommand diff" -l json -d 'Print JSON lines (one change a line, then the statistics) instead of text'
 complete -c strata -n "__fish_strata_using_subcommand diff" -s h -l help -d 'Print help'
@@ -133,7 +146,20 @@ complete -c strata -n "__fish_strata_using_subcommand dump" -l password-command 
 complete -c strata -n "__fish_strata_using_subcommand dump" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand dump" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand dump" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand dump" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand dump" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand dump" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand run" -l metrics-file -d 'Write Prometheus textfile metrics here after the run (else the profile\'s metrics-file)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand run" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand run" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand run" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand run" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand run" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand run" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand run" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand run" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
+complete -c strata -n "__fish_strata_using_subcommand run" -l json -d 'Print the summary as JSON'
+complete -c strata -n "__fish_strata_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_using_subcommand find" -s s -l snapshot -d 'Search only this snapshot (as for ls; repeatable); default: every snapshot the selection keeps' -r
 complete -c strata -n "__fish_strata_using_subcommand find" -l host -d 'Choose among this host\'s snapshots' -r
 complete -c strata -n "__fish_strata_using_subcommand find" -l path -d 'Choose among snapshots of this source path' -r -F
@@ -147,6 +173,8 @@ complete -c strata -n "__fish_strata_using_subcommand find" -l password-command 
 complete -c strata -n "__fish_strata_using_subcommand find" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand find" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand find" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand find" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand find" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand find" -l json -d 'Print JSON lines (one match a line) instead of text'
 complete -c strata -n "__fish_strata_using_subcommand find" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand stats" -l host -d 'Choose among this host\'s snapshots' -r
@@ -158,6 +186,8 @@ complete -c strata -n "__fish_strata_using_subcommand stats" -l password-command
 complete -c strata -n "__fish_strata_using_subcommand stats" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand stats" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand stats" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand stats" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand stats" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand stats" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand stats" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand restore" -l at -d 'The newest snapshot at or before this time (local time without a zone), instead of SNAPSHOT' -r
@@ -175,6 +205,8 @@ complete -c strata -n "__fish_strata_using_subcommand restore" -l password-comma
 complete -c strata -n "__fish_strata_using_subcommand restore" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand restore" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand restore" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -s n -l dry-run -d 'Print what would be created, overwritten and deleted; change nothing'
 complete -c strata -n "__fish_strata_using_subcommand restore" -l delete -d 'Remove files in the target that the snapshot lacks'
 complete -c strata -n "__fish_strata_using_subcommand restore" -l json -d 'Print JSON instead of text'
@@ -193,6 +225,8 @@ complete -c strata -n "__fish_strata_using_subcommand mount" -l password-command
 complete -c strata -n "__fish_strata_using_subcommand mount" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mount" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l daemon -d 'Detach once the filesystem is mounted (a password is asked for first); its log then goes to --log-file, else to syslog'
 complete -c strata -n "__fish_strata_using_subcommand mount" -l list-hash -d 'List user.strata.blake3 (each file\'s b3sum) among the xattrs, so `getfattr -d` shows it. Off by default, as `rsync -X` and `cp -a` would then copy it onto every restored file; it is always readable by name (`getfattr -n user.strata.blake3 FILE`)'
 complete -c strata -n "__fish_strata_using_subcommand mount" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -219,6 +253,8 @@ complete -c strata -n "__fish_strata_using_subcommand forget" -l password-comman
 complete -c strata -n "__fish_strata_using_subcommand forget" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand forget" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand forget" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand forget" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand forget" -s n -l dry-run -d 'Say what would be removed; remove nothing'
 complete -c strata -n "__fish_strata_using_subcommand forget" -l prune -d 'Run prune afterwards'
 complete -c strata -n "__fish_strata_using_subcommand forget" -l json -d 'Print JSON instead of text'
@@ -229,6 +265,8 @@ complete -c strata -n "__fish_strata_using_subcommand prune" -l password-command
 complete -c strata -n "__fish_strata_using_subcommand prune" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand prune" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand prune" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand prune" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand prune" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand prune" -s n -l dry-run -d 'Say what would be removed and how much space would come back; change nothing'
 complete -c strata -n "__fish_strata_using_subcommand prune" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand prune" -s h -l help -d 'Print help'
@@ -241,6 +279,8 @@ complete -c strata -n "__fish_strata_using_subcommand check" -l password-command
 complete -c strata -n "__fish_strata_using_subcommand check" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand check" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand check" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand check" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand check" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand check" -l read-data -d 'Also read and verify every chunk record'
 complete -c strata -n "__fish_strata_using_subcommand check" -l no-key -d 'Check without the password (checksums and structure only)'
 complete -c strata -n "__fish_strata_using_subcommand check" -l json -d 'Print the report as one JSON document (counts, problems, what was not checked)'
@@ -251,6 +291,8 @@ complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_
 complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -f -a "add" -d 'Hold snapshots'
 complete -c strata -n "__fish_strata_using_subcommand hold; and not __fish_seen_subcommand_from add remove list help" -f -a "remove" -d 'Lift the holds of snapshots'
@@ -264,6 +306,8 @@ complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subc
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l password-file -d 'Read the password from the first line of this file' -r -F
@@ -271,6 +315,8 @@ complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subc
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from the first line of this file' -r -F
@@ -278,6 +324,8 @@ complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subc
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand hold; and __fish_seen_subcommand_from help" -f -a "add" -d 'Hold snapshots'
@@ -293,6 +341,8 @@ complete -c strata -n "__fish_strata_using_subcommand tag" -l password-command -
 complete -c strata -n "__fish_strata_using_subcommand tag" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand tag" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand tag" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand tag" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand tag" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand tag" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand log" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand log" -l password-file -d 'Read the password from the first line of this file' -r -F
@@ -300,6 +350,8 @@ complete -c strata -n "__fish_strata_using_subcommand log" -l password-command -
 complete -c strata -n "__fish_strata_using_subcommand log" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand log" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand log" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand log" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand log" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand log" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand log" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -s r -l repo -d 'Repository directory' -r -F
@@ -308,6 +360,8 @@ complete -c strata -n "__fish_strata_using_subcommand mirror" -l password-comman
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand mirror" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l without-keys -d 'Leave the key files out: the copy holds nothing that unlocks it (move them with `strata key export` and `key import`)'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l prune -d 'Also remove at each target what the source no longer has (directories only, for now)'
 complete -c strata -n "__fish_strata_using_subcommand mirror" -l json -d 'Print one JSON document: what was sent and skipped, per target'
@@ -318,6 +372,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_s
 complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
 complete -c strata -n "__fish_strata_using_subcommand key; and not __fish_seen_subcommand_from remove add passwd list export import help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
@@ -332,6 +388,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -l force -d 'Also when it is the key your password opened'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l new-password-file -d 'Read the new password from the first line of this file' -r -F
@@ -343,6 +401,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l new-password-file -d 'Read the new password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l kdf-memory -d 'Argon2id memory for the password\'s key, in KiB (at least 8)' -r
@@ -353,6 +413,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from passwd" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l password-file -d 'Read the password from the first line of this file' -r -F
@@ -360,6 +422,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -s r -l repo -d 'Repository directory' -r -F
@@ -368,6 +432,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l password-file -d 'Read the password from the first line of this file' -r -F
@@ -375,6 +441,8 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "remove" -d 'Remove a key file (a password): never the last one, nor the one in use without --force'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "add" -d 'Add a password (asked for, or from --new-password-file)'
@@ -383,22 +451,35 @@ complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subco
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
 complete -c strata -n "__fish_strata_using_subcommand key; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s r -l repo -d 'Repository directory' -r -F
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l password-file -d 'Read the password from the first line of this file' -r -F
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -s h -l help -d 'Print help'
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "man" -d 'Write man pages into a directory'
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -f -a "systemd" -d 'Print (or write into DIR) a systemd service and timer that run `strata run PROFILE` on the profile\'s schedule'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -f -a "man" -d 'Write man pages into a directory'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c strata -n "__fish_strata_using_subcommand generate; and not __fish_seen_subcommand_from systemd man completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -s r -l repo -d 'Repository directory' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -l password-file -d 'Read the password from the first line of this file' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from systemd" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l password-file -d 'Read the password from the first line of this file' -r -F
@@ -406,30 +487,34 @@ complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l retry-lock -d 'When another process writes to the repository, wait up to this long for it (30s, 5m, 1h) instead of failing at once' -r
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l cache-dir -d 'Where the local cache of a bucket repository (-r s3://...) lives [default: $XDG_CACHE_HOME/strata, else ~/.cache/strata]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "systemd" -d 'Print (or write into DIR) a systemd service and timer that run `strata run PROFILE` on the profile\'s schedule'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Write man pages into a directory'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Print a shell completion script'
 complete -c strata -n "__fish_strata_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "init" -d 'Create a repository'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "backup" -d 'Back up files and directories into a new snapshot'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "snapshots" -d 'List snapshots, oldest first'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "ls" -d 'List the contents of a snapshot'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "diff" -d 'What changed between two snapshots: + added, - removed, M content modified, T type changed, U metadata (with --metadata)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "dump" -d 'Write a file\'s content, or a directory as a tar stream (POSIX pax, every attribute kept), to standard output or --target'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "find" -d 'Find files by name, path or content hash in every snapshot (or the chosen ones): which snapshots hold them, and with what size and time'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "stats" -d 'What snapshots hold and cost: files, restore size, unique data, stored size, compression and deduplication (all snapshots by default)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "prune" -d 'Delete the data no snapshot uses any more, and give the space back'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "check" -d 'Verify the repository: its structure, and with --read-data its data'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "hold" -d 'Hold snapshots (legal hold): a held snapshot survives every forget and prune'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "tag" -d 'Change the tags of snapshots'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "log" -d 'Show the audit log: every forget, prune, hold and tag change'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "mirror" -d 'Copy the repository to another directory or a bucket, without the password'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "key" -d 'Manage the passwords that unlock the repository'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "generate" -d 'Generate man pages or shell completions'
-complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "init" -d 'Create a repository'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "backup" -d 'Back up files and directories into a new snapshot'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "snapshots" -d 'List snapshots, oldest first'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "ls" -d 'List the contents of a snapshot'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "diff" -d 'What changed between two snapshots: + added, - removed, M content modified, T type changed, U metadata (with --metadata)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "dump" -d 'Write a file\'s content, or a directory as a tar stream (POSIX pax, every attribute kept), to standard output or --target'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "run" -d 'Run a profile\'s whole job: before-hooks, backup (with database dumps), forget (and prune when due), mirror, check of the next part of the data, after-hooks (on-error hooks on failure); one summary'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "find" -d 'Find files by name, path or content hash in every snapshot (or the chosen ones): which snapshots hold them, and with what size and time'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "stats" -d 'What snapshots hold and cost: files, restore size, unique data, stored size, compression and deduplication (all snapshots by default)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "restore" -d 'Restore a snapshot, or a path within one, into a directory'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "mount" -d 'Show the repository, one snapshot, or the state at a time, as a read-only filesystem'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "forget" -d 'Remove snapshots, by id or by a retention policy (prune gives the space back)'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "prune" -d 'Delete the data no snapshot uses any more, and give the space back'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "check" -d 'Verify the repository: its structure, and with --read-data its data'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "hold" -d 'Hold snapshots (legal hold): a held snapshot survives every forget and prune'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "tag" -d 'Change the tags of snapshots'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "log" -d 'Show the audit log: every forget, prune, hold and tag change'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "mirror" -d 'Copy the repository to another directory or a bucket, without the password'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "key" -d 'Manage the passwords that unlock the repository'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "generate" -d 'Generate man pages or shell completions'
+complete -c strata -n "__fish_strata_using_subcommand help; and not __fish_seen_subcommand_from init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "add" -d 'Hold snapshots'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "remove" -d 'Lift the holds of snapshots'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from hold" -f -a "list" -d 'List held snapshots'
@@ -439,5 +524,6 @@ complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subc
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "list" -d 'List the key files'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "export" -d 'Write the key files (each still locked by its password) to FILE, to keep apart from a mirror made --without-keys; needs no password'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from key" -f -a "import" -d 'Add the key files in FILE (from `key export`) to the repository, so its passwords open it; needs no password'
+complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "systemd" -d 'Print (or write into DIR) a systemd service and timer that run `strata run PROFILE` on the profile\'s schedule'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Write man pages into a directory'
 complete -c strata -n "__fish_strata_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Print a shell completion script'

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what strata needs to build, test and run on Debian/Ubuntu:
-# FUSE 3, clang/libclang for RocksDB's bindings, rsync/attr/acl for tests.
+# FUSE 3, clang/libclang for RocksDB's bindings, rsync/attr/acl for tests,
+# sqlite3 and PostgreSQL for the database-dump tests, systemd for
+# systemd-analyze.
 set -euo pipefail
-pkgs=(fuse3 clang libclang-dev pkg-config rsync attr acl util-linux build-essential)
+pkgs=(fuse3 clang libclang-dev pkg-config rsync attr acl util-linux build-essential sqlite3 postgresql systemd)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -66,6 +66,15 @@ pub struct Global {
     #[arg(long, env = "STRATA_CACHE_LIMIT", global = true, value_name = "SIZE", default_value = "2G",
           value_parser = parse_size_arg)]
     pub cache_limit: u64,
+    /// The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml
+    /// when it exists, else /etc/strata/strata.toml]
+    #[arg(long, env = "STRATA_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Start from this profile: its repository and password, and for
+    /// backup its sources, excludes, tags, host and database dumps, for
+    /// mirror its targets; flags and the environment override it
+    #[arg(long, env = "STRATA_PROFILE", global = true, value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 /// A size: bytes, or with a binary unit (K, M, G, T; KiB, MB... all mean
@@ -115,6 +124,10 @@ pub enum Command {
     /// Write a file's content, or a directory as a tar stream (POSIX pax,
     /// every attribute kept), to standard output or --target
     Dump(DumpArgs),
+    /// Run a profile's whole job: before-hooks, backup (with database
+    /// dumps), forget (and prune when due), mirror, check of the next part
+    /// of the data, after-hooks (on-error hooks on failure); one summary
+    Run(RunArgs),
     /// Find files by name, path or content hash in every snapshot (or the
     /// chosen ones): which snapshots hold them, and with what size and time
     Find(FindArgs),
@@ -248,9 +261,12 @@ pub struct KdfArgs {
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
-    /// Files and directories to back up
-    #[arg(required_unless_present_any = ["stdin", "stdin_from_command"], value_name = "PATH")]
+    /// Files and directories to back up (a --profile's sources when none)
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Streamed files from a profile's database dumps.
+    #[arg(skip)]
+    pub streams: Vec<crate::backup::Stream>,
     /// Also store standard input as one file (see --stdin-filename)
     #[arg(long, conflicts_with = "stdin_from_command")]
     pub stdin: bool,
@@ -329,6 +345,27 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub select: SelectArgs,
     /// Print JSON lines (one change a line, then the statistics) instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+const RUN_EXIT: &str = "\
+EXIT STATUS
+  0  every step succeeded
+  1  a step failed (the on-error hooks ran; the summary names the step)
+  3  every step succeeded, but the backup could not read some files";
+
+#[derive(Args, Debug)]
+#[command(after_long_help = RUN_EXIT)]
+pub struct RunArgs {
+    /// The profile (else --profile)
+    #[arg(value_name = "PROFILE")]
+    pub name: Option<String>,
+    /// Write Prometheus textfile metrics here after the run (else the
+    /// profile's metrics-file)
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// Print the summary as JSON
     #[arg(long)]
     pub json: bool,
 }
@@ -663,7 +700,7 @@ pub struct LogArgs {
 pub struct MirrorArgs {
     /// Directories or s3://BUCKET/PREFIX to mirror to (made into
     /// repositories if new)
-    #[arg(required = true, value_name = "TARGET")]
+    #[arg(value_name = "TARGET")]
     pub targets: Vec<PathBuf>,
     /// Leave the key files out: the copy holds nothing that unlocks it
     /// (move them with `strata key export` and `key import`)
@@ -731,6 +768,16 @@ pub enum KeyCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum GenerateCommand {
+    /// Print (or write into DIR) a systemd service and timer that run
+    /// `strata run PROFILE` on the profile's schedule
+    Systemd {
+        /// The profile
+        #[arg(value_name = "PROFILE")]
+        profile: String,
+        /// Write strata-PROFILE.service and .timer here instead of printing them
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Write man pages into a directory
     Man {
         /// The directory (made if missing), e.g. /usr/local/share/man/man1

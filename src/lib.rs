@@ -17,6 +17,7 @@ pub mod forget;
 pub mod format;
 pub mod fuse;
 pub mod policy;
+pub mod profile;
 pub mod prune;
 pub mod reader;
 pub mod repo;

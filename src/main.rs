@@ -33,6 +33,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Diff(a) => commands::diff::run(g, a),
         Command::Find(a) => commands::find::run(g, a),
         Command::Dump(a) => commands::dump::run(g, a),
+        Command::Run(a) => commands::run::run(g, a),
         Command::Stats(a) => commands::stats::run(g, a),
         Command::Restore(a) => commands::restore::run(g, a),
         Command::Mount(a) => commands::mount::run(g, a),
@@ -44,7 +45,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Log(a) => commands::log::run(g, a),
         Command::Mirror(a) => commands::mirror::run(g, a),
         Command::Key(c) => commands::key::run(g, c),
-        Command::Generate(c) => commands::generate::run(c),
+        Command::Generate(c) => commands::generate::run(g, c),
     }
 }
 
@@ -59,7 +60,11 @@ fn main() {
         }
     }
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = use_profile(&mut cli) {
+        eprintln!("strata: error: {e:#}");
+        std::process::exit(1);
+    }
     if let Some(name) = matches.subcommand_name() {
         strata::repo::set_activity(name);
     }
@@ -80,6 +85,22 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// With --profile (or `run PROFILE`), the command starts from the profile.
+fn use_profile(cli: &mut Cli) -> anyhow::Result<()> {
+    if let Command::Run(a) = &cli.command {
+        if let Some(n) = &a.name {
+            cli.global.profile = Some(n.clone());
+        }
+    }
+    let Some(name) = cli.global.profile.clone() else {
+        return Ok(());
+    };
+    let path = strata::profile::config_path(cli.global.config.as_deref());
+    let profile = strata::profile::load(&path, &name)?;
+    strata::profile::apply(cli, &profile);
+    Ok(())
 }
 
 /// Deep trees hold one fd per level during a walk; lift the soft limit.

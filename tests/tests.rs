@@ -11,3 +11,4 @@ mod faults;
 mod lifecycle;
 mod mirror;
 mod mount;
+mod run;

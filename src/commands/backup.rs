@@ -22,9 +22,14 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         (None, true) => Some(backup::StreamSource::Stdin),
         (None, false) => None,
     };
+    let mut streams = a.streams.clone();
+    streams.extend(source.map(|source| backup::Stream { path: a.stdin_filename.clone(), source }));
+    if a.paths.is_empty() && streams.is_empty() {
+        anyhow::bail!("nothing to back up: give PATHs, --stdin, --stdin-from-command, or a --profile with sources");
+    }
     let opts = backup::Options {
         paths: a.paths.clone(),
-        streams: source.map(|source| backup::Stream { path: a.stdin_filename.clone(), source }).into_iter().collect(),
+        streams,
         host: a.host.clone().unwrap_or_else(strata::sys::hostname),
         tags: a.tags.clone(),
         description: a.description.clone(),

@@ -1,11 +1,12 @@
 //! Man pages and completions, generated from the clap definitions.
 
-use anyhow::{Context, Result};
+use anyhow::{anyhow, Context, Result};
 use clap::CommandFactory;
 use strata::cli::{Cli, GenerateCommand, Shell};
 
-pub fn run(c: &GenerateCommand) -> Result<i32> {
+pub fn run(g: &strata::cli::Global, c: &GenerateCommand) -> Result<i32> {
     match c {
+        GenerateCommand::Systemd { profile, dir } => systemd(g, profile, dir.as_deref())?,
         GenerateCommand::Man { dir } => {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             write_man_pages(dir)?;
@@ -42,4 +43,49 @@ pub fn write_man_pages(dir: &std::path::Path) -> Result<()> {
     }
     write("strata", cmd.clone())?;
     pages("strata", &cmd, &write)
+}
+
+/// A oneshot service running `strata run PROFILE` at idle priority, and a
+/// timer on the profile's schedule (default daily), catching up missed runs
+/// (Persistent=) at a random delay (so many machines do not start at once).
+fn systemd(g: &strata::cli::Global, name: &str, dir: Option<&std::path::Path>) -> Result<()> {
+    let config = strata::profile::config_path(g.config.as_deref());
+    let profile = strata::profile::load(&config, name)?;
+    let exe = std::env::current_exe().context("the path of this program")?;
+    let config = std::path::absolute(&config)?;
+    let quote = |p: &std::path::Path| -> Result<String> {
+        let s = p.to_str().ok_or_else(|| anyhow!("{}: not UTF-8, cannot go in a unit file", p.display()))?;
+        Ok(if s.contains([' ', '"', '\\']) {
+            format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        } else {
+            s.to_string()
+        })
+    };
+    let unit = format!("strata-{}", strata::vfs::component(name).replace(' ', "_"));
+    let service = format!(
+        "[Unit]\nDescription=strata backup, profile {name}\nWants=network-online.target\nAfter=network-online.target\n\n\
+         [Service]\nType=oneshot\nExecStart={} --config {} run {}\nNice=19\nIOSchedulingClass=idle\n\
+         CPUSchedulingPolicy=batch\nUMask=0077\n",
+        quote(&exe)?,
+        quote(&config)?,
+        strata::profile::shell_quote(name),
+    );
+    let schedule = profile.schedule.as_deref().unwrap_or("daily");
+    let timer = format!(
+        "[Unit]\nDescription=strata backup timer, profile {name}\n\n\
+         [Timer]\nOnCalendar={schedule}\nPersistent=true\nRandomizedDelaySec=30min\n\n\
+         [Install]\nWantedBy=timers.target\n"
+    );
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            for (ext, text) in [("service", &service), ("timer", &timer)] {
+                let p = d.join(format!("{unit}.{ext}"));
+                std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
+                println!("{}", p.display());
+            }
+        }
+        None => print!("# {unit}.service\n{service}\n# {unit}.timer\n{timer}"),
+    }
+    Ok(())
 }

@@ -5,6 +5,9 @@ use strata::repo::{Access, MirrorOptions, MirrorReport, MirrorStage, Repo};
 use strata::s3::Bucket;
 
 pub fn run(g: &Global, a: &MirrorArgs) -> Result<i32> {
+    if a.targets.is_empty() {
+        bail!("no TARGET given (a directory or s3://BUCKET/PREFIX), nor a --profile with mirror targets");
+    }
     let opts = MirrorOptions { without_keys: a.without_keys, prune: a.prune };
     // The source is a bucket (`-r s3://...`, or `mirror s3://... DIR` with
     // no repository given): pull it into the directories.

@@ -14,7 +14,7 @@ mod prefetch;
 
 use inode::{ino_of, kernel_dev, key_child, key_hardlink, key_snapshot};
 
-pub use names::{SnapList, SnapRef};
+pub use names::{component, SnapList, SnapRef};
 pub use prefetch::PageSink;
 use prefetch::Prefetch;
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod mount;
+pub mod pg;
 pub mod s3;
 pub mod tree;
 
