@@ -40,6 +40,24 @@ if [ ! -f "$bigfile" ]; then
   head -c $((512 << 20)) /dev/urandom > "$bigfile.part" && mv "$bigfile.part" "$bigfile"
 fi
 
+# For diff: a tree of hardlinks to the corpus's share/, and a change to
+# it (200 files rewritten, 50 removed, 50 added) that can be undone.
+inspect=$BENCH_DIR/inspect
+if [ ! -d "$inspect" ]; then cp -al "$corpus/share" "$inspect.part" && mv "$inspect.part" "$inspect"; fi
+mapfile -t inspect_files < <(cd "$inspect" && find . -type f | sort | awk 'NR % 37 == 0' | head -250)
+inspect_change() { # apply | revert
+  local i f
+  for i in "${!inspect_files[@]}"; do
+    f=${inspect_files[$i]}
+    if [ "$1" = apply ]; then
+      if [ "$i" -lt 200 ]; then rm -f "$inspect/$f"; printf 'changed %d\n' "$i" > "$inspect/$f"; else rm -f "$inspect/$f"; fi
+      [ "$i" -lt 50 ] && printf 'new %d\n' "$i" > "$inspect/$f.added"
+    else
+      ln -f "$corpus/share/$f" "$inspect/$f"; rm -f "$inspect/$f.added"
+    fi
+  done
+}
+
 export STRATA_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 tools=(strata)
@@ -150,6 +168,29 @@ for t in "${tools[@]}"; do
   drop_caches; backup "$t" first "$corpus"
   backup "$t" second "$corpus"
   S[$t.repo]=$(du -sb "$(repo "$t")" | cut -f1)
+  # Inspection: the corpus as a tar stream, then a small change to a tree
+  # (diff of the two snapshots), then one name over every snapshot.
+  case $t in
+    strata) drop_caches; measure "$t.dump" sh -c "'$STRATA' -r '$(repo strata)' dump 'latest:$corpus' > /dev/null" ;;
+    restic) drop_caches; measure "$t.dump" sh -c "restic -q --repo '$(repo restic)' dump latest '$corpus' > /dev/null" ;;
+    borg) drop_caches; measure "$t.dump" sh -c "borg export-tar '$(repo borg)::$(borg list --last 1 --short "$(repo borg)")' - > /dev/null" ;;
+  esac
+  backup "$t" insA "$inspect"
+  inspect_change apply
+  backup "$t" insB "$inspect"
+  inspect_change revert
+  case $t in
+    strata) measure "$t.diff" "$STRATA" -r "$(repo strata)" diff latest~1 latest ;;
+    restic)
+      ids=$(restic --repo "$(repo restic)" snapshots --json --path "$inspect" | python3 -c 'import json,sys; print(" ".join(s["short_id"] for s in json.load(sys.stdin)[-2:]))')
+      measure "$t.diff" restic -q --repo "$(repo restic)" diff $ids ;;
+    borg)
+      measure "$t.diff" borg diff "$(repo borg)::$(borg list --short --glob-archives 'insA-*' "$(repo borg)")" "$(borg list --short --glob-archives 'insB-*' "$(repo borg)")" ;;
+  esac
+  case $t in
+    strata) measure "$t.find_name" "$STRATA" -r "$(repo strata)" find libc.so.6 ;;
+    restic) measure "$t.find_name" restic -q --repo "$(repo restic)" find libc.so.6 ;;
+  esac
   drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
   # Checks of the corpus repository (two snapshots): cold, then warm.
   drop_caches; check_tool "$t" check_cold; check_tool "$t" check_warm
@@ -274,6 +315,9 @@ for t in "${tools[@]:1}"; do printf '%16s' "strata/$t"; done; echo
 row "first backup" first
 row "second backup (unchanged)" second
 row "restore" restore
+row "dump of the corpus (tar)" dump
+row "diff of two snapshots" diff
+row "find one name, 4 snapshots" find_name
 row "check (cold)" check_cold
 row "check (warm)" check_warm
 row "check --read-data (cold)" read_cold
@@ -292,6 +336,7 @@ row "large file, first" big1
 row "large file after 10 edits" big2
 row "forget all but newest, prune" prune_warm
 row "  the same, cold cache" prune_cold
+echo "strata dump / strata restore (cold): $(awk -v a="${T[strata.dump]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
 echo "strata check --read-data (cold) / strata restore (cold): $(awk -v a="${T[strata.read_cold]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
 if [ $mount = 1 ]; then
   row "mount: ls, 20k entries" ls
