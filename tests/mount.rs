@@ -214,6 +214,10 @@ fn a_backup_while_mounted_appears_live() {
     assert_eq!(std::fs::read_dir(m.dir.join("snapshots")).unwrap().count(), 1);
     let versions = m.dir.join("history").join(src.strip_prefix("/").unwrap()).join("f");
     assert_eq!(std::fs::read_dir(&versions).unwrap().count(), 1);
+    // `latest`, read before the backup, must follow it (the kernel caches
+    // a symlink's target by inode).
+    let f = m.dir.join("latest").join(src.strip_prefix("/").unwrap()).join("f");
+    assert_eq!(std::fs::read(&f).unwrap(), b"1");
     std::thread::sleep(Duration::from_millis(1100));
     std::fs::write(src.join("f"), b"2").unwrap();
     // The mount must not block the backup.
@@ -221,7 +225,6 @@ fn a_backup_while_mounted_appears_live() {
     let appeared =
         wait_until(Duration::from_secs(15), || std::fs::read_dir(m.dir.join("snapshots")).unwrap().count() == 2);
     assert!(appeared, "the new snapshot did not appear in the mount");
-    let f = m.dir.join("latest").join(src.strip_prefix("/").unwrap()).join("f");
     assert!(wait_until(Duration::from_secs(5), || std::fs::read(&f).ok().as_deref() == Some(b"2")));
     // The file's history, listed before the backup, shows the new version.
     assert!(wait_until(Duration::from_secs(5), || std::fs::read_dir(&versions).unwrap().count() == 2));

@@ -37,7 +37,7 @@ const HOSTS: u64 = 4;
 const TAGS: u64 = 5;
 const AT: u64 = 6;
 const AT_README: u64 = 7;
-const LATEST: u64 = 8;
+// (8 was `latest`: it has an inode per target now.)
 const HISTORY: u64 = 9;
 
 /// Snapshot content never changes: the kernel may cache it for long.
@@ -371,7 +371,9 @@ impl Vfs {
                 "history" => Ok((HISTORY, NodeKind::History(history::Scope { host: None, path: Vec::new() }))),
                 "latest" => {
                     let s = snaps.latest().ok_or(VfsError::NotFound)?;
-                    Ok((LATEST, NodeKind::Link(self.snapshots_link(0, s))))
+                    // An inode per target, as for every link: the kernel
+                    // caches a symlink's target by inode.
+                    Ok(link(&format!("latest/{}", s.name), self.snapshots_link(0, s)))
                 }
                 _ => Err(VfsError::NotFound),
             },
@@ -621,8 +623,8 @@ impl Vfs {
                 for (i, n) in dirs {
                     push(i, NodeType::Dir, n.as_bytes().to_vec());
                 }
-                if snaps.latest().is_some() {
-                    push(LATEST, NodeType::Symlink, b"latest".to_vec());
+                if let Some(s) = snaps.latest() {
+                    push(link_ino(format!("latest/{}", s.name)), NodeType::Symlink, b"latest".to_vec());
                 }
             }
             NodeKind::Snapshots => {
