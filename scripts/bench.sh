@@ -51,7 +51,7 @@ inspect_change() { # apply | revert
     f=${inspect_files[$i]}
     if [ "$1" = apply ]; then
       if [ "$i" -lt 200 ]; then rm -f "$inspect/$f"; printf 'changed %d\n' "$i" > "$inspect/$f"; else rm -f "$inspect/$f"; fi
-      [ "$i" -lt 50 ] && printf 'new %d\n' "$i" > "$inspect/$f.added"
+      if [ "$i" -lt 50 ]; then printf 'new %d\n' "$i" > "$inspect/$f.added"; fi
     else
       ln -f "$corpus/share/$f" "$inspect/$f"; rm -f "$inspect/$f.added"
     fi

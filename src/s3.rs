@@ -49,7 +49,8 @@ pub fn parse_url(s: &str) -> Option<(String, String)> {
     (!bucket.is_empty()).then(|| (bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
 
-/// One bucket, under a key prefix.
+/// One bucket, under a key prefix (clones share the connection pool).
+#[derive(Clone)]
 pub struct Bucket {
     endpoint: Endpoint,
     bucket: String,

@@ -236,6 +236,20 @@ fn commands_read_a_bucket_through_a_bounded_cache() {
         assert_same(&src, &rsynced, &EXACT);
         let history = m.dir.join("history").join(src.strip_prefix("/").unwrap()).join("later");
         assert_eq!(std::fs::read_dir(&history).unwrap().count(), 1, "one version of `later`");
+        // A snapshot mirrored while mounted appears in the mount.
+        std::fs::write(src.join("later"), b"third").unwrap();
+        repo.backup(&[&src], &[]);
+        mirror(&server, &repo.path, url);
+        let snaps = m.dir.join("snapshots");
+        let appeared = crate::util::mount::wait_until(std::time::Duration::from_secs(60), || {
+            std::fs::read_dir(&snaps).unwrap().count() == 3
+        });
+        assert!(appeared, "the mirrored snapshot did not appear in the bucket's mount");
+        let later = m.dir.join("latest").join(src.strip_prefix("/").unwrap()).join("later");
+        let wait = |f: &dyn Fn() -> bool| crate::util::mount::wait_until(std::time::Duration::from_secs(10), f);
+        let ok = wait(&|| std::fs::read(&later).ok().as_deref() == Some(b"third"));
+        assert!(ok, "latest is not the new snapshot: {:?}", std::fs::read_link(m.dir.join("latest")));
+        assert!(wait(&|| std::fs::read_dir(&history).unwrap().count() == 2), "two versions of `later`");
     }
 
     // A flipped byte in the big pack: the keyless check of the bucket (not

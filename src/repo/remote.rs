@@ -149,7 +149,7 @@ struct Blocks {
     private: Option<PathBuf>,
 }
 
-impl Drop for BucketStore {
+impl Drop for Opened {
     // (Not Blocks': the read-ahead threads hold it a moment longer.)
     fn drop(&mut self) {
         if let Some(dir) = &self.blocks.private {
@@ -257,9 +257,27 @@ impl Blocks {
     }
 }
 
-/// A bucket's repository as a read-only store.
+/// A bucket's repository as a read-only store. A reader beside mirrors
+/// (a mount) sees new snapshots: `refresh` lists the bucket's snapshots at
+/// most every `REFRESH_EVERY`, and when they changed opens it again
+/// (indexes and snapshot records come from the cache, only new ones are
+/// fetched) and reads on from the new state.
 pub(super) struct BucketStore {
+    bucket: Bucket,
+    cache: CacheOptions,
+    now: std::sync::RwLock<Arc<Opened>>,
+    /// When the bucket's snapshots were last listed.
+    listed: Mutex<std::time::Instant>,
+}
+
+/// The shortest time between two listings of a bucket's snapshots.
+const REFRESH_EVERY: Duration = Duration::from_secs(10);
+
+/// The repository as the bucket held it when listed.
+struct Opened {
     url: String,
+    /// The names of its snapshot objects.
+    snapshot_names: HashSet<String>,
     blocks: Arc<Blocks>,
     /// Config, keys, meta, snapshots and the rebuilt chunk index.
     small: MemoryStore,
@@ -321,6 +339,18 @@ fn mkdir(p: &Path) -> Result<()> {
 impl BucketStore {
     /// Opens the bucket's repository; its config comes back decoded.
     pub(super) fn open(bucket: Bucket, cache: &CacheOptions) -> Result<(BucketStore, Config)> {
+        let (opened, config) = Opened::open(bucket.clone(), cache)?;
+        let now = std::sync::RwLock::new(Arc::new(opened));
+        Ok((BucketStore { bucket, cache: cache.clone(), now, listed: Mutex::new(std::time::Instant::now()) }, config))
+    }
+
+    fn current(&self) -> Arc<Opened> {
+        self.now.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Opened {
+    fn open(bucket: Bucket, cache: &CacheOptions) -> Result<(Opened, Config)> {
         let url = bucket.url();
         let config_bytes = bucket
             .get("config")?
@@ -462,7 +492,8 @@ impl BucketStore {
         for w in first.windows(2) {
             next_pack[w[0].1 as usize] = Some(w[1].1);
         }
-        Ok((BucketStore { url, blocks, small, chunks, trees, ahead, next_pack }, config))
+        let snapshot_names = snapshots;
+        Ok((Opened { url, snapshot_names, blocks, small, chunks, trees, ahead, next_pack }, config))
     }
 
     fn locs(&self, cf: Cf) -> Option<&BTreeMap<Vec<u8>, Loc>> {
@@ -514,30 +545,22 @@ impl BucketStore {
     }
 }
 
-impl Store for BucketStore {
-    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+impl Opened {
+    fn store_get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self.locs(cf) {
             Some(locs) => locs.get(key).map(|&l| self.read(l)).transpose(),
             None => self.small.get(cf, key),
         }
     }
 
-    fn contains(&self, cf: Cf, key: &[u8]) -> Result<bool> {
+    fn store_contains(&self, cf: Cf, key: &[u8]) -> Result<bool> {
         match self.locs(cf) {
             Some(locs) => Ok(locs.contains_key(key)),
             None => self.small.contains(cf, key),
         }
     }
 
-    fn write(&self, _: Batch, _: Durability) -> Result<()> {
-        Err(self.read_only())
-    }
-
-    fn flush(&self) -> Result<()> {
-        Ok(())
-    }
-
-    fn range(&self, cf: Cf, from: &[u8], to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn store_range(&self, cf: Cf, from: &[u8], to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let Some(locs) = self.locs(cf) else { return self.small.range(cf, from, to) };
         locs.range(from.to_vec()..)
             .take_while(|(k, _)| to.is_none_or(|t| k.as_slice() < t))
@@ -545,18 +568,73 @@ impl Store for BucketStore {
             .collect()
     }
 
-    fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    fn store_last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
         let Some(locs) = self.locs(cf) else { return self.small.last_before(cf, key) };
         locs.range(..key.to_vec()).next_back().map(|(k, &l)| Ok((k.clone(), self.read(l)?))).transpose()
     }
 
-    fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
+    fn store_scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
         let Some(locs) = self.locs(cf) else { return self.small.scan(cf, from, f) };
         for (k, &l) in locs.range(from.to_vec()..) {
             if !f(k, &self.read(l)?)? {
                 break;
             }
         }
+        Ok(())
+    }
+}
+
+impl Store for BucketStore {
+    fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.current().store_get(cf, key)
+    }
+
+    fn contains(&self, cf: Cf, key: &[u8]) -> Result<bool> {
+        self.current().store_contains(cf, key)
+    }
+
+    fn write(&self, _: Batch, _: Durability) -> Result<()> {
+        Err(self.current().read_only())
+    }
+
+    fn flush(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn range(&self, cf: Cf, from: &[u8], to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.current().store_range(cf, from, to)
+    }
+
+    fn last_before(&self, cf: Cf, key: &[u8]) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.current().store_last_before(cf, key)
+    }
+
+    fn scan(&self, cf: Cf, from: &[u8], f: &mut Visit) -> Result<()> {
+        self.current().store_scan(cf, from, f)
+    }
+
+    fn refresh(&self) -> Result<()> {
+        if self.cache.fresh {
+            return Ok(());
+        }
+        {
+            let mut listed = self.listed.lock().unwrap_or_else(|e| e.into_inner());
+            if listed.elapsed() < REFRESH_EVERY {
+                return Ok(());
+            }
+            *listed = std::time::Instant::now();
+        }
+        let names: HashSet<String> = self
+            .bucket
+            .list("snapshots/")?
+            .into_iter()
+            .filter_map(|o| o.key.strip_prefix("snapshots/").map(String::from))
+            .collect();
+        if names == self.current().snapshot_names {
+            return Ok(());
+        }
+        let (opened, _) = Opened::open(self.bucket.clone(), &self.cache)?;
+        *self.now.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(opened);
         Ok(())
     }
 }
