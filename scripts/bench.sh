@@ -44,7 +44,7 @@ fi
 # it (200 files rewritten, 50 removed, 50 added) that can be undone.
 inspect=$BENCH_DIR/inspect
 if [ ! -d "$inspect" ]; then cp -al "$corpus/share" "$inspect.part" && mv "$inspect.part" "$inspect"; fi
-mapfile -t inspect_files < <(cd "$inspect" && find . -type f | sort | awk 'NR % 37 == 0' | head -250)
+mapfile -t inspect_files < <(cd "$corpus/share" && find . -type f | sort | awk 'NR % 37 == 0' | head -250)
 inspect_change() { # apply | revert
   local i f
   for i in "${!inspect_files[@]}"; do
@@ -57,6 +57,9 @@ inspect_change() { # apply | revert
     fi
   done
 }
+# (A run cut short may have left it changed.)
+find "$inspect" -name '*.added' -delete
+inspect_change revert
 
 export STRATA_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
