@@ -171,28 +171,11 @@ for t in "${tools[@]}"; do
   drop_caches; backup "$t" first "$corpus"
   backup "$t" second "$corpus"
   S[$t.repo]=$(du -sb "$(repo "$t")" | cut -f1)
-  # Inspection: the corpus as a tar stream, then a small change to a tree
-  # (diff of the two snapshots), then one name over every snapshot.
+  # The corpus as a tar stream.
   case $t in
     strata) drop_caches; measure "$t.dump" sh -c "'$STRATA' -r '$(repo strata)' dump 'latest:$corpus' > /dev/null" ;;
     restic) drop_caches; measure "$t.dump" sh -c "restic -q --repo '$(repo restic)' dump latest '$corpus' > /dev/null" ;;
     borg) drop_caches; measure "$t.dump" sh -c "borg export-tar '$(repo borg)::$(borg list --last 1 --short "$(repo borg)")' - > /dev/null" ;;
-  esac
-  backup "$t" insA "$inspect"
-  inspect_change apply
-  backup "$t" insB "$inspect"
-  inspect_change revert
-  case $t in
-    strata) measure "$t.diff" "$STRATA" -r "$(repo strata)" diff latest~1 latest ;;
-    restic)
-      ids=$(restic --repo "$(repo restic)" snapshots --json --path "$inspect" | python3 -c 'import json,sys; print(" ".join(s["short_id"] for s in json.load(sys.stdin)[-2:]))')
-      measure "$t.diff" restic -q --repo "$(repo restic)" diff $ids ;;
-    borg)
-      measure "$t.diff" borg diff "$(repo borg)::$(borg list --short --glob-archives 'insA-*' "$(repo borg)")" "$(borg list --short --glob-archives 'insB-*' "$(repo borg)")" ;;
-  esac
-  case $t in
-    strata) measure "$t.find_name" "$STRATA" -r "$(repo strata)" find libc.so.6 ;;
-    restic) measure "$t.find_name" restic -q --repo "$(repo restic)" find libc.so.6 ;;
   esac
   drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
   # Checks of the corpus repository (two snapshots): cold, then warm.
@@ -249,6 +232,24 @@ for t in "${tools[@]}"; do
       fi
     fi
   fi
+  # A small change to a tree (diff of its two snapshots), then one name
+  # over every snapshot; after the steps above that restore "latest".
+  backup "$t" insA "$inspect"
+  inspect_change apply
+  backup "$t" insB "$inspect"
+  inspect_change revert
+  case $t in
+    strata) measure "$t.diff" "$STRATA" -r "$(repo strata)" diff latest~1 latest ;;
+    restic)
+      ids=$(restic --repo "$(repo restic)" snapshots --json --path "$inspect" | python3 -c 'import json,sys; print(" ".join(s["short_id"] for s in json.load(sys.stdin)[-2:]))')
+      measure "$t.diff" restic -q --repo "$(repo restic)" diff $ids ;;
+    borg)
+      measure "$t.diff" borg diff "$(repo borg)::$(borg list --short --glob-archives 'insA-*' "$(repo borg)")" "$(borg list --short --glob-archives 'insB-*' "$(repo borg)")" ;;
+  esac
+  case $t in
+    strata) measure "$t.find_name" "$STRATA" -r "$(repo strata)" find libc.so.6 ;;
+    restic) measure "$t.find_name" restic -q --repo "$(repo restic)" find libc.so.6 ;;
+  esac
   # Restored trees are deleted at the end: creating many files right after
   # deleting many is slow on ext4 and would penalise the next tool.
   # A large file, then the same file after small edits in 10 places, in
