@@ -99,8 +99,7 @@ fn use_profile(cli: &mut Cli) -> anyhow::Result<()> {
     };
     let path = strata::profile::config_path(cli.global.config.as_deref());
     let profile = strata::profile::load(&path, &name)?;
-    strata::profile::apply(cli, &profile);
-    Ok(())
+    Ok(strata::profile::apply(cli, &profile)?)
 }
 
 /// Deep trees hold one fd per level during a walk; lift the soft limit.

@@ -266,8 +266,9 @@ pub fn load(path: &Path, name: &str) -> Result<Profile> {
 }
 
 /// Makes the command start from the profile: what the command line and
-/// the environment left unset comes from it.
-pub fn apply(cli: &mut Cli, p: &Profile) {
+/// the environment left unset comes from it (for forget: the retention
+/// policy, when no --keep-* and no snapshot is given).
+pub fn apply(cli: &mut Cli, p: &Profile) -> Result<()> {
     let g = &mut cli.global;
     if g.repo.is_none() {
         g.repo = p.repository.as_ref().map(PathBuf::from);
@@ -302,8 +303,35 @@ pub fn apply(cli: &mut Cli, p: &Profile) {
                 a.prune |= m.prune;
             }
         }
+        Command::Forget(a) => {
+            let given = [a.keep_last, a.keep_hourly, a.keep_daily, a.keep_weekly, a.keep_monthly, a.keep_yearly]
+                .iter()
+                .any(Option::is_some)
+                || a.keep_within.is_some()
+                || !a.keep_tag.is_empty();
+            if let (false, true, Some(r)) = (given, a.snapshots.is_empty(), &p.retention) {
+                let count = |key: &str, v: &Option<CountValue>| -> Result<Option<crate::policy::Count>> {
+                    v.as_ref()
+                        .map(|v| v.arg().parse().map_err(|e| Error::Invalid(format!("retention.{key}: {e}"))))
+                        .transpose()
+                };
+                a.keep_last = count("keep-last", &r.keep_last)?;
+                a.keep_hourly = count("keep-hourly", &r.keep_hourly)?;
+                a.keep_daily = count("keep-daily", &r.keep_daily)?;
+                a.keep_weekly = count("keep-weekly", &r.keep_weekly)?;
+                a.keep_monthly = count("keep-monthly", &r.keep_monthly)?;
+                a.keep_yearly = count("keep-yearly", &r.keep_yearly)?;
+                a.keep_within = r
+                    .keep_within
+                    .as_ref()
+                    .map(|w| w.parse().map_err(|e| Error::Invalid(format!("retention.keep-within: {e}"))))
+                    .transpose()?;
+                a.keep_tag.clone_from(&r.keep_tags);
+            }
+        }
         _ => {}
     }
+    Ok(())
 }
 
 #[cfg(test)]

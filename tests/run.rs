@@ -134,6 +134,10 @@ fn a_profile_runs_the_whole_job_twice() {
     assert!(m["strata_repository_size_bytes"] > 0.0);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
     assert!((now - m["strata_last_success_timestamp_seconds"]).abs() < 120.0, "{m:?}");
+    // By hand, with --profile: forget takes the profile's policy.
+    let by_hand = Run::from(s.cmd(&env).args(["--profile", "p", "forget", "--dry-run", "--json"]).output().unwrap());
+    assert_eq!(by_hand.code, 0, "{}", by_hand.stderr);
+    assert!(by_hand.json()["groups"][0]["keep"][0]["reasons"].to_string().contains("last"), "{}", by_hand.stdout);
     // The mirrors hold both runs' snapshots, and check without the key.
     let mirrored = Repo::at(&mirror);
     mirrored.run(&["check", "--no-key"]).ok();
