@@ -471,8 +471,11 @@ impl Check<'_> {
             return Ok(());
         }
         self.referenced.insert(id);
-        let tree = match self.repo.tree(id) {
-            Ok(t) => t,
+        let tree = match self.repo.tree_parts(id) {
+            Ok((t, parts)) => {
+                parts.iter().for_each(|p| self.referenced.insert(p));
+                t
+            }
             Err(e) => {
                 let kind = if matches!(e, Error::Missing { .. }) { "tree_missing" } else { "tree_damaged" };
                 self.problems.add_used(kind, id, e.to_string());
@@ -488,8 +491,9 @@ impl Check<'_> {
                 Content::Inline(pieces) => self.pieces(pieces)?,
                 Content::List { id, pieces } => {
                     self.referenced.insert(id);
-                    match self.repo.chunk_list(id) {
-                        Ok(list) => {
+                    match self.repo.chunk_list_parts(id) {
+                        Ok((list, parts)) => {
+                            parts.iter().for_each(|p| self.referenced.insert(p));
                             self.report.trees += 1;
                             if list.len() as u64 != *pieces {
                                 let detail = format!("holds {} pieces, its tree says {pieces}", list.len());

@@ -73,7 +73,8 @@ impl Mark<'_> {
             return Ok(());
         }
         self.live.insert(id);
-        let tree = self.repo.tree(id).map_err(|e| unreadable(snapshot, e))?;
+        let (tree, parts) = self.repo.tree_parts(id).map_err(|e| unreadable(snapshot, e))?;
+        parts.iter().for_each(|p| self.live.insert(p));
         self.trees += 1;
         if self.trees % 1024 == 0 {
             (self.progress)(Stage::Marking(self.trees));
@@ -84,7 +85,8 @@ impl Mark<'_> {
                 Content::List { id, .. } => {
                     self.live.insert(id);
                     self.trees += 1;
-                    let pieces = self.repo.chunk_list(id).map_err(|e| unreadable(snapshot, e))?;
+                    let (pieces, parts) = self.repo.chunk_list_parts(id).map_err(|e| unreadable(snapshot, e))?;
+                    parts.iter().for_each(|p| self.live.insert(p));
                     pieces.iter().filter_map(|p| p.id()).for_each(|c| self.live.insert(&c));
                 }
             }

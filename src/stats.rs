@@ -57,18 +57,24 @@ fn walk(repo: &Repo, tree: &Id, trees: &mut HashSet<Id>, chunks: &mut HashSet<Id
     if !trees.insert(*tree) {
         return Ok(());
     }
-    st.trees += 1;
-    st.stored_tree_bytes += object_bytes(repo, "tree", tree)?;
-    for e in repo.tree(tree)?.entries {
+    let (t, parts) = repo.tree_parts(tree)?;
+    for id in std::iter::once(tree).chain(&parts) {
+        st.trees += 1;
+        st.stored_tree_bytes += object_bytes(repo, "tree", id)?;
+    }
+    for e in t.entries {
         let listed;
         let pieces: &[Piece] = match &e.content {
             Content::Inline(p) => p,
             Content::List { id, .. } => {
+                let parts;
+                (listed, parts) = repo.chunk_list_parts(id)?;
                 if trees.insert(*id) {
-                    st.trees += 1;
-                    st.stored_tree_bytes += object_bytes(repo, "chunk list", id)?;
+                    for id in std::iter::once(id).chain(&parts) {
+                        st.trees += 1;
+                        st.stored_tree_bytes += object_bytes(repo, "chunk list", id)?;
+                    }
                 }
-                listed = repo.chunk_list(id)?;
                 &listed
             }
         };

@@ -8,6 +8,7 @@ mod bucket;
 mod check;
 mod cli;
 mod faults;
+mod huge;
 mod lifecycle;
 mod mirror;
 mod mount;

@@ -197,16 +197,25 @@ impl Pipeline {
         self.check()
     }
 
-    /// Seals and queues a tree or chunk-list object unless already stored.
-    pub fn put_object(&self, plaintext: &[u8]) -> Result<Id> {
+    /// Seals and queues the records (id, plaintext) of a tree or chunk list,
+    /// stored whole or in parts (`format::parts`), each unless already
+    /// stored; returns the id of the last, the one to refer to.
+    pub fn put_objects(&self, objects: Vec<(Id, Vec<u8>)>) -> Result<Id> {
         let records = &self.shared.records;
-        let id = records.keys().id(plaintext);
-        if !records.has_object(&id)? {
-            let record = records.seal(&id, plaintext);
-            let _ = self.writes.as_ref().expect("pipeline running").send(Write::Object { id, record });
+        let mut last = None;
+        for (id, plaintext) in objects {
+            if !records.has_object(&id)? {
+                let record = records.seal(&id, &plaintext);
+                let _ = self.writes.as_ref().expect("pipeline running").send(Write::Object { id, record });
+            }
+            last = Some(id);
         }
         self.check()?;
-        Ok(id)
+        last.ok_or_else(|| Error::Invalid("internal: an object of no records".into()))
+    }
+
+    pub fn keys(&self) -> &crate::crypto::Keys {
+        self.shared.records.keys()
     }
 
     fn check(&self) -> Result<()> {
@@ -356,7 +365,7 @@ mod tests {
         }
         // Whoever sees the failure first, it stays for every later check.
         assert!(p.check().is_err());
-        assert!(p.put_object(b"tree").is_err());
+        assert!(p.put_objects(vec![(Id([1; 32]), b"tree".to_vec())]).is_err());
         let e = p.finish().unwrap_err().to_string();
         assert!(e.contains("no snapshot written") && e.contains("/repo/db"), "{e}");
     }

@@ -6,7 +6,8 @@
 use super::pipeline::{FileSlot, Pipeline, Progress};
 use crate::crypto::Id;
 use crate::error::{Error, Result};
-use crate::format::tree::{encode_chunk_list, Content, Entry, Piece, Tree, INLINE_PIECES_MAX};
+use crate::format::parts::{chunk_list_records, tree_records};
+use crate::format::tree::{Content, Entry, Piece, Tree, INLINE_PIECES_MAX};
 use crossbeam_channel::Receiver;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -66,7 +67,7 @@ pub fn build(
             }
         }
         tree.sort();
-        let id = pipeline.put_object(&tree.encode())?;
+        let id = pipeline.put_objects(tree_records(&tree.entries, pipeline.keys()))?;
         let _ = job.tree.set(id);
     }
     Ok(failed)
@@ -76,6 +77,6 @@ fn content(pipeline: &Pipeline, pieces: Vec<Piece>) -> Result<Content> {
     if pieces.len() <= INLINE_PIECES_MAX {
         return Ok(Content::Inline(pieces));
     }
-    let id = pipeline.put_object(&encode_chunk_list(&pieces))?;
+    let id = pipeline.put_objects(chunk_list_records(&pieces, pipeline.keys()))?;
     Ok(Content::List { id, pieces: pieces.len() as u64 })
 }

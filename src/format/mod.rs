@@ -7,6 +7,7 @@
 pub mod config;
 pub mod key;
 pub mod meta;
+pub mod parts;
 pub mod record;
 pub mod snapshot;
 pub mod tree;
@@ -34,6 +35,10 @@ pub const SNAPSHOT_VERSION: u8 = 1;
 /// Tree 2: file entries carry their content's plain BLAKE3 hash.
 pub const TREE_VERSION: u8 = 2;
 pub const CHUNK_LIST_VERSION: u8 = 1;
+/// Tree 3 and chunk list 2 are not trees and lists but the index of one
+/// stored in parts (`parts`); the parts are of the versions above. FROZEN.
+pub const TREE_PARTS_VERSION: u8 = 3;
+pub const CHUNK_LIST_PARTS_VERSION: u8 = 2;
 pub const HOLD_VERSION: u8 = 1;
 pub const TAGS_VERSION: u8 = 1;
 pub const AUDIT_VERSION: u8 = 1;

@@ -18,6 +18,12 @@ pub const RECORD_VERSION: u8 = 1;
 const FLAG_ZSTD: u8 = 1;
 pub const CHECKSUM_LEN: usize = 16;
 const HEADER_LEN: usize = 2;
+/// The largest plaintext a compressed record may claim: `open` refuses
+/// more (a frame's stated size is not trusted to allocate). `seal` stores a
+/// larger plaintext raw, so whatever it seals opens; strata's own records
+/// stay far below it (chunks are at most 16 MiB, trees and chunk lists are
+/// cut into parts of at most 8 MiB, `format::parts`).
+pub const PLAIN_MAX: usize = 64 << 20;
 
 thread_local! {
     static COMPRESSOR: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
@@ -51,7 +57,7 @@ fn compress(plaintext: &[u8], level: i32) -> Option<Vec<u8>> {
 /// Builds the stored record for `plaintext` under `id`.
 /// `level` 0 means no compression.
 pub fn seal(keys: &Keys, id: &Id, plaintext: &[u8], level: i32) -> Vec<u8> {
-    let packed = (level != 0)
+    let packed = (level != 0 && plaintext.len() <= PLAIN_MAX)
         .then(|| compress(plaintext, level))
         .flatten()
         .filter(|c| c.len() < plaintext.len() - plaintext.len() * 3 / 100);
@@ -102,7 +108,7 @@ pub fn open(keys: &Keys, id: &Id, mut bytes: Vec<u8>, what: &str) -> Result<Vec<
         let size = zstd::zstd_safe::get_frame_content_size(body)
             .ok()
             .flatten()
-            .filter(|&n| n <= 64 << 20)
+            .filter(|&n| n <= PLAIN_MAX as u64)
             .ok_or_else(|| Error::corrupt(what, "bad compressed frame"))?;
         decompress(body, size as usize).map_err(|e| Error::corrupt(what, format!("decompression: {e}")))?
     } else {
@@ -132,6 +138,16 @@ mod tests {
             prop_assert!(verify(&rec));
             prop_assert_eq!(open(&keys, &id, rec, "t").unwrap(), data);
         }
+    }
+
+    #[test]
+    fn whatever_seal_accepts_opens() {
+        let keys = Keys::new([3; 32], Some([4; 32]));
+        let big = vec![0u8; PLAIN_MAX + 1];
+        let id = keys.id(&big);
+        let rec = seal(&keys, &id, &big, 3);
+        assert_eq!(rec[1] & FLAG_ZSTD, 0, "stored raw, past what a compressed record may claim");
+        assert_eq!(open(&keys, &id, rec, "t").unwrap().len(), PLAIN_MAX + 1);
     }
 
     #[test]

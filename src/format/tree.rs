@@ -3,7 +3,9 @@
 //! and a diff can skip it whole. A chunk list too long to keep inline (large
 //! files) is stored as its own object, referenced by id.
 
+use super::parts::{decode_index, Stored};
 use super::{decode, encode, Time, CHUNK_LIST_VERSION, TAG_CHUNK_LIST, TAG_TREE, TREE_VERSION};
+use super::{CHUNK_LIST_PARTS_VERSION, TREE_PARTS_VERSION};
 use crate::crypto::Id;
 use crate::error::Result;
 
@@ -166,6 +168,14 @@ impl Tree {
         }
         decode("tree", TAG_TREE, TREE_VERSION, bytes)
     }
+
+    /// A tree record as stored: a whole tree, or the index of its parts.
+    pub fn decode_stored(bytes: &[u8]) -> Result<Stored<Tree>> {
+        match decode_index("tree index", TAG_TREE, TREE_PARTS_VERSION, bytes)? {
+            Some(parts) => Ok(Stored::Parts(parts)),
+            None => Tree::decode(bytes).map(Stored::Whole),
+        }
+    }
 }
 
 /// Version 1 trees: entries without a content hash.
@@ -263,6 +273,14 @@ pub fn encode_chunk_list(pieces: &[Piece]) -> Vec<u8> {
 
 pub fn decode_chunk_list(bytes: &[u8]) -> Result<Vec<Piece>> {
     decode("chunk list", TAG_CHUNK_LIST, CHUNK_LIST_VERSION, bytes)
+}
+
+/// A chunk list record as stored: a whole list, or the index of its parts.
+pub fn decode_chunk_list_stored(bytes: &[u8]) -> Result<Stored<Vec<Piece>>> {
+    match decode_index("chunk list index", TAG_CHUNK_LIST, CHUNK_LIST_PARTS_VERSION, bytes)? {
+        Some(parts) => Ok(Stored::Parts(parts)),
+        None => decode_chunk_list(bytes).map(Stored::Whole),
+    }
 }
 
 #[cfg(test)]
