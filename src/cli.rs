@@ -15,6 +15,7 @@ ENVIRONMENT
   STRATA_CACHE_DIR, STRATA_CACHE_LIMIT  a bucket repository's local cache
   AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
                            where a bucket (s3://BUCKET/PREFIX) is, and its credentials
+  STRATA_LOG               what the log shows: error, warn (the default), info, debug, off
   An empty variable counts as unset. The password is taken from
   --password-file, --password-command, STRATA_PASSWORD, then a prompt.
 

@@ -139,7 +139,7 @@ impl Fs {
                         // answers EIO), not the worker: a dead worker would
                         // leave the queue to fill and the mount to hang.
                         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                            eprintln!("strata: a request failed with an internal error (reported as EIO)");
+                            log::error!("a request failed with an internal error (reported as EIO)");
                         }
                     }
                 })
@@ -183,9 +183,7 @@ impl Filesystem for Fs {
         self.no_open = config.add_capabilities(fuser::consts::FUSE_NO_OPEN_SUPPORT).is_ok();
         self.no_opendir = config.add_capabilities(fuser::consts::FUSE_NO_OPENDIR_SUPPORT).is_ok();
         if self.acls && config.add_capabilities(fuser::consts::FUSE_POSIX_ACL).is_err() {
-            eprintln!(
-                "strata: this kernel cannot enforce POSIX ACLs on FUSE mounts: access is checked by mode bits only"
-            );
+            log::warn!("this kernel cannot enforce POSIX ACLs on FUSE mounts: access is checked by mode bits only");
         }
         // Always readdirplus (not "auto"): every listed entry then reaches
         // the kernel with its attributes, so walking a tree after listing it

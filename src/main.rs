@@ -53,6 +53,7 @@ fn main() {
     // Die quietly on a closed pipe (`strata ls ... | head`), as Unix tools do.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     raise_fd_limit();
+    init_log();
     // An empty variable is no setting (not clap's "a value is required").
     for (k, v) in std::env::vars_os() {
         if v.is_empty() && k.to_str().is_some_and(|k| k.starts_with("STRATA_")) {
@@ -100,6 +101,33 @@ fn use_profile(cli: &mut Cli) -> anyhow::Result<()> {
     let path = strata::profile::config_path(cli.global.config.as_deref());
     let profile = strata::profile::load(&path, &name)?;
     Ok(strata::profile::apply(cli, &profile)?)
+}
+
+/// The library's log records (`log` crate), a line each on stderr: the
+/// terminal in the foreground, a detached mount's `--log-file` or syslog
+/// (see `commands::mount`). Warnings and errors by default; `STRATA_LOG`
+/// (`error`, `warn`, `info`, `debug`, `trace`, `off`) changes the level.
+fn init_log() {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, m: &log::Metadata) -> bool {
+            m.level() <= log::max_level()
+        }
+        fn log(&self, r: &log::Record) {
+            if self.enabled(r.metadata()) {
+                use std::io::Write;
+                // One write per line, so lines of concurrent threads never mix.
+                let line = format!("strata: {}\n", r.args());
+                let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    let level = std::env::var("STRATA_LOG").ok().and_then(|l| l.parse().ok()).unwrap_or(log::LevelFilter::Warn);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
 }
 
 /// Deep trees hold one fd per level during a walk; lift the soft limit.

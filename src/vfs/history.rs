@@ -93,7 +93,7 @@ impl Vfs {
     /// A tree of snapshot `s`, reached while looking for `path`.
     fn history_tree(&self, s: &SnapRef, path: &[u8], id: &Id) -> VResult<Arc<Tree>> {
         self.load_tree(id).map_err(|e| {
-            eprintln!("strata: snapshot {} path /{}: tree {id}: {e}", s.id.short(), String::from_utf8_lossy(path));
+            log::error!("snapshot {} path /{}: tree {id}: {e}", s.id.short(), String::from_utf8_lossy(path));
             VfsError::Io
         })
     }

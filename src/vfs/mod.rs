@@ -314,11 +314,7 @@ impl Vfs {
     /// A tree of `node`'s snapshot; a failure is logged naming the path.
     fn tree(&self, id: &Id, node: &EntryNode) -> VResult<Arc<Tree>> {
         self.load_tree(id).map_err(|e| {
-            eprintln!(
-                "strata: snapshot {} path /{}: tree {id}: {e}",
-                node.snap.short(),
-                String::from_utf8_lossy(&node.path)
-            );
+            log::error!("snapshot {} path /{}: tree {id}: {e}", node.snap.short(), String::from_utf8_lossy(&node.path));
             VfsError::Io
         })
     }
@@ -502,7 +498,7 @@ impl Vfs {
             return Ok(m.clone());
         }
         let m = Arc::new(FileMap::load(&self.repo, &n.entry).map_err(|e| {
-            eprintln!("strata: snapshot {} path /{}: {e}", n.snap.short(), String::from_utf8_lossy(&n.path));
+            log::error!("snapshot {} path /{}: {e}", n.snap.short(), String::from_utf8_lossy(&n.path));
             VfsError::Io
         })?);
         Ok(n.map.get_or_init(|| m).clone())
@@ -708,8 +704,8 @@ impl Vfs {
             self.prefetch_after_file(node.clone());
         }
         let data = self.reader.read_data(&self.repo, &map, offset, size as usize).map_err(|e| {
-            eprintln!(
-                "strata: read error in snapshot {} path /{} at offset {offset}: {e}",
+            log::error!(
+                "read error in snapshot {} path /{} at offset {offset}: {e}",
                 node.snap.short(),
                 String::from_utf8_lossy(&node.path)
             );

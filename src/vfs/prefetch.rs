@@ -187,7 +187,7 @@ pub(super) fn spawn(vfs: &Arc<Vfs>, jobs: Jobs) -> crate::Result<()> {
                 for (snap, job) in rx {
                     let Some(vfs) = weak.upgrade() else { break };
                     if let Err(e) = vfs.run(job) {
-                        eprintln!("strata: prefetch in snapshot {} failed: {e}", snap.short());
+                        log::warn!("prefetch in snapshot {} failed: {e}", snap.short());
                     }
                 }
             })
