@@ -155,6 +155,23 @@ impl Fs {
     }
 }
 
+/// Fault injection for the tests, as prune's `STRATA_CRASH_AT`: with
+/// `STRATA_FAULT=stall:NAME` a lookup of NAME takes 3 s on its worker (a
+/// slow load), with `STRATA_FAULT=panic:NAME` it panics there.
+fn fault(name: &[u8]) {
+    static FAULT: std::sync::OnceLock<Option<(String, Vec<u8>)>> = std::sync::OnceLock::new();
+    let fault = FAULT.get_or_init(|| {
+        let v = std::env::var("STRATA_FAULT").ok()?;
+        let (kind, name) = v.split_once(':')?;
+        Some((kind.to_string(), name.as_bytes().to_vec()))
+    });
+    match fault {
+        Some((kind, n)) if n == name && kind == "stall" => std::thread::sleep(Duration::from_secs(3)),
+        Some((kind, n)) if n == name && kind == "panic" => panic!("injected fault (STRATA_FAULT)"),
+        _ => {}
+    }
+}
+
 fn reply_data(reply: ReplyData, data: Result<impl std::ops::Deref<Target = [u8]>, VfsError>) {
     match data {
         Ok(d) => reply.data(&d),
@@ -202,9 +219,12 @@ impl Filesystem for Fs {
     // session thread only reads requests and answers what memory holds.
     fn lookup(&mut self, _req: &Request<'_>, parent: u64, name: &OsStr, reply: ReplyEntry) {
         let (vfs, name) = (self.vfs.clone(), name.as_bytes().to_vec());
-        self.spawn(move || match vfs.lookup(parent, &name) {
-            Ok((a, ttl)) => reply.entry(&ttl, &file_attr(&a), 0),
-            Err(e) => reply.error(errno(e)),
+        self.spawn(move || {
+            fault(&name);
+            match vfs.lookup(parent, &name) {
+                Ok((a, ttl)) => reply.entry(&ttl, &file_attr(&a), 0),
+                Err(e) => reply.error(errno(e)),
+            }
         });
     }
 

@@ -648,3 +648,53 @@ fn history_versions_stay_within_host_and_job() {
     assert_eq!(std::fs::read(m.dir.join("tags/web/latest").join(&rel)).unwrap(), b"alpha 2");
     assert!(list(m.dir.join("hosts/alpha")).contains(&"history".to_string()));
 }
+
+/// A slow load (a tree or chunk list read from disk) holds only its own
+/// request: lookups run on workers, so while one stalls (injected), the rest
+/// of the mount answers.
+#[test]
+fn a_stalled_lookup_blocks_nothing_else() {
+    if !fuse_available() {
+        return;
+    }
+    let (mut repo, src) = Repo::with_source(&[("slow", b"s"), ("other/f", b"f")]);
+    repo.env.push(("STRATA_FAULT".into(), "stall:slow".into()));
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stalled = {
+        let (p, done) = (root.join("slow"), done.clone());
+        std::thread::spawn(move || {
+            let r = std::fs::read(p);
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            r
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(std::fs::read(root.join("other/f")).unwrap(), b"f");
+    // (Not a listing of the stalled name's own directory: the kernel's
+    // readdirplus waits there for the name's lookup, whoever serves it.)
+    assert_eq!(std::fs::read_dir(root.join("other")).unwrap().count(), 1);
+    assert!(!done.load(std::sync::atomic::Ordering::SeqCst), "the other requests waited for the stalled lookup");
+    assert_eq!(stalled.join().unwrap().unwrap(), b"s");
+    assert_eq!(m.stop(), 0);
+}
+
+/// A panic in a worker fails its request with EIO and nothing else: more
+/// panics than there are workers, and the mount still serves.
+#[test]
+fn a_panic_in_a_worker_fails_only_its_request() {
+    if !fuse_available() {
+        return;
+    }
+    let (mut repo, src) = Repo::with_source(&[("boom", b"b"), ("fine", b"fine")]);
+    repo.env.push(("STRATA_FAULT".into(), "panic:boom".into()));
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest"]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    for _ in 0..20 {
+        let err = std::fs::metadata(root.join("boom")).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EIO), "{err}");
+    }
+    assert_eq!(std::fs::read(root.join("fine")).unwrap(), b"fine");
+    assert_eq!(m.stop(), 0);
+}
