@@ -111,7 +111,9 @@ fn init_log() {
     struct Stderr;
     impl log::Log for Stderr {
         fn enabled(&self, m: &log::Metadata) -> bool {
-            m.level() <= log::max_level()
+            // Other crates' warnings (fuser's "[Not Implemented] flush" on
+            // every close) are not the user's business; their errors are.
+            m.level() <= log::max_level() && (m.target().starts_with("strata") || m.level() <= log::Level::Error)
         }
         fn log(&self, r: &log::Record) {
             if self.enabled(r.metadata()) {
