@@ -218,7 +218,7 @@ complete -c strata -n "__fish_strata_using_subcommand mount" -l path -d 'Choose 
 complete -c strata -n "__fish_strata_using_subcommand mount" -l tag -d 'Choose among snapshots with this tag' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -l log-file -d 'With --daemon: append the mount\'s log (read errors naming path and chunk) to this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -s o -d 'Mount options passed to FUSE (e.g. allow_other)' -r
-complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-size -d 'Bytes of decoded chunks to cache' -r
+complete -c strata -n "__fish_strata_using_subcommand mount" -l cache-size -d 'Bytes of decoded chunks and directories to cache (a fifth of it, at most 128 MiB, for directories). The mount\'s whole memory stays within this plus about 150 MiB (threads, buffers, RocksDB)' -r
 complete -c strata -n "__fish_strata_using_subcommand mount" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand mount" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r

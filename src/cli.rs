@@ -525,8 +525,10 @@ pub struct MountArgs {
     /// Mount options passed to FUSE (e.g. allow_other)
     #[arg(short = 'o', value_name = "OPTION", value_delimiter = ',')]
     pub options: Vec<String>,
-    /// Bytes of decoded chunks to cache
-    #[arg(long, default_value_t = 512 << 20, value_name = "BYTES")]
+    /// Bytes of decoded chunks and directories to cache (a fifth of it, at
+    /// most 128 MiB, for directories). The mount's whole memory stays
+    /// within this plus about 150 MiB (threads, buffers, RocksDB)
+    #[arg(long, default_value_t = 640 << 20, value_name = "BYTES")]
     pub cache_size: usize,
     /// List user.strata.blake3 (each file's b3sum) among the xattrs, so
     /// `getfattr -d` shows it. Off by default, as `rsync -X` and `cp -a`

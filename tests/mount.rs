@@ -698,3 +698,46 @@ fn a_panic_in_a_worker_fails_only_its_request() {
     assert_eq!(std::fs::read(root.join("fine")).unwrap(), b"fine");
     assert_eq!(m.stop(), 0);
 }
+
+/// The mount's whole memory stays within --cache-size plus the allowance
+/// its help names (threads, buffers, RocksDB), however much eight readers
+/// at once read through it.
+#[test]
+fn the_mounts_memory_stays_within_its_cache_and_allowance() {
+    if !fuse_available() {
+        return;
+    }
+    const CACHE: u64 = 64 << 20;
+    const ALLOWANCE: u64 = 150 << 20;
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    for d in 0..8 {
+        let dir = src.join(format!("d{d}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("big"), tree::random(d, 48 << 20)).unwrap();
+        for i in 0..500 {
+            std::fs::write(dir.join(format!("small{i}")), tree::random(1000 * d + i, 3000)).unwrap();
+        }
+    }
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &["--snapshot", "latest", "--cache-size", &CACHE.to_string()]);
+    let root = m.dir.join(src.strip_prefix("/").unwrap());
+    let readers: Vec<_> = (0..8)
+        .map(|d| {
+            let (inside, source) = (root.join(format!("d{d}")), src.join(format!("d{d}")));
+            std::thread::spawn(move || {
+                for e in std::fs::read_dir(&source).unwrap() {
+                    let name = e.unwrap().file_name();
+                    assert!(std::fs::read(inside.join(&name)).unwrap() == std::fs::read(source.join(&name)).unwrap());
+                }
+            })
+        })
+        .collect();
+    for r in readers {
+        r.join().unwrap();
+    }
+    let peak = m.peak_rss();
+    assert!(peak < CACHE + ALLOWANCE, "peak RSS {} MiB with a {} MiB cache", peak >> 20, CACHE >> 20);
+    eprintln!("mount peak RSS: {} MiB with a {} MiB cache", peak >> 20, CACHE >> 20);
+    assert_eq!(m.stop(), 0);
+}

@@ -180,8 +180,10 @@ pub struct Vfs {
 /// How long a measured repository size is reused.
 const REPO_SIZE_TTL: Duration = Duration::from_secs(10);
 
-/// Decoded trees held at most, in approximate bytes of memory.
-const TREE_CACHE_BYTES: usize = 128 << 20;
+/// Of the cache budget, decoded trees get this share (at most
+/// `TREE_CACHE_MAX`), decoded chunks the rest.
+const TREE_CACHE_SHARE: usize = 5;
+const TREE_CACHE_MAX: usize = 128 << 20;
 
 fn tree_bytes(t: &Tree) -> usize {
     t.entries
@@ -240,7 +242,10 @@ fn snapshot_root(s: &SnapRef) -> EntryNode {
 }
 
 impl Vfs {
+    /// `cache_bytes` bounds the decoded chunks and trees held together
+    /// (what the kernel has not taken into its page cache).
     pub fn new(repo: Repo, mode: Mode, cache_bytes: usize) -> crate::Result<Arc<Vfs>> {
+        let tree_bytes = (cache_bytes / TREE_CACHE_SHARE).min(TREE_CACHE_MAX);
         let snaps = SnapList::new(repo.snapshots()?);
         let mut nodes = HashMap::new();
         let root = match &mode {
@@ -258,8 +263,8 @@ impl Vfs {
             mode,
             snaps: RwLock::new(Arc::new(snaps)),
             nodes: Mutex::new(nodes),
-            reader: Reader::new(cache_bytes),
-            trees: Lru::new(TREE_CACHE_BYTES),
+            reader: Reader::new(cache_bytes - tree_bytes),
+            trees: Lru::new(tree_bytes),
             prefetch,
             listings: Mutex::default(),
             repo_size: Mutex::default(),

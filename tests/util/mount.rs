@@ -48,6 +48,14 @@ impl Mount {
         Mount { dir: dir.to_path_buf(), child: Some(child) }
     }
 
+    /// The mount process's peak resident memory (VmHWM), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let pid = self.child.as_ref().expect("mount process running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).expect("VmHWM in status");
+        kb.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap() << 10
+    }
+
     /// Waits for the mount process to exit by itself; its exit code.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let child = self.child.as_mut()?;
