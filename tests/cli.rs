@@ -483,6 +483,7 @@ fn find_names_the_snapshots_holding_a_removed_file() {
                 assert_eq!(v["path"], format!("{}/docs/report.pdf", src.display()), "{v}");
                 assert_eq!((v["type"].as_str(), v["size"].as_u64()), (Some("file"), Some(9)), "{v}");
                 assert!(v["mtime_ns"].as_i64().unwrap() > 0 && v["mtime"].as_str().unwrap().ends_with('Z'), "{v}");
+                assert!(v["snapshot_time_ns"].as_i64().unwrap() > 0, "{v}");
                 v["snapshot"].as_str().unwrap().to_string()
             })
             .collect()

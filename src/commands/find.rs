@@ -43,7 +43,8 @@ pub fn run(g: &Global, a: &FindArgs) -> Result<i32> {
                 println!(
                     "{}",
                     json!({
-                        "snapshot": id.to_hex(), "snapshot_time": time_str(snap.time), "host": snap.host,
+                        "snapshot": id.to_hex(), "snapshot_time": time_str(snap.time),
+                        "snapshot_time_ns": snap.time.as_nanos() as i64, "host": snap.host,
                         "path": path, "type": kind, "size": e.size, "mode": e.mode,
                         "mtime": time_full(e.mtime), "mtime_ns": e.mtime.as_nanos() as i64,
                         "hash": e.hash.map(|h| strata::crypto::hex(&h)),
