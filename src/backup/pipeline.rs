@@ -157,8 +157,11 @@ pub struct Pipeline {
     writer: Option<JoinHandle<()>>,
 }
 
-/// Writes go out in batches of about this many bytes.
-const BATCH_BYTES: usize = 32 << 20;
+/// Writes go out in batches of about this many bytes. Each batch is
+/// copied into RocksDB's own; larger batches only cost memory (first backup
+/// of the bench corpus, peak RSS: 32 MiB 436 MB, 8 MiB 291 MB, 4 MiB
+/// 281 MB; no slower).
+const BATCH_BYTES: usize = 4 << 20;
 
 impl Pipeline {
     pub fn start(records: Records, progress: Arc<Progress>) -> Pipeline {
