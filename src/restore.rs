@@ -5,9 +5,9 @@
 //! id and carries on past a bad one, reporting it.
 
 use crate::error::{Error, Result};
-use crate::format::tree::{join_path, Entry, Kind, Piece, Tree};
+use crate::format::tree::{join_path, Entry, Kind, Piece};
 use crate::reader::{FileMap, Reader};
-use crate::repo::Repo;
+use crate::repo::{Repo, TreeCursor};
 use crate::sys;
 use globset::GlobSet;
 use std::collections::{HashMap, HashSet};
@@ -121,9 +121,10 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         let root_fd = r.root.as_raw_fd();
         let result = if is_dir {
             (|| {
-                let tree = repo.tree(&entry.subtree.ok_or_else(|| Error::corrupt("directory entry", "no tree"))?)?;
+                let id = entry.subtree.ok_or_else(|| Error::corrupt("directory entry", "no tree"))?;
+                let tree = TreeCursor::open(repo, &id)?;
                 let exists = !r.opts.dry_run || target.exists();
-                r.dir_contents(root_fd, &tree, target, b"", exists, true)?;
+                r.dir_contents(root_fd, Some(tree), target, b"", exists, true)?;
                 if !r.opts.dry_run {
                     r.metadata(root_fd, b".", entry, target);
                 }
@@ -170,13 +171,14 @@ impl Restorer<'_> {
         (excluded, included)
     }
 
-    /// Restores a tree's entries into the open directory `dir`.
-    /// `exists`: the directory is on disk (false only in a dry run).
-    /// `chosen`: an ancestor matched --include (or there is none).
+    /// Restores a tree's entries (none without a tree) into the open
+    /// directory `dir`, read a part at a time: a huge directory is never
+    /// held whole. `exists`: the directory is on disk (false only in a dry
+    /// run). `chosen`: an ancestor matched --include (or there is none).
     fn dir_contents(
         &mut self,
         dir: RawFd,
-        tree: &Tree,
+        mut tree: Option<TreeCursor>,
         path: &Path,
         rel: &[u8],
         exists: bool,
@@ -184,12 +186,26 @@ impl Restorer<'_> {
     ) -> Result<bool> {
         let existing = if exists { self.existing(dir, path) } else { HashSet::new() };
         let mut any = false;
-        for e in &tree.entries {
-            any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_path(rel, &e.name), &existing, chosen)?;
+        let mut keep = HashSet::new();
+        while let Some(cursor) = tree.as_mut() {
+            let run = match cursor.next_run() {
+                Ok(Some(run)) => run,
+                Ok(None) => break,
+                Err(err) => {
+                    // The entries restored so far stay; the rest are reported lost.
+                    self.fail(path, err);
+                    return Ok(any);
+                }
+            };
+            for e in &run {
+                any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_path(rel, &e.name), &existing, chosen)?;
+            }
+            if self.opts.delete {
+                keep.extend(run.into_iter().map(|e| e.name));
+            }
         }
         if self.opts.delete {
-            let keep: HashSet<&[u8]> = tree.entries.iter().map(|e| &e.name[..]).collect();
-            let mut extra: Vec<&Vec<u8>> = existing.iter().filter(|n| !keep.contains(&n[..])).collect();
+            let mut extra: Vec<&Vec<u8>> = existing.iter().filter(|n| !keep.contains(*n)).collect();
             extra.sort();
             for name in extra {
                 let p = path.join(sys::os(name));
@@ -238,8 +254,8 @@ impl Restorer<'_> {
             if creating && chosen {
                 (self.opts.report)("create", path);
             }
-            let tree = match e.subtree.map(|id| self.repo.tree(&id)).transpose() {
-                Ok(t) => t.unwrap_or_default(),
+            let tree = match e.subtree.map(|id| TreeCursor::open(self.repo, &id)).transpose() {
+                Ok(t) => t,
                 Err(err) => {
                     self.fail(path, err);
                     return Ok(false);
@@ -266,7 +282,7 @@ impl Restorer<'_> {
                 }
             };
             let (inner, exists) = fd.as_ref().map_or((dir, false), |fd| (fd.as_raw_fd(), true));
-            let any = self.dir_contents(inner, &tree, path, rel, exists, chosen)?;
+            let any = self.dir_contents(inner, tree, path, rel, exists, chosen)?;
             if !chosen && !any && creating {
                 if !dry {
                     let _ = sys::unlinkat(dir, &e.name, true);

@@ -251,6 +251,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
             users: HashMap::new(),
             groups: HashMap::new(),
             root_dev: 0,
+            depth: 0,
             dirs: dirs_tx,
             reads: reads_tx,
         };
@@ -358,6 +359,7 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, sources: &Sources, pare
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !node.has_disk_source() => None,
         Err(e) => return Err(Error::io(path, e)),
     };
+    w.open_dir();
     let mut pending = Vec::new();
     for (name, child) in &node.children {
         let child_path = path.join(sys::os(name));

@@ -1,13 +1,15 @@
-//! The tree builder: a thread that receives finished directories from the
-//! walker in post-order, waits for their files' content, and stores their
-//! trees. The walker thus never waits on the seal pool at a directory
-//! boundary, and the pool never idles while the walker lists a directory.
+//! The tree builder: a thread that receives directories' entries from the
+//! walker, in name order and in batches, waits for their files' content,
+//! and stores their trees. The walker thus never waits on the seal pool at
+//! a directory boundary, and the pool never idles while the walker lists a
+//! directory. A huge directory is never held whole: its tree is written in
+//! parts as its entries come (`format::parts::TreeWriter`).
 
 use super::pipeline::{FileSlot, Pipeline, Progress};
 use crate::crypto::Id;
 use crate::error::{Error, Result};
-use crate::format::parts::{chunk_list_records, tree_records};
-use crate::format::tree::{Content, Entry, Piece, Tree, INLINE_PIECES_MAX};
+use crate::format::parts::{chunk_list_records, TreeWriter};
+use crate::format::tree::{Content, Entry, Piece, INLINE_PIECES_MAX};
 use crossbeam_channel::Receiver;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -24,9 +26,16 @@ pub enum Pending {
     Dir(Entry, TreeRef),
 }
 
+/// A batch of one directory's entries, in name order.
 pub struct DirJob {
+    /// How deep the directory is in the walk (0: the root), which tells the
+    /// builder which of its open directories the entries belong to: the
+    /// walk is depth-first, so a subdirectory's batches all come between
+    /// two of its parent's.
+    pub depth: usize,
     pub pending: Vec<Pending>,
-    pub tree: TreeRef,
+    /// On the directory's last batch: where its tree id goes.
+    pub done: Option<TreeRef>,
 }
 
 /// Builds trees until the walker hangs up; returns the files that failed.
@@ -38,37 +47,51 @@ pub fn build(
 ) -> Result<Vec<(Vec<u8>, String)>> {
     use std::os::unix::ffi::OsStrExt;
     let mut failed = Vec::new();
+    let mut open: Vec<TreeWriter> = Vec::new();
+    let internal = |what: &str| Error::Invalid(format!("internal: the tree builder got {what}"));
     for job in jobs {
-        let mut tree = Tree { entries: Vec::with_capacity(job.pending.len()) };
+        // Ancestors that have sent nothing yet are opened too.
+        while open.len() <= job.depth {
+            open.push(TreeWriter::tree(pipeline.keys()));
+        }
+        if open.len() != job.depth + 1 {
+            return Err(internal("a directory's entries out of turn"));
+        }
+        let tree = open.last_mut().ok_or_else(|| internal("no directory"))?;
         for p in job.pending {
-            match p {
-                Pending::Ready(e) => tree.entries.push(e),
+            let entry = match p {
+                Pending::Ready(e) => e,
                 Pending::File(mut e, slot, path) => match slot.wait() {
                     Ok((pieces, hash)) => {
                         // What was read, should the file have changed meanwhile.
                         e.size = pieces.iter().map(Piece::len).sum();
                         e.hash = hash;
                         e.content = content(pipeline, pieces)?;
-                        tree.entries.push(e);
+                        e
                     }
                     Err(why) => {
                         warn(&format!("{}: {why}", path.display()));
                         progress.errors.fetch_add(1, Ordering::Relaxed);
                         failed.push((path.as_os_str().as_bytes().to_vec(), why));
+                        continue;
                     }
                 },
                 Pending::Dir(mut e, sub) => {
-                    let id = sub
-                        .get()
-                        .ok_or_else(|| Error::Invalid("internal: a directory finished before its child".into()))?;
+                    let id = sub.get().ok_or_else(|| internal("a directory before its child"))?;
                     e.subtree = Some(*id);
-                    tree.entries.push(e);
+                    e
                 }
+            };
+            let parts = tree.push(entry);
+            if !parts.is_empty() {
+                pipeline.put_objects(parts)?;
             }
         }
-        tree.sort();
-        let id = pipeline.put_objects(tree_records(&tree.entries, pipeline.keys()))?;
-        let _ = job.tree.set(id);
+        if let Some(done) = job.done {
+            let tree = open.pop().ok_or_else(|| internal("no directory"))?;
+            let id = pipeline.put_objects(tree.finish())?;
+            let _ = done.set(id);
+        }
     }
     Ok(failed)
 }

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
 use crate::format::tree::{Entry, Kind};
 use crate::format::Time;
-use crate::repo::Repo;
+use crate::repo::{Repo, TreeCursor};
 use crate::sys;
 use std::collections::HashMap;
 use std::io;
@@ -33,7 +33,9 @@ pub(super) struct Walker<'a> {
     pub groups: HashMap<u32, String>,
     /// Device of the source path being walked, for --one-file-system.
     pub root_dev: u64,
-    /// Finished directories, to the tree builder.
+    /// Directories being walked, counting the current one.
+    pub depth: usize,
+    /// Directories' entries, to the tree builder.
     pub dirs: crossbeam_channel::Sender<DirJob>,
     /// Opened files, to the readers.
     pub reads: crossbeam_channel::Sender<ReadJob>,
@@ -139,6 +141,7 @@ impl Walker<'_> {
             Kind::Dir => {
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
                 let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
+                    self.open_dir();
                     self.finish_dir(Vec::new())?
                 } else {
                     let fd = match sys::openat(dir, name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0) {
@@ -225,7 +228,10 @@ impl Walker<'_> {
         Ok(Some(slot))
     }
 
-    /// Walks an open directory; its tree id is set once the builder stores it.
+    /// Walks an open directory; its tree id is set once the builder stores
+    /// it. Its entries go to the builder in batches, and the parent
+    /// snapshot's tree of it is read a part at a time: a huge directory is
+    /// held as its names only.
     pub fn walk_dir(&mut self, fd: OwnedFd, path: &Path, parent: Option<&Entry>) -> Result<TreeRef> {
         let mut names = match sys::read_dir_names(fd.as_raw_fd()) {
             Ok(n) => n,
@@ -235,36 +241,67 @@ impl Walker<'_> {
             }
         };
         names.sort();
-        let parent_tree = match parent.and_then(|p| p.subtree) {
-            Some(id) => match self.repo.tree(&id) {
+        let unreadable = |e: Error| format!("{}: parent snapshot's tree unreadable, reading all: {e}", path.display());
+        let mut parent_tree = match parent.and_then(|p| p.subtree) {
+            Some(id) => match TreeCursor::open(self.repo, &id) {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    (self.warn)(&format!("{}: parent snapshot's tree unreadable, reading all: {e}", path.display()));
+                    (self.warn)(&unreadable(e));
                     None
                 }
             },
             None => None,
         };
-        let mut pending = Vec::with_capacity(names.len());
+        self.open_dir();
+        let mut pending = Vec::new();
         for name in names {
             let child = path.join(sys::os(&name));
-            let prev = parent_tree.as_ref().and_then(|t| t.find(&name));
+            let mut lost = false;
+            let prev = match parent_tree.as_mut().map(|t| t.find(&name)) {
+                Some(Ok(e)) => e,
+                Some(Err(e)) => {
+                    (self.warn)(&unreadable(e));
+                    lost = true;
+                    None
+                }
+                None => None,
+            };
             if let Some(p) = self.entry(fd.as_raw_fd(), &name, &child, prev)? {
                 pending.push(p);
+                if pending.len() == BATCH {
+                    self.send(std::mem::take(&mut pending), None)?;
+                }
+            }
+            if lost {
+                parent_tree = None;
             }
         }
         self.finish_dir(pending)
     }
 
-    /// Hands a listed directory to the tree builder.
+    /// Starts a directory: the entries sent until its `finish_dir` are its.
+    pub fn open_dir(&mut self) {
+        self.depth += 1;
+    }
+
+    /// Hands the current directory's last entries to the tree builder.
     pub fn finish_dir(&mut self, pending: Vec<Pending>) -> Result<TreeRef> {
         let tree = TreeRef::default();
-        self.dirs
-            .send(DirJob { pending, tree: tree.clone() })
-            .map_err(|_| Error::Invalid("the tree builder stopped".into()))?;
+        self.send(pending, Some(tree.clone()))?;
+        self.depth -= 1;
         Ok(tree)
     }
+
+    fn send(&mut self, pending: Vec<Pending>, done: Option<TreeRef>) -> Result<()> {
+        let job = DirJob { depth: self.depth - 1, pending, done };
+        self.dirs.send(job).map_err(|_| Error::Invalid("the tree builder stopped".into()))
+    }
 }
+
+/// Entries handed to the tree builder at a time. With the builder's queue,
+/// this bounds the entries in flight (waiting for their content) however
+/// large a directory is.
+const BATCH: usize = 256;
 
 fn is_cache_dir(dir: RawFd) -> bool {
     let Ok(fd) = sys::openat(dir, b"CACHEDIR.TAG", libc::O_RDONLY | libc::O_NOFOLLOW, 0) else {

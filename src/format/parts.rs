@@ -62,20 +62,18 @@ pub(super) fn decode_index(what: &'static str, tag: u8, version: u8, bytes: &[u8
 /// plaintext): the tree's own record, or its parts followed by their index.
 /// The last one is what the directory refers to.
 pub fn tree_records(entries: &[Entry], keys: &Keys) -> Vec<(Id, Vec<u8>)> {
-    #[derive(Serialize)]
-    struct TreeOf<'a> {
-        entries: &'a [Entry],
-    }
-    let run = |r: &[Entry]| encode(TAG_TREE, TREE_VERSION, &TreeOf { entries: r });
-    // Names are cut on their keyed hash: boundaries say nothing of names.
-    split(entries, run, encode_tree_index, |e| boundary(&keys.id(&e.name)), keys)
+    let mut w = Splitter::tree(keys);
+    let mut out: Vec<_> = entries.iter().flat_map(|e| w.push(e.clone())).collect();
+    out.extend(w.finish());
+    out
 }
 
 /// The records that store a file's chunk list (see `tree_records`).
 pub fn chunk_list_records(pieces: &[Piece], keys: &Keys) -> Vec<(Id, Vec<u8>)> {
-    let run = |r: &[Piece]| encode(TAG_CHUNK_LIST, CHUNK_LIST_VERSION, &r);
-    // Chunk ids are keyed hashes already; a hole is never a boundary.
-    split(pieces, run, encode_chunk_list_index, |p| p.id().is_some_and(|id| boundary(&id)), keys)
+    let mut w = Splitter::chunk_list(keys);
+    let mut out: Vec<_> = pieces.iter().flat_map(|p| w.push(*p)).collect();
+    out.extend(w.finish());
+    out
 }
 
 /// About one item in a thousand ends a part.
@@ -83,45 +81,135 @@ fn boundary(h: &Id) -> bool {
     u16::from_le_bytes([h.0[0], h.0[1]]) < 64
 }
 
-fn split<T: Serialize>(
-    items: &[T],
-    run: impl Fn(&[T]) -> Vec<u8>,
-    index: impl Fn(&[Part]) -> Vec<u8>,
-    boundary: impl Fn(&T) -> bool,
-    keys: &Keys,
-) -> Vec<(Id, Vec<u8>)> {
-    let whole = run(items);
-    if whole.len() <= PART_MAX {
-        return vec![(keys.id(&whole), whole)];
+/// Cuts a stream of items (a directory's entries in name order, a file's
+/// pieces) into records as they come. Until their encoding passes
+/// `PART_MAX` the items are held, as they may yet be stored whole; from then
+/// on each part is handed out once cut, and only the current run is held.
+/// A run ends after an item at a boundary once it holds `PART_MIN` bytes,
+/// or before an item that would take it past `PART_MAX`.
+pub struct Splitter<'a, T> {
+    keys: &'a Keys,
+    /// The record of a run of items.
+    run: fn(&[T]) -> Vec<u8>,
+    /// The index record of the parts.
+    index: fn(&[Part]) -> Vec<u8>,
+    boundary: fn(&Keys, &T) -> bool,
+    /// The items not yet in a part (all of them while undecided).
+    items: Vec<T>,
+    /// The encoded size of `items`.
+    bytes: usize,
+    /// `Some` once the items are known to need parts.
+    parts: Option<Vec<Part>>,
+}
+
+/// A directory's tree, written as its entries come.
+pub type TreeWriter<'a> = Splitter<'a, Entry>;
+
+impl<'a> Splitter<'a, Entry> {
+    pub fn tree(keys: &'a Keys) -> Self {
+        fn run(r: &[Entry]) -> Vec<u8> {
+            #[derive(Serialize)]
+            struct TreeOf<'a> {
+                entries: &'a [Entry],
+            }
+            encode(TAG_TREE, TREE_VERSION, &TreeOf { entries: r })
+        }
+        // Names are cut on their keyed hash: boundaries say nothing of names.
+        Splitter::new(keys, run, encode_tree_index, |keys, e| boundary(&keys.id(&e.name)))
     }
-    drop(whole);
-    let mut out = Vec::new();
-    let mut parts = Vec::new();
-    let mut cut = |from: usize, to: usize, out: &mut Vec<(Id, Vec<u8>)>| {
-        let plain = run(&items[from..to]);
-        let id = keys.id(&plain);
-        parts.push(Part { id, items: (to - from) as u64 });
+}
+
+impl<'a> Splitter<'a, Piece> {
+    pub fn chunk_list(keys: &'a Keys) -> Self {
+        fn run(r: &[Piece]) -> Vec<u8> {
+            encode(TAG_CHUNK_LIST, CHUNK_LIST_VERSION, &r)
+        }
+        // Chunk ids are keyed hashes already; a hole is never a boundary.
+        Splitter::new(keys, run, encode_chunk_list_index, |_, p| p.id().is_some_and(|id| boundary(&id)))
+    }
+}
+
+impl<'a, T: Serialize> Splitter<'a, T> {
+    fn new(
+        keys: &'a Keys,
+        run: fn(&[T]) -> Vec<u8>,
+        index: fn(&[Part]) -> Vec<u8>,
+        boundary: fn(&Keys, &T) -> bool,
+    ) -> Self {
+        Splitter { keys, run, index, boundary, items: Vec::new(), bytes: 0, parts: None }
+    }
+
+    fn size(item: &T) -> usize {
+        postcard::experimental::serialized_size(item).expect("sizing an encodable value")
+    }
+
+    /// Takes the next item; returns the records of the parts it completed.
+    pub fn push(&mut self, item: T) -> Vec<(Id, Vec<u8>)> {
+        if self.parts.is_none() {
+            self.bytes += Self::size(&item);
+            self.items.push(item);
+            // The whole record would be larger still: parts it is.
+            if self.bytes > PART_MAX {
+                return self.start_parts();
+            }
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        self.cut_before(&item, &mut out);
+        self.bytes += Self::size(&item);
+        let ends = self.bytes >= PART_MIN && (self.boundary)(self.keys, &item);
+        self.items.push(item);
+        if ends {
+            self.cut(&mut out);
+        }
+        out
+    }
+
+    /// Cuts the run before `item` if it would take the run past `PART_MAX`.
+    fn cut_before(&mut self, item: &T, out: &mut Vec<(Id, Vec<u8>)>) {
+        if self.bytes + Self::size(item) > PART_MAX && !self.items.is_empty() {
+            self.cut(out);
+        }
+    }
+
+    /// Stores the held run as a part.
+    fn cut(&mut self, out: &mut Vec<(Id, Vec<u8>)>) {
+        let plain = (self.run)(&self.items);
+        let id = self.keys.id(&plain);
+        self.parts.get_or_insert_with(Vec::new).push(Part { id, items: self.items.len() as u64 });
         out.push((id, plain));
-    };
-    let (mut start, mut bytes) = (0, 0);
-    for (i, item) in items.iter().enumerate() {
-        let n = postcard::experimental::serialized_size(item).expect("sizing an encodable value");
-        if bytes + n > PART_MAX && i > start {
-            cut(start, i, &mut out);
-            (start, bytes) = (i, 0);
-        }
-        bytes += n;
-        if bytes >= PART_MIN && boundary(item) {
-            cut(start, i + 1, &mut out);
-            (start, bytes) = (i + 1, 0);
-        }
+        self.items.clear();
+        self.bytes = 0;
     }
-    if start < items.len() {
-        cut(start, items.len(), &mut out);
+
+    /// Switches to parts: the held items go through the cuts one by one.
+    fn start_parts(&mut self) -> Vec<(Id, Vec<u8>)> {
+        self.parts = Some(Vec::new());
+        self.bytes = 0;
+        let mut out = Vec::new();
+        for item in std::mem::take(&mut self.items) {
+            out.extend(self.push(item));
+        }
+        out
     }
-    let plain = index(&parts);
-    out.push((keys.id(&plain), plain));
-    out
+
+    /// The records still to store; the last is the one to refer to.
+    pub fn finish(mut self) -> Vec<(Id, Vec<u8>)> {
+        let mut out = Vec::new();
+        if self.parts.is_none() {
+            let whole = (self.run)(&self.items);
+            if whole.len() <= PART_MAX {
+                return vec![(self.keys.id(&whole), whole)];
+            }
+            out = self.start_parts();
+        }
+        if !self.items.is_empty() {
+            self.cut(&mut out);
+        }
+        let plain = (self.index)(self.parts.as_deref().unwrap_or_default());
+        out.push((self.keys.id(&plain), plain));
+        out
+    }
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@
 //! how anything is keyed in the store (`records` for chunks and trees).
 
 mod bucket;
+mod cursor;
 mod meta;
 mod mirror;
 mod records;
 mod remote;
 mod verify;
 
+pub use cursor::TreeCursor;
 pub use mirror::{MirrorOptions, MirrorReport, Stage as MirrorStage};
 pub use records::{ChunkEntry, Garbage, RecordWriter, Records};
 pub use remote::CacheOptions;
@@ -475,6 +477,18 @@ impl Repo {
                 Ok((Tree { entries }, ids))
             }
         }
+    }
+
+    /// One part of the tree `of`, checked against its index entry.
+    fn tree_part(&self, of: &Id, part: &Part) -> Result<Tree> {
+        let mut tree = None;
+        self.read_parts("tree", of, std::slice::from_ref(part), |plain| {
+            let t = Tree::decode(plain)?;
+            let n = t.entries.len();
+            tree = Some(t);
+            Ok(n)
+        })?;
+        Ok(tree.unwrap_or_default())
     }
 
     pub fn chunk_list(&self, id: &Id) -> Result<Vec<Piece>> {

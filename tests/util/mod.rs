@@ -101,6 +101,27 @@ impl Repo {
         Run::from(self.cmd().args(args).output().unwrap())
     }
 
+    /// Runs strata; returns the result and its peak resident memory (bytes).
+    pub fn run_peak_rss(&self, args: &[&str]) -> (Run, u64) {
+        use std::io::Read;
+        use std::process::Stdio;
+        let mut child = self.cmd().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                r.read_to_string(&mut s).unwrap();
+                s
+            })
+        };
+        let out = drain(Box::new(child.stdout.take().unwrap()));
+        let err = drain(Box::new(child.stderr.take().unwrap()));
+        let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+        assert_eq!(unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) }, child.id() as i32);
+        let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+        let run = Run { code, stdout: out.join().unwrap(), stderr: err.join().unwrap() };
+        (run, usage.ru_maxrss as u64 * 1024)
+    }
+
     /// Backs up `paths`; returns the JSON summary.
     pub fn backup(&self, paths: &[&Path], extra: &[&str]) -> serde_json::Value {
         let mut args: Vec<&std::ffi::OsStr> = vec!["backup".as_ref(), "--json".as_ref()];

@@ -1,0 +1,114 @@
+//! A tree read a part at a time: a walk over a huge directory (backup's
+//! comparison with the parent snapshot, restore) holds one part of it, not
+//! the whole directory. A tree stored whole is one part.
+
+use super::Repo;
+use crate::crypto::Id;
+use crate::error::{Error, Result};
+use crate::format::parts::{Part, Stored};
+use crate::format::tree::{Entry, Tree};
+use std::collections::VecDeque;
+
+pub struct TreeCursor<'a> {
+    repo: &'a Repo,
+    id: Id,
+    /// Parts not read yet.
+    parts: VecDeque<Part>,
+    /// What is left of the part read last.
+    current: Vec<Entry>,
+    /// The last name of the part read last.
+    last: Option<Vec<u8>>,
+}
+
+impl<'a> TreeCursor<'a> {
+    pub fn open(repo: &'a Repo, id: &Id) -> Result<TreeCursor<'a>> {
+        let (current, parts) = match Tree::decode_stored(&repo.records.object("tree", id)?)? {
+            Stored::Whole(t) => (t.entries, VecDeque::new()),
+            Stored::Parts(p) => (Vec::new(), p.into()),
+        };
+        Ok(TreeCursor { repo, id: *id, parts, current, last: None })
+    }
+
+    /// Reads the next part; `false` when there is none.
+    fn advance(&mut self) -> Result<bool> {
+        let Some(part) = self.parts.pop_front() else { return Ok(false) };
+        let tree = self.repo.tree_part(&self.id, &part)?;
+        if let (Some(last), Some(first)) = (&self.last, tree.entries.first()) {
+            if first.name <= *last {
+                return Err(Error::corrupt(format!("tree {}", self.id), "its parts are out of order"));
+            }
+        }
+        self.last = tree.entries.last().map(|e| e.name.clone()).or(self.last.take());
+        self.current = tree.entries;
+        Ok(true)
+    }
+
+    /// The entry named `name`. Names must be asked for in increasing order:
+    /// parts before the one that would hold `name` are passed for good.
+    pub fn find(&mut self, name: &[u8]) -> Result<Option<&Entry>> {
+        while self.current.last().is_none_or(|e| e.name.as_slice() < name) {
+            if !self.advance()? {
+                break;
+            }
+        }
+        Ok(self.current.binary_search_by(|e| e.name.as_slice().cmp(name)).ok().map(|i| &self.current[i]))
+    }
+
+    /// The next run of entries in name order (a part); `None` at the end.
+    pub fn next_run(&mut self) -> Result<Option<Vec<Entry>>> {
+        if self.current.is_empty() && !self.advance()? {
+            return Ok(None);
+        }
+        Ok(Some(std::mem::take(&mut self.current)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::parts::tree_records;
+    use crate::format::tree::Kind;
+    use crate::repo::testing::memory_repo;
+
+    /// Stores a tree of `n` entries (in parts when large); returns its id.
+    fn stored(repo: &Repo, n: usize) -> (Id, Vec<Entry>) {
+        let entries: Vec<Entry> =
+            (0..n).map(|i| Entry::new(format!("entry-{i:07}").into_bytes(), Kind::File)).collect();
+        let records = tree_records(&entries, repo.keys());
+        let mut w = repo.records().writer();
+        for (id, plain) in &records {
+            w.put_object(id, repo.records().seal(id, plain));
+        }
+        w.write().unwrap();
+        (records.last().unwrap().0, entries)
+    }
+
+    #[test]
+    fn a_huge_tree_reads_back_a_part_at_a_time() {
+        let repo = memory_repo();
+        let (id, entries) = stored(&repo, 400_000);
+        let mut c = TreeCursor::open(&repo, &id).unwrap();
+        assert!(c.parts.len() > 3, "stored in parts");
+        let mut back = Vec::new();
+        while let Some(run) = c.next_run().unwrap() {
+            assert!(run.len() < entries.len());
+            back.extend(run);
+        }
+        assert_eq!(back, entries);
+    }
+
+    #[test]
+    fn names_asked_in_order_are_found_across_parts() {
+        let repo = memory_repo();
+        for n in [10, 400_000] {
+            let (id, entries) = stored(&repo, n);
+            let mut c = TreeCursor::open(&repo, &id).unwrap();
+            for i in (0..n).step_by(997) {
+                assert_eq!(c.find(&entries[i].name).unwrap(), Some(&entries[i]));
+                let absent = [&entries[i].name[..], b"x"].concat();
+                assert_eq!(c.find(&absent).unwrap(), None);
+            }
+            assert_eq!(c.find(b"zzz").unwrap(), None);
+        }
+    }
+}
