@@ -200,6 +200,22 @@ impl Pipeline {
         self.check()
     }
 
+    /// Stores a chunk of `slot`'s file on the calling thread: for the
+    /// readers' small files, which would spend more in the hand-over to the
+    /// pool (a queue, a wake-up, the slot's lock) than in the sealing.
+    pub fn store_here(&self, slot: &FileSlot, data: Vec<u8>) -> Result<()> {
+        self.check()?;
+        let writes = self.writes.as_ref().expect("pipeline running");
+        match store(&self.shared, writes, data) {
+            Ok(piece) => slot.push_ready(piece),
+            Err(e) => {
+                slot.fail(e.to_string());
+                self.shared.set_fatal(e);
+            }
+        }
+        self.check()
+    }
+
     /// Seals and queues the records (id, plaintext) of a tree or chunk list,
     /// stored whole or in parts (`format::parts`), each unless already
     /// stored; returns the id of the last, the one to refer to.
@@ -255,22 +271,25 @@ impl Drop for Pipeline {
 fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
     for job in jobs {
         let len = job.data.len() as u32;
-        let id = sh.records.keys().id(&job.data);
-        match sh.is_new(&id) {
-            Ok(true) => {
-                let record = sh.records.seal(&id, &job.data);
-                if writes.send(Write::Chunk { id, record }).is_err() {
-                    job.slot.fail("backup pipeline stopped".into());
-                }
-            }
-            Ok(false) => {}
-            Err(e) => {
-                job.slot.fail(e.to_string());
-                sh.set_fatal(e);
-            }
-        }
-        job.slot.complete(job.index, Piece::Data { id, len });
+        let piece = store(&sh, &writes, job.data).unwrap_or_else(|e| {
+            job.slot.fail(e.to_string());
+            sh.set_fatal(e);
+            Piece::Data { id: Id([0; 32]), len }
+        });
+        job.slot.complete(job.index, piece);
     }
+}
+
+/// Hashes a chunk and, when the repository lacks it, seals it and queues it
+/// for the writer; returns its piece.
+fn store(sh: &Shared, writes: &Sender<Write>, data: Vec<u8>) -> Result<Piece> {
+    let len = data.len() as u32;
+    let id = sh.records.keys().id(&data);
+    if sh.is_new(&id)? {
+        let record = sh.records.seal(&id, &data);
+        writes.send(Write::Chunk { id, record }).map_err(|_| Error::Invalid("backup pipeline stopped".into()))?;
+    }
+    Ok(Piece::Data { id, len })
 }
 
 fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
