@@ -335,3 +335,23 @@ fn prune_while_mounted_keeps_the_mount_working() {
     assert!(wait_until(Duration::from_secs(10), || m.dir.join("tags/kept").exists()));
     assert_eq!(m.stop(), 0);
 }
+
+/// Hourly backups for weeks: each commit flushes small table files, which
+/// are merged as they pile up, so the store's file count stays bounded and
+/// listing the snapshots does not read thousands of files.
+#[test]
+fn many_small_backups_leave_few_store_files() {
+    let (repo, src) = Repo::with_source(&[("a", b"first")]);
+    for i in 0..80 {
+        std::fs::write(src.join("a"), format!("version {i}")).unwrap();
+        repo.run(&["backup", "--time", &format!("@{}", 1_700_000_000 + i * 3600), src.to_str().unwrap()]).ok();
+    }
+    let tables = std::fs::read_dir(repo.path.join("db"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".sst"))
+        .count();
+    // Unmerged: 247.
+    assert!(tables < 80, "{tables} table files after 81 backups");
+    assert_eq!(repo.snapshots().len(), 81);
+    repo.run(&["check"]).ok();
+}

@@ -552,6 +552,10 @@ impl Repo {
         let mut batch = Batch::default();
         batch.put(Cf::Snapshots, Snapshot::key(snapshot.time, &id).to_vec(), self.records.seal(&id, &plain));
         self.store.write(batch, Durability::Sync)?;
+        // The snapshot is in; tidying is for the next open's sake.
+        if let Err(e) = self.store.tidy() {
+            log::warn!("{}: merging small store files: {e}", self.path.display());
+        }
         Ok(id)
     }
 

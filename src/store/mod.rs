@@ -125,6 +125,12 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// Merges the small files that commits leave behind, where they pile
+    /// up; cheap when there are few. Called after each commit.
+    fn tidy(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// A read-only view of the store's files for `check` (none for the
     /// in-memory store).
     fn checker(&self) -> Result<Option<Checker>> {
