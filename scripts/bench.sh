@@ -311,6 +311,15 @@ for t in "${tools[@]}"; do
     measure "$t.find" sh -c "find '$MOUNTED_ROOT' | wc -l"
     measure "$t.tar1" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
     measure "$t.tar2" sh -c "tar cf - -C '$MOUNTED_ROOT' . | wc -c"
+    if [ "$t" = strata ]; then
+      # history/ against snapshots/: ls -l of every directory of the tree
+      # both ways (cold), and a find through each.
+      (cd "$corpus" && find . -type d) | tr '\n' '\0' > "$BENCH_DIR/dirs"
+      drop_caches; measure strata.hist_snap_ls sh -c "cd '$MOUNTED_ROOT' && xargs -0 ls -l -- < '$BENCH_DIR/dirs' | wc -l"
+      drop_caches; measure strata.hist_ls sh -c "cd '$m/history$corpus' && xargs -0 ls -l -- < '$BENCH_DIR/dirs' | wc -l"
+      measure strata.hist_snap_find sh -c "find '$MOUNTED_ROOT' | wc -l"
+      measure strata.hist_find sh -c "find '$m/history$corpus' | wc -l"
+    fi
     pid=$(pgrep -f -- "mount.*$m" | head -1 || true)
     M[$t.mount]=$( [ -n "$pid" ] && awk '/VmHWM/ { print $2 }' "/proc/$pid/status" || echo 0)
     unmount_tool "$m"
@@ -487,6 +496,9 @@ if want corpus; then
     row "mount: tar (cold)" tar1
     row "mount: tar (warm)" tar2
     echo "tar of the source directory itself: ${T[source.tar]}s"
+  echo "history/ vs snapshots/: ls -l of every directory ${T[strata.hist_ls]:--}s vs ${T[strata.hist_snap_ls]:--}s" \
+    "($(ratio "${T[strata.hist_ls]:-}" "${T[strata.hist_snap_ls]:-}")); find ${T[strata.hist_find]:--}s vs ${T[strata.hist_snap_find]:--}s" \
+    "($(ratio "${T[strata.hist_find]:-}" "${T[strata.hist_snap_find]:-}"))"
     echo "strata mount read / strata restore: $(awk -v a="${T[strata.tar1]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
     echo "strata warm mount read / source tar: $(awk -v a="${T[strata.tar2]}" -v b="${T[source.tar]}" 'BEGIN { printf "%.2fx", a / b }')"
   fi

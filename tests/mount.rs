@@ -201,6 +201,19 @@ fn diff_of_two_snapshots_shows_exactly_the_changes() {
     let top = list("");
     assert_eq!(top.len(), 6, "{top:?}");
     assert!(["d", "gone", "new", "same"].iter().all(|n| top.contains(&n.to_string())), "{top:?}");
+    // Each a symlink to the directory under snapshots/: browsing goes on
+    // there, and `find history/...` does not visit the tree again per level.
+    for (t, body) in [(t0, &b"before"[..]), (t1, b"after")] {
+        let target = std::fs::read_link(history.join(t)).unwrap();
+        let depth = src.components().count(); // "/" counts for history/
+        let want = format!("{}snapshots/{t}/{}", "../".repeat(depth), src.strip_prefix("/").unwrap().display());
+        assert_eq!(target.to_string_lossy(), want);
+        assert_eq!(std::fs::read(history.join(t).join("d/edit")).unwrap(), body);
+    }
+    // Each path's history directory and its versions: 15, where versions
+    // as directories made it 25.
+    let found = String::from_utf8_lossy(&sh(&format!("find {} | wc -l", history.display())).stdout).trim().to_string();
+    assert_eq!(found, "15", "entries visited by find through history/");
     assert!(!history.join("never").exists());
 }
 
@@ -640,6 +653,11 @@ fn history_versions_stay_within_host_and_job() {
     assert_eq!(list(m.dir.join("hosts/beta/history").join(&rel)), vec![t1.clone()]);
     assert_eq!(std::fs::read(m.dir.join("hosts/beta/history").join(&rel).join(&t1)).unwrap(), b"beta 1");
     assert!(!m.dir.join("hosts/beta/history").join(other.strip_prefix("/").unwrap()).exists());
+    // A directory's version is a symlink to it under snapshots/, from the
+    // host's history too.
+    let dir_version = m.dir.join("hosts/beta/history").join(src.strip_prefix("/").unwrap()).join(&t1);
+    assert!(std::fs::symlink_metadata(&dir_version).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(dir_version.join("f")).unwrap(), b"beta 1");
     // latest per host and per tag.
     let link = |p: &str| std::fs::read_link(m.dir.join(p)).unwrap().to_string_lossy().into_owned();
     assert_eq!(link("hosts/beta/latest"), t1);

@@ -151,6 +151,7 @@ pub enum Command {
     ///                       2026-11-20 (the end of that day), @1763647200
     ///   history/<path>/     the versions of that file or directory, one per
     ///                       change, each named by the snapshot that first held it
+    ///                       (a directory's: a symlink to it under snapshots/)
     ///
     /// New snapshots appear within a few seconds. Copy out with rsync -aHAX or cp -a.
     #[command(verbatim_doc_comment)]
