@@ -3,7 +3,7 @@
 # borg, in one run, and prints times, peak memory, repository sizes and the
 # ratios strata/peer. Quote ratios, not absolute times: machines are noisy.
 #
-#   scripts/bench.sh [--quick] [--no-mount] [--only corpus,small,huge,snapshots]
+#   scripts/bench.sh [--quick] [--no-mount] [--only corpus,small,huge,snapshots] [--peers restic,borg]
 #
 # Workloads (--only picks some; all by default):
 #   corpus     /usr/share plus /usr/lib/x86_64-linux-gnu, copied once to
@@ -25,12 +25,13 @@ command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null 
 . scripts/env.sh
 cargo build --release -q -p strata -p strata-chunker --examples --bins
 
-quick=0; mount=1; only=corpus,small,huge,snapshots
+quick=0; mount=1; only=corpus,small,huge,snapshots; peers=restic,borg
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
     --no-mount) mount=0 ;;
     --only) only=${2:?--only needs a list}; shift ;;
+    --peers) peers=${2?--peers needs a list}; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -83,8 +84,9 @@ fi
 export STRATA_PASSWORD=bench RESTIC_PASSWORD=bench BORG_PASSPHRASE=bench
 export BORG_RELOCATED_REPO_ACCESS_IS_OK=yes BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
 tools=(strata)
-command -v restic >/dev/null && tools+=(restic)
-command -v borg >/dev/null && tools+=(borg)
+for p in restic borg; do
+  [[ ",$peers," == *",$p,"* ]] && command -v "$p" >/dev/null && tools+=("$p")
+done
 declare -A T M S
 
 drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
