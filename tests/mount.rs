@@ -210,8 +210,8 @@ fn diff_of_two_snapshots_shows_exactly_the_changes() {
         assert_eq!(target.to_string_lossy(), want);
         assert_eq!(std::fs::read(history.join(t).join("d/edit")).unwrap(), body);
     }
-    // Each path's history directory and its versions: 15, where versions
-    // as directories made it 25.
+    // Each path's history directory and its versions: 15 (versions as
+    // directories would add their trees' 10 entries).
     let found = String::from_utf8_lossy(&sh(&format!("find {} | wc -l", history.display())).stdout).trim().to_string();
     assert_eq!(found, "15", "entries visited by find through history/");
     assert!(!history.join("never").exists());

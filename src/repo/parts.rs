@@ -1,13 +1,100 @@
-//! A tree read a part at a time: a walk over a huge directory (backup's
-//! comparison with the parent snapshot, restore) holds one part of it, not
-//! the whole directory. A tree stored whole is one part.
+//! Reading trees and chunk lists, stored whole or in parts
+//! (`format::parts`): whole, with the ids of their parts for the walks that
+//! mark records, or a tree a part at a time (`TreeCursor`), so that a walk
+//! over a huge directory (backup's comparison with the parent snapshot,
+//! restore) holds one part of it, not the whole directory.
 
 use super::Repo;
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::parts::{Part, Stored};
-use crate::format::tree::{Entry, Tree};
+use crate::format::tree::{decode_chunk_list, decode_chunk_list_stored, Entry, Piece, Tree};
 use std::collections::VecDeque;
+
+impl Repo {
+    pub fn tree(&self, id: &Id) -> Result<Tree> {
+        self.tree_parts(id).map(|(t, _)| t)
+    }
+
+    /// A tree and the ids of the parts it was stored in (none when it was
+    /// stored whole): what a walk that marks records must mark besides `id`.
+    pub fn tree_parts(&self, id: &Id) -> Result<(Tree, Vec<Id>)> {
+        match Tree::decode_stored(&self.records.object("tree", id)?)? {
+            Stored::Whole(t) => Ok((t, Vec::new())),
+            Stored::Parts(parts) => {
+                let mut entries = Vec::with_capacity(parts.iter().map(|p| p.items as usize).sum());
+                let ids = self.read_parts("tree", id, &parts, |plain| {
+                    let part = Tree::decode(plain)?;
+                    let n = part.entries.len();
+                    entries.extend(part.entries);
+                    Ok(n)
+                })?;
+                if !entries.windows(2).all(|w| w[0].name < w[1].name) {
+                    return Err(Error::corrupt(format!("tree {id}"), "its parts are out of order"));
+                }
+                Ok((Tree { entries }, ids))
+            }
+        }
+    }
+
+    /// One part of the tree `of`, checked against its index entry.
+    fn tree_part(&self, of: &Id, part: &Part) -> Result<Tree> {
+        let mut tree = None;
+        self.read_parts("tree", of, std::slice::from_ref(part), |plain| {
+            let t = Tree::decode(plain)?;
+            let n = t.entries.len();
+            tree = Some(t);
+            Ok(n)
+        })?;
+        Ok(tree.unwrap_or_default())
+    }
+
+    pub fn chunk_list(&self, id: &Id) -> Result<Vec<Piece>> {
+        self.chunk_list_parts(id).map(|(l, _)| l)
+    }
+
+    /// A chunk list and the ids of its parts (see `tree_parts`).
+    pub fn chunk_list_parts(&self, id: &Id) -> Result<(Vec<Piece>, Vec<Id>)> {
+        match decode_chunk_list_stored(&self.records.object("chunk list", id)?)? {
+            Stored::Whole(list) => Ok((list, Vec::new())),
+            Stored::Parts(parts) => {
+                let mut pieces = Vec::with_capacity(parts.iter().map(|p| p.items as usize).sum());
+                let ids = self.read_parts("chunk list", id, &parts, |plain| {
+                    let part = decode_chunk_list(plain)?;
+                    let n = part.len();
+                    pieces.extend(part);
+                    Ok(n)
+                })?;
+                Ok((pieces, ids))
+            }
+        }
+    }
+
+    /// Reads each part of the object `id` in order into `take`, which
+    /// returns how many items it held; returns the parts' ids.
+    fn read_parts(
+        &self,
+        what: &'static str,
+        id: &Id,
+        parts: &[Part],
+        mut take: impl FnMut(&[u8]) -> Result<usize>,
+    ) -> Result<Vec<Id>> {
+        for p in parts {
+            let plain = self.records.object(what, &p.id).map_err(|e| match e {
+                Error::Missing { .. } => {
+                    Error::corrupt(format!("{what} {id}"), format!("its part {} is missing", p.id))
+                }
+                e => e,
+            })?;
+            let n = take(&plain).map_err(|e| Error::corrupt(format!("{what} {id}"), format!("part {}: {e}", p.id)))?;
+            if n as u64 != p.items {
+                let detail = format!("part {} holds {n} items, its index says {}", p.id, p.items);
+                return Err(Error::corrupt(format!("{what} {id}"), detail));
+            }
+        }
+        Ok(parts.iter().map(|p| p.id).collect())
+    }
+}
 
 pub struct TreeCursor<'a> {
     repo: &'a Repo,
