@@ -54,6 +54,23 @@ struct FileJob {
     fd: OwnedFd,
     entry: Entry,
     path: PathBuf,
+    /// The file was created with another owner than the entry's.
+    chown: bool,
+    /// The file was created without the entry's final mode.
+    chmod: bool,
+}
+
+/// The owner an entry created in the directory being restored gets, learnt
+/// from the first one created there (the process's fsuid, and the
+/// directory's group when it is setgid; a filesystem may squash either).
+/// Entries already created with their own owner skip the chown, and files
+/// then also start with their final permission bits: the attribute calls
+/// are most of the cost of a small file.
+#[derive(Clone, Copy)]
+enum FreshOwner {
+    Unseen,
+    Known(u32, u32),
+    Unknown,
 }
 
 struct Restorer<'a> {
@@ -65,6 +82,10 @@ struct Restorer<'a> {
     owners: bool,
     /// First restored path (relative to the target) of each hardlink group.
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// Of the directory whose entries are being created.
+    fresh_owner: FreshOwner,
+    /// The process's umask, which `openat` applies to a new file's mode.
+    umask: u32,
     summary: Summary,
 }
 
@@ -95,7 +116,17 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
     let owners = sys::is_root();
     let reader = Reader::new(64 << 20);
     let worker_errors = Mutex::new(Vec::new());
-    let mut r = Restorer { repo, files: None, opts, root, owners, links: HashMap::new(), summary: Summary::default() };
+    let mut r = Restorer {
+        repo,
+        files: None,
+        opts,
+        root,
+        owners,
+        links: HashMap::new(),
+        fresh_owner: FreshOwner::Unseen,
+        umask: sys::umask(),
+        summary: Summary::default(),
+    };
     if !r.owners {
         (r.opts.warn)("not running as root: file owners are not restored");
     }
@@ -111,7 +142,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
             let (rx, reader, errors) = (rx.clone(), &reader, &worker_errors);
             scope.spawn(move || {
                 for job in rx {
-                    write_file(repo, reader, owners, job, errors);
+                    write_file(repo, reader, job, errors);
                 }
             });
         }
@@ -126,7 +157,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
                 let exists = !r.opts.dry_run || target.exists();
                 r.dir_contents(root_fd, Some(tree), target, b"", exists, true)?;
                 if !r.opts.dry_run {
-                    r.metadata(root_fd, b".", entry, target);
+                    r.metadata(root_fd, b".", entry, target, owners);
                 }
                 Ok(())
             })()
@@ -143,6 +174,10 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         r.summary.errors.push(msg);
     }
     result.map(|()| r.summary)
+}
+
+fn owner_of(st: std::io::Result<libc::stat>) -> FreshOwner {
+    st.map_or(FreshOwner::Unknown, |st| FreshOwner::Known(st.st_uid, st.st_gid))
 }
 
 fn existing_names(dir: RawFd) -> std::io::Result<HashSet<Vec<u8>>> {
@@ -178,33 +213,19 @@ impl Restorer<'_> {
     fn dir_contents(
         &mut self,
         dir: RawFd,
-        mut tree: Option<TreeCursor>,
+        tree: Option<TreeCursor>,
         path: &Path,
         rel: &[u8],
         exists: bool,
         chosen: bool,
     ) -> Result<bool> {
         let existing = if exists { self.existing(dir, path) } else { HashSet::new() };
-        let mut any = false;
-        let mut keep = HashSet::new();
-        while let Some(cursor) = tree.as_mut() {
-            let run = match cursor.next_run() {
-                Ok(Some(run)) => run,
-                Ok(None) => break,
-                Err(err) => {
-                    // The entries restored so far stay; the rest are reported lost.
-                    self.fail(path, err);
-                    return Ok(any);
-                }
-            };
-            for e in &run {
-                any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_path(rel, &e.name), &existing, chosen)?;
-            }
-            if self.opts.delete {
-                keep.extend(run.into_iter().map(|e| e.name));
-            }
-        }
-        if self.opts.delete {
+        let parent_owner = std::mem::replace(&mut self.fresh_owner, FreshOwner::Unseen);
+        let restored = self.dir_entries(dir, tree, path, rel, &existing, chosen);
+        self.fresh_owner = parent_owner;
+        let (any, keep) = restored?;
+        // Without the whole tree, nothing is deleted.
+        if let (true, Some(keep)) = (self.opts.delete, keep) {
             let mut extra: Vec<&Vec<u8>> = existing.iter().filter(|n| !keep.contains(*n)).collect();
             extra.sort();
             for name in extra {
@@ -219,6 +240,39 @@ impl Restorer<'_> {
             }
         }
         Ok(any)
+    }
+
+    /// `dir_contents`' restoring part: whether anything was restored, and
+    /// (with --delete) the tree's names, `None` if it could not be read.
+    fn dir_entries(
+        &mut self,
+        dir: RawFd,
+        mut tree: Option<TreeCursor>,
+        path: &Path,
+        rel: &[u8],
+        existing: &HashSet<Vec<u8>>,
+        chosen: bool,
+    ) -> Result<(bool, Option<HashSet<Vec<u8>>>)> {
+        let mut any = false;
+        let mut keep = HashSet::new();
+        while let Some(cursor) = tree.as_mut() {
+            let run = match cursor.next_run() {
+                Ok(Some(run)) => run,
+                Ok(None) => break,
+                Err(err) => {
+                    // The entries restored so far stay; the rest are reported lost.
+                    self.fail(path, err);
+                    return Ok((any, None));
+                }
+            };
+            for e in &run {
+                any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_path(rel, &e.name), existing, chosen)?;
+            }
+            if self.opts.delete {
+                keep.extend(run.into_iter().map(|e| e.name));
+            }
+        }
+        Ok((any, Some(keep)))
     }
 
     /// Restores one entry; returns whether anything was restored.
@@ -291,7 +345,8 @@ impl Restorer<'_> {
             }
             self.summary.dirs += 1;
             if !dry {
-                self.metadata(dir, &e.name, e, path);
+                let chown = self.owners;
+                self.metadata(dir, &e.name, e, path, chown);
             }
             return Ok(true);
         }
@@ -369,13 +424,21 @@ impl Restorer<'_> {
                         return sys::linkat(self.root.as_raw_fd(), first, dir, &e.name).map_err(io);
                     }
                 }
-                let fd =
-                    sys::openat(dir, &e.name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
-                        .map_err(io)?;
+                // Until it is known to get its final owner, a file stays its
+                // creator's alone while it is written.
+                let final_bits = matches!(self.fresh_owner, FreshOwner::Known(..)) && !self.needs_chown(e);
+                let mode = if final_bits { e.mode & 0o777 } else { 0o600 };
+                let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+                let fd = sys::openat(dir, &e.name, flags, mode).map_err(io)?;
+                if let FreshOwner::Unseen = self.fresh_owner {
+                    self.fresh_owner = owner_of(sys::fstat(fd.as_raw_fd()));
+                }
                 if let Some(group) = e.link_group() {
                     self.links.insert(group, rel.to_vec());
                 }
-                let job = FileJob { fd, entry: e.clone(), path: path.to_path_buf() };
+                let chmod = !final_bits || e.mode & 0o7777 != mode & !self.umask;
+                let job =
+                    FileJob { fd, entry: e.clone(), path: path.to_path_buf(), chown: self.needs_chown(e), chmod };
                 if let Some(files) = &self.files {
                     files.send(job).map_err(|_| Error::Invalid("restore workers stopped".into()))?;
                 }
@@ -387,14 +450,22 @@ impl Restorer<'_> {
             Kind::BlockDev => sys::mknodat(dir, &e.name, libc::S_IFBLK | 0o600, e.rdev).map_err(io)?,
             Kind::Dir => unreachable!("directories are created by `entry`"),
         }
-        self.metadata(dir, &e.name, e, path);
+        if let FreshOwner::Unseen = self.fresh_owner {
+            self.fresh_owner = owner_of(sys::fstatat(dir, &e.name));
+        }
+        self.metadata(dir, &e.name, e, path, self.needs_chown(e));
         Ok(())
+    }
+
+    /// Whether an entry created in the current directory is to be chowned.
+    fn needs_chown(&self, e: &Entry) -> bool {
+        self.owners && !matches!(self.fresh_owner, FreshOwner::Known(u, g) if (u, g) == (e.uid, e.gid))
     }
 
     /// Owner, xattrs, mode, then times: chown clears setuid bits and file
     /// capabilities, so it goes first.
-    fn metadata(&mut self, dir: RawFd, name: &[u8], e: &Entry, path: &Path) {
-        if self.owners {
+    fn metadata(&mut self, dir: RawFd, name: &[u8], e: &Entry, path: &Path, chown: bool) {
+        if chown {
             if let Err(err) = sys::fchownat(dir, name, e.uid, e.gid) {
                 self.fail(path, format!("setting owner: {err}"));
             }
@@ -418,8 +489,8 @@ impl Restorer<'_> {
 /// Writes a file's data, skipping holes, then its attributes through the
 /// fd. A file with a chunk that cannot be read is removed, not left
 /// plausible with a hole of zeros, and reported; the restore goes on.
-fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: &Mutex<Vec<String>>) {
-    let FileJob { fd, entry: e, path } = job;
+fn write_file(repo: &Repo, reader: &Reader, job: FileJob, errors: &Mutex<Vec<String>>) {
+    let FileJob { fd, entry: e, path, chown, chmod } = job;
     let fail =
         |why: String| errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{}: {why}", path.display()));
     let map = match FileMap::load(repo, &e) {
@@ -427,7 +498,7 @@ fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: 
         Err(err) => return fail(err.to_string()),
     };
     let raw = fd.as_raw_fd();
-    let mut at = 0u64;
+    let (mut at, mut written) = (0u64, 0u64);
     for piece in map.pieces() {
         if let Piece::Data { id, .. } = piece {
             match reader.chunk(repo, id) {
@@ -435,6 +506,7 @@ fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: 
                     if let Err(err) = write_all_at(raw, &data, at) {
                         return fail(format!("writing: {err}"));
                     }
+                    written = at + data.len() as u64;
                 }
                 Err(err) => {
                     drop(fd);
@@ -448,11 +520,12 @@ fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: 
         }
         at += piece.len();
     }
-    if unsafe { libc::ftruncate(raw, map.size() as libc::off_t) } != 0 {
+    // Only a trailing hole leaves the size short.
+    if written != map.size() && unsafe { libc::ftruncate(raw, map.size() as libc::off_t) } != 0 {
         fail(format!("setting size: {}", std::io::Error::last_os_error()));
     }
     // Same order as `Restorer::metadata`: chown clears setuid and capabilities.
-    if owners && unsafe { libc::fchown(raw, e.uid, e.gid) } != 0 {
+    if chown && unsafe { libc::fchown(raw, e.uid, e.gid) } != 0 {
         fail(format!("setting owner: {}", std::io::Error::last_os_error()));
     }
     for (k, v) in &e.xattrs {
@@ -460,7 +533,7 @@ fn write_file(repo: &Repo, reader: &Reader, owners: bool, job: FileJob, errors: 
             fail(format!("setting xattr {}: {err}", String::from_utf8_lossy(k)));
         }
     }
-    if unsafe { libc::fchmod(raw, e.mode as libc::mode_t) } != 0 {
+    if chmod && unsafe { libc::fchmod(raw, e.mode as libc::mode_t) } != 0 {
         fail(format!("setting mode: {}", std::io::Error::last_os_error()));
     }
     let t = libc::timespec { tv_sec: e.mtime.secs as libc::time_t, tv_nsec: e.mtime.nanos as libc::c_long };

@@ -291,3 +291,10 @@ pub fn try_lock(fd: RawFd) -> io::Result<bool> {
         Err(e)
     }
 }
+
+/// The process's umask (read by setting it, then setting it back).
+pub fn umask() -> u32 {
+    let mask = unsafe { libc::umask(0o022) };
+    unsafe { libc::umask(mask) };
+    mask as u32
+}

@@ -205,6 +205,29 @@ fn restore_refuses_non_empty_target_and_honours_overwrite_modes() {
     assert!(!out.join("extra").exists());
 }
 
+/// Restore skips the chown of a file that was created with its owner
+/// already, learnt from what the target directory gives a new file: in a
+/// setgid directory that is the directory's group, which the files must
+/// not keep.
+#[test]
+fn files_get_their_owners_in_a_setgid_target() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (repo, src) = Repo::with_source(&[("a", b"a"), ("b", b"b"), ("c", b"c"), ("d", b"d")]);
+    std::os::unix::fs::chown(src.join("c"), Some(1234), Some(4000)).unwrap();
+    repo.backup(&[&src], &[]);
+    let out = repo.scratch("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::os::unix::fs::chown(&out, None, Some(4000)).unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    restore(&repo, &format!("latest:{}", src.display()), &out, &["--overwrite", "never"]).ok();
+    for (name, owner) in [("a", (0, 0)), ("b", (0, 0)), ("c", (1234, 4000)), ("d", (0, 0))] {
+        let m = std::fs::metadata(out.join(name)).unwrap();
+        assert_eq!((m.uid(), m.gid()), owner, "{name}");
+        let mode = std::fs::metadata(src.join(name)).unwrap().mode();
+        assert_eq!(m.mode(), mode, "{name}");
+    }
+}
+
 /// The actions a restore reports (`--json`), in order.
 fn actions(r: &crate::util::Run) -> Vec<(String, String)> {
     r.stdout

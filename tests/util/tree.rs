@@ -97,6 +97,12 @@ pub fn build_full(root: &Path) {
     fs::create_dir(root.join("sticky")).unwrap();
     fs::set_permissions(root.join("sticky"), fs::Permissions::from_mode(0o1777)).unwrap();
     fs::set_permissions(root.join("dir/sub"), fs::Permissions::from_mode(0o2750)).unwrap();
+    // Modes a umask of 022 would not give, after another file in the same
+    // directory (restore creates later files with their final bits).
+    for (name, mode) in [("dir/no-perms", 0o000), ("dir/open-to-all", 0o666), ("dir/setgid", 0o2711)] {
+        fs::write(root.join(name), name).unwrap();
+        fs::set_permissions(root.join(name), fs::Permissions::from_mode(mode)).unwrap();
+    }
     std::os::unix::fs::lchown(root.join("small.txt"), Some(1234), Some(5678)).unwrap();
     std::os::unix::fs::lchown(root.join("rel-link"), Some(4321), Some(8765)).unwrap();
     // xattrs, a POSIX ACL and a file capability (raw xattr values).
