@@ -18,6 +18,8 @@
 #              and mounting a repository of 10,000 snapshots, built once
 #              and kept in $BENCH_DIR/many-snapshots (about 20 minutes).
 # The generated trees are made once, by this script, and kept.
+# Every restore (and the copies they are held against) writes into a
+# freshly made ext4 of its own, the same for every tool; see fresh_target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -39,6 +41,23 @@ done
 want() { [[ ",$only," == *",$1,"* ]]; }
 BENCH_DIR=${BENCH_DIR:-/tmp/strata-bench}
 mkdir -p "$BENCH_DIR"
+# Restores write into a filesystem made again before each one, on an image
+# kept in $BENCH_DIR: ext4 creates files up to 2.5x slower right after many
+# were deleted, which would make a restore's time depend on what ran before
+# it. Re-making the filesystem on the same image deletes nothing on the
+# host. Without root or mkfs.ext4: plain directories of $BENCH_DIR.
+fresh_fs=$BENCH_DIR/fresh-fs
+mountpoint -q "$fresh_fs" && umount "$fresh_fs"
+trap 'mountpoint -q "$fresh_fs" && umount "$fresh_fs"' EXIT
+fresh=0; [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && fresh=1
+fresh_target() { # NAME: prints an empty directory to restore into
+  if [ $fresh = 0 ]; then mkdir -p "$BENCH_DIR/$1"; echo "$BENCH_DIR/$1"; return; fi
+  if mountpoint -q "$fresh_fs"; then umount "$fresh_fs"; fi
+  [ -f "$fresh_fs.img" ] || truncate -s 16G "$fresh_fs.img"
+  mkfs.ext4 -q -F -N 2000000 -E lazy_itable_init=0,lazy_journal_init=0,nodiscard "$fresh_fs.img" >&2
+  mkdir -p "$fresh_fs" && mount -o loop "$fresh_fs.img" "$fresh_fs" && mkdir "$fresh_fs/$1" && sync
+  echo "$fresh_fs/$1"
+}
 rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3* && sync
 if want corpus; then
 suffix=""; [ $quick = 0 ] || suffix=-quick
@@ -120,9 +139,8 @@ backup() { # tool key source...
   esac
 }
 
-restore() { # tool source target (a new directory)
+restore() { # tool source target (from fresh_target)
   local t=$1 src=$2 dst=$3
-  mkdir -p "$dst"
   case $t in
     strata) measure "$t.restore" "$STRATA" -r "$(repo strata)" restore "latest:$src" "$dst" ;;
     restic) measure "$t.restore" restic -q --repo "$(repo restic)" restore latest --target "$dst" --include "$src" ;;
@@ -176,7 +194,7 @@ if want corpus && command -v weed >/dev/null; then
   (cd "$s3dir" && exec weed mini -dir="$s3dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 -webdav=false -admin.ui=false \
     -bucket=bench -s3.port=18433 -s3.config="$s3dir/s3.json" >"$s3dir/log" 2>&1) &
   s3pid=$!
-  trap 'kill $s3pid 2>/dev/null || true' EXIT
+  trap 'kill $s3pid 2>/dev/null || true; mountpoint -q "$fresh_fs" && umount "$fresh_fs"' EXIT
   export AWS_ENDPOINT_URL=http://127.0.0.1:18433 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1
   export RCLONE_CONFIG_BENCH_TYPE=s3 RCLONE_CONFIG_BENCH_PROVIDER=Other RCLONE_CONFIG_BENCH_ENDPOINT=$AWS_ENDPOINT_URL \
     RCLONE_CONFIG_BENCH_ACCESS_KEY_ID=bench RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY=benchsecret
@@ -199,7 +217,7 @@ for t in "${tools[@]}"; do
     restic) drop_caches; measure "$t.dump" sh -c "restic -q --repo '$(repo restic)' dump latest '$corpus' > /dev/null" ;;
     borg) drop_caches; measure "$t.dump" sh -c "borg export-tar '$(repo borg)::$(borg list --last 1 --short "$(repo borg)")' - > /dev/null" ;;
   esac
-  drop_caches; restore "$t" "$corpus" "$BENCH_DIR/restore-$t"
+  dst=$(fresh_target "restore-$t"); drop_caches; restore "$t" "$corpus" "$dst"
   # Checks of the corpus repository (two snapshots): cold, then warm.
   drop_caches; check_tool "$t" check_cold; check_tool "$t" check_warm
   drop_caches; check_tool "$t" read_cold data; check_tool "$t" read_warm data
@@ -225,9 +243,10 @@ for t in "${tools[@]}"; do
       drop_caches; measure strata.s3_pull "$STRATA" mirror "s3://bench/strata" "$BENCH_DIR/mirror-pulled"
       # Straight from the bucket: cold (an empty cache), then warm.
       sb=(-r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3")
-      drop_caches; measure strata.s3_restore "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3"
-      # (sync: the cold run's writes are not flushed during the warm one)
-      sync; measure strata.s3_restore_warm "$STRATA" "${sb[@]}" restore "latest:$corpus" "$BENCH_DIR/restore-strata-s3w"
+      dst=$(fresh_target restore-strata-s3)
+      drop_caches; measure strata.s3_restore "$STRATA" "${sb[@]}" restore "latest:$corpus" "$dst"
+      dst=$(fresh_target restore-strata-s3w)
+      measure strata.s3_restore_warm "$STRATA" "${sb[@]}" restore "latest:$corpus" "$dst"
       if [ $mount = 1 ]; then
         m=$BENCH_DIR/mnt-s3-strata; mkdir -p "$m"
         "$STRATA" -r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3m" mount --daemon "$m"
@@ -242,9 +261,10 @@ for t in "${tools[@]}"; do
       rr=(-q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct")
       restic "${rr[@]}" init >/dev/null
       drop_caches; measure restic.s3_backup restic "${rr[@]}" backup "$corpus"
-      mkdir -p "$BENCH_DIR/restore-restic-s3" "$BENCH_DIR/restore-restic-s3w"
-      drop_caches; measure restic.s3_restore restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3"
-      sync; measure restic.s3_restore_warm restic "${rr[@]}" restore latest --target "$BENCH_DIR/restore-restic-s3w"
+      dst=$(fresh_target restore-restic-s3)
+      drop_caches; measure restic.s3_restore restic "${rr[@]}" restore latest --target "$dst"
+      dst=$(fresh_target restore-restic-s3w)
+      measure restic.s3_restore_warm restic "${rr[@]}" restore latest --target "$dst"
       if [ $mount = 1 ]; then
         m=$BENCH_DIR/mnt-s3-restic; mkdir -p "$m"
         (restic "${rr[@]}" mount "$m" >/dev/null 2>&1 &)
@@ -272,8 +292,6 @@ for t in "${tools[@]}"; do
     strata) measure "$t.find_name" "$STRATA" -r "$(repo strata)" find libc.so.6 ;;
     restic) measure "$t.find_name" restic -q --repo "$(repo restic)" find libc.so.6 ;;
   esac
-  # Restored trees are deleted at the end: creating many files right after
-  # deleting many is slow on ext4 and would penalise the next tool.
   # A large file, then the same file after small edits in 10 places, in
   # the same repository.
   cp "$bigfile" "$BENCH_DIR/edit-$t"
@@ -363,7 +381,6 @@ made() { # NAME GENERATOR: $BENCH_DIR/NAME, made once
 }
 restore_all() { # tool key source target: the whole latest snapshot of a fresh repository
   local t=$1 k=$2 dst=$4
-  mkdir -p "$dst"
   case $t in
     strata) measure "$t.$k" "$STRATA" -r "$(repo strata)" restore "latest:$3" "$dst" ;;
     restic) measure "$t.$k" restic -q --repo "$(repo restic)" restore latest --target "$dst" ;;
@@ -380,7 +397,7 @@ if want small; then
     init "$t"; drop_caches; backup "$t" small_cold "$small"
     init "$t"; backup "$t" small_warm "$small"
     backup "$t" small_second "$small"
-    drop_caches; restore_all "$t" small_restore "$small" "$BENCH_DIR/restore-small-$t"
+    dst=$(fresh_target "restore-small-$t"); drop_caches; restore_all "$t" small_restore "$small" "$dst"
     rm -rf "$(repo "$t")"
   done
 fi
@@ -391,8 +408,8 @@ if want huge; then
   for t in "${tools[@]}"; do
     init "$t"; drop_caches; backup "$t" huge_first "$huge"
     backup "$t" huge_second "$huge"
-    drop_caches; restore_all "$t" huge_restore "$huge" "$BENCH_DIR/restore-huge-$t"
-    sync; restore_all "$t" huge_restore_warm "$huge" "$BENCH_DIR/restore-huge-w-$t"
+    dst=$(fresh_target "restore-huge-$t"); drop_caches; restore_all "$t" huge_restore "$huge" "$dst"
+    dst=$(fresh_target "restore-huge-w-$t"); restore_all "$t" huge_restore_warm "$huge" "$dst"
     if [ "$t" = strata ] && [ $mount = 1 ]; then
       m=$BENCH_DIR/mnt-huge; mkdir -p "$m"
       "$STRATA" -r "$(repo strata)" mount --daemon "$m"
@@ -402,6 +419,9 @@ if want huge; then
     fi
     rm -rf "$(repo "$t")"
   done
+  # The floor under any restore of it: copying the directory itself.
+  dst=$(fresh_target copy-huge); drop_caches; measure source.huge_cp cp -a "$huge/d" "$dst/"
+  dst=$(fresh_target copy-huge-w); measure source.huge_cp_warm cp -a "$huge/d" "$dst/"
 fi
 
 if want snapshots; then
@@ -524,6 +544,9 @@ if want huge; then
   row "huge dir: unchanged backup" huge_second
   row "huge dir: restore (cold)" huge_restore
   row "huge dir: restore (warm)" huge_restore_warm
+  echo "huge dir: cp -a of the source directory ${T[source.huge_cp]:--}s cold, ${T[source.huge_cp_warm]:--}s warm;" \
+    "strata restore / that copy: $(ratio "${T[strata.huge_restore]:-}" "${T[source.huge_cp]:-}") cold," \
+    "$(ratio "${T[strata.huge_restore_warm]:-}" "${T[source.huge_cp_warm]:-}") warm"
   if [ $mount = 1 ]; then
     echo "huge dir: tar through strata's mount ${T[strata.huge_tar]:--}s cold, ${T[strata.huge_tar_warm]:--}s warm;" \
       "strata restore / that tar: $(ratio "${T[strata.huge_restore]:-}" "${T[strata.huge_tar]:-}") cold," \
@@ -542,4 +565,5 @@ for t in "${tools[@]}"; do
     "$t" "$(mib "$t.huge_first")" "$(mib "$t.huge_second")" "$(mib "$t.huge_restore")"
   true
 done
+[ $fresh = 1 ] && echo "(restores and copies each went into a freshly made ext4)"
 rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3*

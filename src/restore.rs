@@ -437,8 +437,7 @@ impl Restorer<'_> {
                     self.links.insert(group, rel.to_vec());
                 }
                 let chmod = !final_bits || e.mode & 0o7777 != mode & !self.umask;
-                let job =
-                    FileJob { fd, entry: e.clone(), path: path.to_path_buf(), chown: self.needs_chown(e), chmod };
+                let job = FileJob { fd, entry: e.clone(), path: path.to_path_buf(), chown: self.needs_chown(e), chmod };
                 if let Some(files) = &self.files {
                     files.send(job).map_err(|_| Error::Invalid("restore workers stopped".into()))?;
                 }

@@ -62,6 +62,17 @@ pub fn readlinkat(dir: RawFd, name: &[u8]) -> io::Result<Vec<u8>> {
 
 /// Names in a directory (without "." and ".."), read through a dup of `dir`.
 pub fn read_dir_names(dir: RawFd) -> io::Result<Vec<Vec<u8>>> {
+    let mut names = Vec::new();
+    for_each_dir_name(dir, |name| {
+        names.push(name.to_vec());
+        Ok(())
+    })?;
+    Ok(names)
+}
+
+/// Calls `f` with each name in the open directory `dir` (not `.` or `..`),
+/// in the directory's order, until it fails.
+pub fn for_each_dir_name(dir: RawFd, mut f: impl FnMut(&[u8]) -> io::Result<()>) -> io::Result<()> {
     let fd = check(unsafe { libc::fcntl(dir, libc::F_DUPFD_CLOEXEC, 0) })?;
     let d = unsafe { libc::fdopendir(fd) };
     if d.is_null() {
@@ -70,7 +81,6 @@ pub fn read_dir_names(dir: RawFd) -> io::Result<Vec<Vec<u8>>> {
         return Err(e);
     }
     unsafe { libc::rewinddir(d) };
-    let mut names = Vec::new();
     let result = loop {
         unsafe { *libc::__errno_location() = 0 };
         let ent = unsafe { libc::readdir64(d) };
@@ -80,11 +90,13 @@ pub fn read_dir_names(dir: RawFd) -> io::Result<Vec<Vec<u8>>> {
         }
         let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
         if name != b"." && name != b".." {
-            names.push(name.to_vec());
+            if let Err(e) = f(name) {
+                break Err(e);
+            }
         }
     };
     unsafe { libc::closedir(d) };
-    result.map(|()| names)
+    result
 }
 
 /// `/proc/self/fd/DIR/NAME`: a short path to any entry, for the l*xattr calls.

@@ -4,6 +4,7 @@
 //! and feeds the rest to the pipeline.
 
 use super::exclude::{Excludes, CACHEDIR_SIGNATURE};
+use super::names::{self, SortedNames};
 use super::pipeline::{FileSlot, Progress};
 use super::read::ReadJob;
 use super::trees::{DirJob, Pending, TreeRef};
@@ -230,17 +231,16 @@ impl Walker<'_> {
 
     /// Walks an open directory; its tree id is set once the builder stores
     /// it. Its entries go to the builder in batches, and the parent
-    /// snapshot's tree of it is read a part at a time: a huge directory is
-    /// held as its names only.
+    /// snapshot's tree of it is read a part at a time, and its names are
+    /// sorted on disk beyond `names::LIMIT`: a huge directory is never held.
     pub fn walk_dir(&mut self, fd: OwnedFd, path: &Path, parent: Option<&Entry>) -> Result<TreeRef> {
-        let mut names = match sys::read_dir_names(fd.as_raw_fd()) {
-            Ok(n) => n,
+        let names = match SortedNames::read(fd.as_raw_fd(), names::LIMIT, &std::env::temp_dir()) {
+            Ok(n) => Some(n),
             Err(e) => {
                 self.record(path, format!("listing directory: {e}"));
-                Vec::new()
+                None
             }
         };
-        names.sort();
         let unreadable = |e: Error| format!("{}: parent snapshot's tree unreadable, reading all: {e}", path.display());
         let mut parent_tree = match parent.and_then(|p| p.subtree) {
             Some(id) => match TreeCursor::open(self.repo, &id) {
@@ -254,7 +254,14 @@ impl Walker<'_> {
         };
         self.open_dir();
         let mut pending = Vec::new();
-        for name in names {
+        for name in names.into_iter().flatten() {
+            let name = match name {
+                Ok(name) => name,
+                Err(e) => {
+                    self.record(path, format!("listing directory: {e}"));
+                    break;
+                }
+            };
             let child = path.join(sys::os(&name));
             let mut lost = false;
             let prev = match parent_tree.as_mut().map(|t| t.find(&name)) {
