@@ -5,15 +5,16 @@
 //! id and carries on past a bad one, reporting it.
 
 use crate::error::{Error, Result};
-use crate::format::tree::{join_path, Entry, Kind, Piece};
+use crate::format::tree::{Entry, Kind, Piece};
 use crate::reader::{FileMap, Reader};
 use crate::repo::{Repo, TreeCursor};
 use crate::sys;
 use globset::GlobSet;
 use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Overwrite {
@@ -53,7 +54,8 @@ pub struct Summary {
 struct FileJob {
     fd: OwnedFd,
     entry: Entry,
-    path: PathBuf,
+    /// The directory it is in, as the user named it.
+    dir: Arc<Path>,
     /// The file was created with another owner than the entry's.
     chown: bool,
     /// The file was created without the entry's final mode.
@@ -82,7 +84,9 @@ struct Restorer<'a> {
     owners: bool,
     /// First restored path (relative to the target) of each hardlink group.
     links: HashMap<(u64, u64), Vec<u8>>,
-    /// Of the directory whose entries are being created.
+    /// The directory whose entries are being created: its path, and the
+    /// owner a new entry gets there.
+    here: Arc<Path>,
     fresh_owner: FreshOwner,
     /// The process's umask, which `openat` applies to a new file's mode.
     umask: u32,
@@ -123,6 +127,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         root,
         owners,
         links: HashMap::new(),
+        here: Arc::from(target),
         fresh_owner: FreshOwner::Unseen,
         umask: sys::umask(),
         summary: Summary::default(),
@@ -164,7 +169,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         } else {
             let existing =
                 if r.opts.dry_run && !target.exists() { HashSet::new() } else { r.existing(root_fd, target) };
-            r.entry(root_fd, entry, target, b"", &existing, true).map(drop)
+            r.entry(root_fd, entry.clone(), target, b"", &existing, true).map(drop)
         };
         r.files = None; // the workers finish the queue, and the scope joins them
         result
@@ -220,9 +225,10 @@ impl Restorer<'_> {
         chosen: bool,
     ) -> Result<bool> {
         let existing = if exists { self.existing(dir, path) } else { HashSet::new() };
-        let parent_owner = std::mem::replace(&mut self.fresh_owner, FreshOwner::Unseen);
+        let parent = (std::mem::replace(&mut self.here, Arc::from(path)), self.fresh_owner);
+        self.fresh_owner = FreshOwner::Unseen;
         let restored = self.dir_entries(dir, tree, path, rel, &existing, chosen);
-        self.fresh_owner = parent_owner;
+        (self.here, self.fresh_owner) = parent;
         let (any, keep) = restored?;
         // Without the whole tree, nothing is deleted.
         if let (true, Some(keep)) = (self.opts.delete, keep) {
@@ -255,6 +261,15 @@ impl Restorer<'_> {
     ) -> Result<(bool, Option<HashSet<Vec<u8>>>)> {
         let mut any = false;
         let mut keep = HashSet::new();
+        // Each entry's path and relative path, built in place.
+        let (mut child, mut child_rel) = (path.as_os_str().as_bytes().to_vec(), rel.to_vec());
+        if !child.is_empty() && !child.ends_with(b"/") {
+            child.push(b'/');
+        }
+        if !child_rel.is_empty() {
+            child_rel.push(b'/');
+        }
+        let (base, rel_base) = (child.len(), child_rel.len());
         while let Some(cursor) = tree.as_mut() {
             let run = match cursor.next_run() {
                 Ok(Some(run)) => run,
@@ -265,11 +280,15 @@ impl Restorer<'_> {
                     return Ok((any, None));
                 }
             };
-            for e in &run {
-                any |= self.entry(dir, e, &path.join(sys::os(&e.name)), &join_path(rel, &e.name), existing, chosen)?;
-            }
-            if self.opts.delete {
-                keep.extend(run.into_iter().map(|e| e.name));
+            for e in run {
+                if self.opts.delete {
+                    keep.insert(e.name.clone());
+                }
+                child.truncate(base);
+                child.extend_from_slice(&e.name);
+                child_rel.truncate(rel_base);
+                child_rel.extend_from_slice(&e.name);
+                any |= self.entry(dir, e, Path::new(sys::os(&child)), &child_rel, existing, chosen)?;
             }
         }
         Ok((any, Some(keep)))
@@ -279,7 +298,7 @@ impl Restorer<'_> {
     fn entry(
         &mut self,
         dir: RawFd,
-        e: &Entry,
+        e: Entry,
         path: &Path,
         rel: &[u8],
         existing: &HashSet<Vec<u8>>,
@@ -298,7 +317,7 @@ impl Restorer<'_> {
         if e.kind == Kind::Dir {
             if !same_kind_dir {
                 if let Some(st) = &st {
-                    if !self.may_replace(dir, e, st, path) {
+                    if !self.may_replace(dir, &e, st, path) {
                         return Ok(false);
                     }
                     self.remove(dir, &e.name, path)?;
@@ -346,7 +365,7 @@ impl Restorer<'_> {
             self.summary.dirs += 1;
             if !dry {
                 let chown = self.owners;
-                self.metadata(dir, &e.name, e, path, chown);
+                self.metadata(dir, &e.name, &e, path, chown);
             }
             return Ok(true);
         }
@@ -355,7 +374,7 @@ impl Restorer<'_> {
             return Ok(false);
         }
         if let Some(st) = &st {
-            if !self.may_replace(dir, e, st, path) {
+            if !self.may_replace(dir, &e, st, path) {
                 return Ok(false);
             }
             (self.opts.report)("overwrite", path);
@@ -415,7 +434,7 @@ impl Restorer<'_> {
         remove_all(dir, name).map_err(|e| Error::io(path, e))
     }
 
-    fn create(&mut self, dir: RawFd, e: &Entry, path: &Path, rel: &[u8]) -> Result<()> {
+    fn create(&mut self, dir: RawFd, e: Entry, path: &Path, rel: &[u8]) -> Result<()> {
         let io = |err| Error::io(path, err);
         match e.kind {
             Kind::File => {
@@ -426,7 +445,7 @@ impl Restorer<'_> {
                 }
                 // Until it is known to get its final owner, a file stays its
                 // creator's alone while it is written.
-                let final_bits = matches!(self.fresh_owner, FreshOwner::Known(..)) && !self.needs_chown(e);
+                let final_bits = matches!(self.fresh_owner, FreshOwner::Known(..)) && !self.needs_chown(&e);
                 let mode = if final_bits { e.mode & 0o777 } else { 0o600 };
                 let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
                 let fd = sys::openat(dir, &e.name, flags, mode).map_err(io)?;
@@ -437,7 +456,8 @@ impl Restorer<'_> {
                     self.links.insert(group, rel.to_vec());
                 }
                 let chmod = !final_bits || e.mode & 0o7777 != mode & !self.umask;
-                let job = FileJob { fd, entry: e.clone(), path: path.to_path_buf(), chown: self.needs_chown(e), chmod };
+                let chown = self.needs_chown(&e);
+                let job = FileJob { fd, entry: e, dir: self.here.clone(), chown, chmod };
                 if let Some(files) = &self.files {
                     files.send(job).map_err(|_| Error::Invalid("restore workers stopped".into()))?;
                 }
@@ -452,7 +472,8 @@ impl Restorer<'_> {
         if let FreshOwner::Unseen = self.fresh_owner {
             self.fresh_owner = owner_of(sys::fstatat(dir, &e.name));
         }
-        self.metadata(dir, &e.name, e, path, self.needs_chown(e));
+        let chown = self.needs_chown(&e);
+        self.metadata(dir, &e.name, &e, path, chown);
         Ok(())
     }
 
@@ -489,7 +510,8 @@ impl Restorer<'_> {
 /// fd. A file with a chunk that cannot be read is removed, not left
 /// plausible with a hole of zeros, and reported; the restore goes on.
 fn write_file(repo: &Repo, reader: &Reader, job: FileJob, errors: &Mutex<Vec<String>>) {
-    let FileJob { fd, entry: e, path, chown, chmod } = job;
+    let FileJob { fd, entry: e, dir, chown, chmod } = job;
+    let path = dir.join(sys::os(&e.name));
     let fail =
         |why: String| errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{}: {why}", path.display()));
     let map = match FileMap::load(repo, &e) {
