@@ -23,6 +23,7 @@ pub mod reader;
 pub mod repo;
 pub mod restore;
 pub mod s3;
+pub mod sorted_names;
 pub mod stats;
 pub mod store;
 pub mod sys;

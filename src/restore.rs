@@ -8,9 +8,11 @@ use crate::error::{Error, Result};
 use crate::format::tree::{Entry, Kind, Piece};
 use crate::reader::{FileMap, Reader};
 use crate::repo::{Repo, TreeCursor};
+use crate::sorted_names::{self, SortedNames};
 use crate::sys;
 use globset::GlobSet;
-use std::collections::{HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -49,6 +51,9 @@ pub struct Summary {
     pub deleted: u64,
     pub errors: Vec<String>,
 }
+
+/// A target directory's names, sorted, as restore merges them with a tree's.
+type Existing = std::iter::Peekable<SortedNames>;
 
 /// A created regular file whose content and attributes a worker writes.
 struct FileJob {
@@ -167,9 +172,8 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
                 Ok(())
             })()
         } else {
-            let existing =
-                if r.opts.dry_run && !target.exists() { HashSet::new() } else { r.existing(root_fd, target) };
-            r.entry(root_fd, entry.clone(), target, b"", &existing, true).map(drop)
+            let present = (!r.opts.dry_run || target.exists()) && sys::fstatat(root_fd, &entry.name).is_ok();
+            r.entry(root_fd, entry.clone(), target, b"", present, true).map(drop)
         };
         r.files = None; // the workers finish the queue, and the scope joins them
         result
@@ -185,10 +189,6 @@ fn owner_of(st: std::io::Result<libc::stat>) -> FreshOwner {
     st.map_or(FreshOwner::Unknown, |st| FreshOwner::Known(st.st_uid, st.st_gid))
 }
 
-fn existing_names(dir: RawFd) -> std::io::Result<HashSet<Vec<u8>>> {
-    sys::read_dir_names(dir).map(|v| v.into_iter().collect())
-}
-
 impl Restorer<'_> {
     fn fail(&mut self, path: &Path, why: impl std::fmt::Display) {
         let msg = format!("{}: {why}", path.display());
@@ -196,12 +196,62 @@ impl Restorer<'_> {
         self.summary.errors.push(msg);
     }
 
-    /// Names already in a target directory; a listing failure is reported.
-    fn existing(&mut self, dir: RawFd, path: &Path) -> HashSet<Vec<u8>> {
-        existing_names(dir).unwrap_or_else(|e| {
-            self.fail(path, format!("listing the existing directory: {e}"));
-            HashSet::new()
-        })
+    /// Names already in a target directory, sorted as a tree's entries
+    /// are; a listing failure is reported.
+    fn existing(&mut self, dir: RawFd, path: &Path) -> Option<Existing> {
+        match SortedNames::read(dir, sorted_names::LIMIT, &std::env::temp_dir()) {
+            Ok(names) => Some(names.peekable()),
+            Err(e) => {
+                self.fail(path, format!("listing the existing directory: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Moves past the existing names before `name` (all that are left for
+    /// `None`): they are not in the tree, and --delete deletes them.
+    /// Returns whether `name` itself exists.
+    fn pass_existing(&mut self, dir: RawFd, path: &Path, there: &mut Option<Existing>, name: Option<&[u8]>) -> bool {
+        if name.is_none() && !self.opts.delete {
+            return false;
+        }
+        while let Some(names) = there.as_mut() {
+            let order = match names.peek() {
+                None => break,
+                Some(Ok(next)) => name.map(|name| next.as_slice().cmp(name)),
+                Some(Err(_)) => {
+                    if let Some(Err(e)) = names.next() {
+                        self.fail(path, format!("listing the existing directory: {e}"));
+                    }
+                    *there = None;
+                    break;
+                }
+            };
+            match order {
+                Some(Ordering::Greater) => break,
+                Some(Ordering::Equal) => {
+                    names.next();
+                    return true;
+                }
+                _ => {
+                    if let (Some(Ok(extra)), true) = (names.next(), self.opts.delete) {
+                        self.delete_extra(dir, path, &extra);
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    fn delete_extra(&mut self, dir: RawFd, path: &Path, name: &[u8]) {
+        let p = path.join(sys::os(name));
+        (self.opts.report)("delete", &p);
+        self.summary.deleted += 1;
+        if !self.opts.dry_run {
+            if let Err(e) = remove_all(dir, name) {
+                self.fail(&p, format!("deleting: {e}"));
+            }
+        }
     }
 
     fn selected(&self, rel: &[u8]) -> (bool, bool) {
@@ -213,54 +263,38 @@ impl Restorer<'_> {
 
     /// Restores a tree's entries (none without a tree) into the open
     /// directory `dir`, read a part at a time: a huge directory is never
-    /// held whole. `exists`: the directory is on disk (false only in a dry
-    /// run). `chosen`: an ancestor matched --include (or there is none).
+    /// held whole. `list`: the directory may hold entries already (false
+    /// for one just made, and in a dry run for one that would be).
+    /// `chosen`: an ancestor matched --include (or there is none).
     fn dir_contents(
         &mut self,
         dir: RawFd,
         tree: Option<TreeCursor>,
         path: &Path,
         rel: &[u8],
-        exists: bool,
+        list: bool,
         chosen: bool,
     ) -> Result<bool> {
-        let existing = if exists { self.existing(dir, path) } else { HashSet::new() };
+        let mut there = if list { self.existing(dir, path) } else { None };
         let parent = (std::mem::replace(&mut self.here, Arc::from(path)), self.fresh_owner);
         self.fresh_owner = FreshOwner::Unseen;
-        let restored = self.dir_entries(dir, tree, path, rel, &existing, chosen);
+        let restored = self.dir_entries(dir, tree, path, rel, &mut there, chosen);
         (self.here, self.fresh_owner) = parent;
-        let (any, keep) = restored?;
-        // Without the whole tree, nothing is deleted.
-        if let (true, Some(keep)) = (self.opts.delete, keep) {
-            let mut extra: Vec<&Vec<u8>> = existing.iter().filter(|n| !keep.contains(*n)).collect();
-            extra.sort();
-            for name in extra {
-                let p = path.join(sys::os(name));
-                (self.opts.report)("delete", &p);
-                self.summary.deleted += 1;
-                if !self.opts.dry_run {
-                    if let Err(e) = remove_all(dir, name) {
-                        self.fail(&p, format!("deleting: {e}"));
-                    }
-                }
-            }
-        }
-        Ok(any)
+        restored
     }
 
-    /// `dir_contents`' restoring part: whether anything was restored, and
-    /// (with --delete) the tree's names, `None` if it could not be read.
+    /// `dir_contents` in the directory's own context; the existing names
+    /// are merged with the tree's as both come, in the same order.
     fn dir_entries(
         &mut self,
         dir: RawFd,
         mut tree: Option<TreeCursor>,
         path: &Path,
         rel: &[u8],
-        existing: &HashSet<Vec<u8>>,
+        there: &mut Option<Existing>,
         chosen: bool,
-    ) -> Result<(bool, Option<HashSet<Vec<u8>>>)> {
+    ) -> Result<bool> {
         let mut any = false;
-        let mut keep = HashSet::new();
         // Each entry's path and relative path, built in place.
         let (mut child, mut child_rel) = (path.as_os_str().as_bytes().to_vec(), rel.to_vec());
         if !child.is_empty() && !child.ends_with(b"/") {
@@ -275,41 +309,32 @@ impl Restorer<'_> {
                 Ok(Some(run)) => run,
                 Ok(None) => break,
                 Err(err) => {
-                    // The entries restored so far stay; the rest are reported lost.
+                    // The entries restored so far stay; the rest are
+                    // reported lost, and no name past them is deleted.
                     self.fail(path, err);
-                    return Ok((any, None));
+                    return Ok(any);
                 }
             };
             for e in run {
-                if self.opts.delete {
-                    keep.insert(e.name.clone());
-                }
+                let present = self.pass_existing(dir, path, there, Some(&e.name));
                 child.truncate(base);
                 child.extend_from_slice(&e.name);
                 child_rel.truncate(rel_base);
                 child_rel.extend_from_slice(&e.name);
-                any |= self.entry(dir, e, Path::new(sys::os(&child)), &child_rel, existing, chosen)?;
+                any |= self.entry(dir, e, Path::new(sys::os(&child)), &child_rel, present, chosen)?;
             }
         }
-        Ok((any, Some(keep)))
+        self.pass_existing(dir, path, there, None);
+        Ok(any)
     }
 
     /// Restores one entry; returns whether anything was restored.
-    fn entry(
-        &mut self,
-        dir: RawFd,
-        e: Entry,
-        path: &Path,
-        rel: &[u8],
-        existing: &HashSet<Vec<u8>>,
-        chosen: bool,
-    ) -> Result<bool> {
+    fn entry(&mut self, dir: RawFd, e: Entry, path: &Path, rel: &[u8], present: bool, chosen: bool) -> Result<bool> {
         let (excluded, included) = self.selected(rel);
         if excluded {
             return Ok(false);
         }
         let chosen = chosen && (self.opts.include.is_none() || included) || (self.opts.include.is_some() && included);
-        let present = existing.contains(&e.name);
         let st = if present { sys::fstatat(dir, &e.name).ok() } else { None };
         let same_kind_dir =
             st.as_ref().is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR) && e.kind == Kind::Dir;
@@ -355,7 +380,7 @@ impl Restorer<'_> {
                 }
             };
             let (inner, exists) = fd.as_ref().map_or((dir, false), |fd| (fd.as_raw_fd(), true));
-            let any = self.dir_contents(inner, tree, path, rel, exists, chosen)?;
+            let any = self.dir_contents(inner, tree, path, rel, exists && !creating, chosen)?;
             if !chosen && !any && creating {
                 if !dry {
                     let _ = sys::unlinkat(dir, &e.name, true);

@@ -184,6 +184,9 @@ fn restore_refuses_non_empty_target_and_honours_overwrite_modes() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("a"), b"local a").unwrap();
     std::fs::write(out.join("extra"), b"extra").unwrap();
+    // Extra names before, between and after the tree's (merged in order).
+    std::fs::write(out.join("0-before"), b"extra").unwrap();
+    std::fs::create_dir_all(out.join("ab-dir/inner")).unwrap();
 
     let r = restore(&repo, &spec, &out, &[]);
     assert_eq!(r.code, 1);
@@ -200,9 +203,14 @@ fn restore_refuses_non_empty_target_and_honours_overwrite_modes() {
     assert_eq!(std::fs::read(out.join("a")).unwrap(), b"local a");
     assert_eq!(std::fs::read(out.join("b")).unwrap(), b"snapshot b");
 
+    let dry = restore(&repo, &spec, &out, &["--overwrite", "if-changed", "--delete", "--dry-run"]).ok();
+    let deletes: Vec<&str> = dry.stdout.lines().filter(|l| l.starts_with("would delete")).collect();
+    assert_eq!(deletes.len(), 3, "{}", dry.stdout);
     restore(&repo, &spec, &out, &["--overwrite", "if-changed", "--delete"]).ok();
     assert_eq!(std::fs::read(out.join("a")).unwrap(), b"snapshot a");
-    assert!(!out.join("extra").exists());
+    let mut left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["a", "b"], "extra names were left");
 }
 
 /// Restore skips the chown of a file that was created with its owner

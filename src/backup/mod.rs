@@ -6,7 +6,6 @@
 //! their real metadata, so every path in a snapshot is the path it had.
 
 mod exclude;
-mod names;
 mod pipeline;
 mod read;
 mod trees;

@@ -7,12 +7,14 @@
 //! so every path of a group shares one inode. The table holds only inodes the
 //! kernel knows (counted by lookups, dropped on forget).
 
+mod attrs;
 mod history;
 mod inode;
 mod names;
 mod prefetch;
+mod read;
 
-use inode::{ino_of, kernel_dev, key_child, key_hardlink, key_snapshot};
+use inode::{ino_of, key_child, key_hardlink, key_snapshot};
 
 pub use names::{component, SnapList, SnapRef};
 pub use prefetch::PageSink;
@@ -20,13 +22,13 @@ use prefetch::Prefetch;
 
 use crate::cache::Lru;
 use crate::crypto::Id;
-use crate::format::tree::{join_path, Content, Entry, Kind, Piece, Tree};
+use crate::format::tree::{join_path, Entry, Kind, Tree};
 use crate::format::Time;
 pub use crate::reader::Data;
 use crate::reader::{FileMap, Reader};
 use crate::repo::Repo;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -492,85 +494,6 @@ impl Vfs {
         }
     }
 
-    pub fn getattr(&self, ino: u64) -> VResult<(Attr, Duration)> {
-        let kind = self.node(ino)?;
-        let ttl = if matches!(kind, NodeKind::Entry(_)) { TTL_FOREVER } else { TTL_LIVE };
-        Ok((self.attr_of(ino, &kind)?, ttl))
-    }
-
-    fn file_map(&self, n: &EntryNode) -> VResult<Arc<FileMap>> {
-        if let Some(m) = n.map.get() {
-            return Ok(m.clone());
-        }
-        let m = Arc::new(FileMap::load(&self.repo, &n.entry).map_err(|e| {
-            log::error!("snapshot {} path /{}: {e}", n.snap.short(), String::from_utf8_lossy(&n.path));
-            VfsError::Io
-        })?);
-        Ok(n.map.get_or_init(|| m).clone())
-    }
-
-    fn entry_attr(&self, n: &EntryNode) -> VResult<Attr> {
-        let e = &n.entry;
-        let data = match &e.content {
-            _ if e.kind != Kind::File => 0,
-            Content::Inline(p) => p.iter().filter(|p| matches!(p, Piece::Data { .. })).map(|p| p.len()).sum(),
-            // A chunk list that cannot be read fails the file's reads (and
-            // is logged), not its attributes nor its directory's listing:
-            // the block count is then its size.
-            Content::List { .. } => self.file_map(n).map_or(e.size, |m| m.data_bytes()),
-        };
-        Ok(Attr {
-            ino: n.ino(),
-            kind: node_type(e.kind),
-            perm: (e.mode & 0o7777) as u16,
-            // Directories report 1 ("unknown"), as btrfs does: find(1) then
-            // makes no assumption about the number of subdirectories.
-            nlink: if e.kind == Kind::Dir { 1 } else { e.nlink.clamp(1, u32::MAX as u64) as u32 },
-            uid: e.uid,
-            gid: e.gid,
-            size: match e.kind {
-                Kind::Symlink => e.target.len() as u64,
-                _ => e.size,
-            },
-            blocks: data.div_ceil(512),
-            mtime: e.mtime,
-            ctime: e.ctime,
-            rdev: kernel_dev(e.rdev),
-        })
-    }
-
-    fn attr_of(&self, ino: u64, kind: &NodeKind) -> VResult<Attr> {
-        let snaps = self.snaps();
-        let newest = snaps.latest().map(|s| s.snap.time).unwrap_or_default();
-        let virt = |kind, size: u64, perm| Attr {
-            ino,
-            kind,
-            perm,
-            nlink: 1,
-            uid: 0,
-            gid: 0,
-            size,
-            blocks: 0,
-            mtime: newest,
-            ctime: newest,
-            rdev: 0,
-        };
-        Ok(match kind {
-            NodeKind::Entry(n) => self.entry_attr(n)?,
-            NodeKind::Link(t) => virt(NodeType::Symlink, t.len() as u64, 0o777),
-            NodeKind::AtReadme => virt(NodeType::File, AT_README_TEXT.len() as u64, 0o444),
-            _ => virt(NodeType::Dir, 0, 0o555),
-        })
-    }
-
-    pub fn readlink(&self, ino: u64) -> VResult<Vec<u8>> {
-        match self.node(ino)? {
-            NodeKind::Link(t) => Ok(t),
-            NodeKind::Entry(n) if n.entry.kind == Kind::Symlink => Ok(n.entry.target.clone()),
-            _ => Err(VfsError::NotLink),
-        }
-    }
-
     /// At most `limit` directory entries after `offset` (0 starts; "." and
     /// ".." included). Large snapshot directories cost O(limit) a call.
     pub fn readdir(&self, ino: u64, offset: i64, limit: usize) -> VResult<Vec<DirEntry>> {
@@ -673,122 +596,6 @@ impl Vfs {
             _ => return Err(VfsError::NotDir),
         }
         Ok(out.into_iter().skip(offset).take(limit).collect())
-    }
-
-    /// A regular file's node and content map.
-    fn file(&self, ino: u64) -> VResult<(Arc<EntryNode>, Arc<FileMap>)> {
-        match self.node(ino)? {
-            NodeKind::Entry(n) if n.entry.kind == Kind::File => {
-                let map = self.file_map(&n)?;
-                Ok((n, map))
-            }
-            NodeKind::Entry(n) if n.entry.kind != Kind::Dir => Err(VfsError::BadHandle),
-            _ => Err(VfsError::IsDir),
-        }
-    }
-
-    /// Checks that `ino` can be opened. Reads go by inode, not by handle,
-    /// so the kernel may skip opens altogether (FUSE no-open).
-    pub fn open(&self, ino: u64) -> VResult<()> {
-        if ino == AT_README {
-            return Ok(());
-        }
-        self.file(ino).map(drop)
-    }
-
-    /// Reads file data. A read from the start queues the files beside this
-    /// one; sequential reads queue the next chunks of this one.
-    pub fn read(&self, ino: u64, offset: u64, size: u32) -> VResult<Data> {
-        if ino == AT_README {
-            let t = AT_README_TEXT.as_bytes();
-            let start = (offset as usize).min(t.len());
-            return Ok(Data::Owned(t[start..(start + size as usize).min(t.len())].to_vec()));
-        }
-        let (node, map) = self.file(ino)?;
-        if offset == 0 {
-            self.prefetch_after_file(node.clone());
-        }
-        let data = self.reader.read_data(&self.repo, &map, offset, size as usize).map_err(|e| {
-            log::error!(
-                "read error in snapshot {} path /{} at offset {offset}: {e}",
-                node.snap.short(),
-                String::from_utf8_lossy(&node.path)
-            );
-            VfsError::Io
-        })?;
-        let end = offset + data.len() as u64;
-        let sequential = node.last_end.swap(end, Ordering::Relaxed) == offset;
-        if sequential || offset == 0 {
-            self.prefetch_after(&node, &map, end);
-        }
-        if sequential {
-            // A reader into chunk i is done with chunk i-2; i-1 may still
-            // get a late read, as the kernel's reads ahead run in parallel.
-            let done = map.find(offset).and_then(|(i, _)| i.checked_sub(2)).and_then(|i| map.pieces()[i].id());
-            if let Some(id) = done {
-                self.handed_over(&id);
-            }
-        }
-        Ok(data)
-    }
-
-    /// The read, if every chunk it needs is already decoded: then it costs
-    /// no more than a copy and can be answered without a thread switch.
-    pub fn read_cached(&self, ino: u64, offset: u64, size: u32) -> Option<VResult<Data>> {
-        if ino == AT_README {
-            return Some(self.read(ino, offset, size));
-        }
-        let (_, map) = self.file(ino).ok()?;
-        let end = map.size().min(offset.saturating_add(size as u64));
-        let (first, mut start) = map.find(offset)?;
-        for piece in &map.pieces()[first..] {
-            if start >= end {
-                break;
-            }
-            if let Piece::Data { id, .. } = piece {
-                if !self.reader.cache.contains(id) {
-                    return None;
-                }
-            }
-            start += piece.len();
-        }
-        Some(self.read(ino, offset, size))
-    }
-
-    /// SEEK_DATA / SEEK_HOLE.
-    pub fn lseek(&self, ino: u64, offset: u64, data: bool) -> VResult<u64> {
-        let (_, map) = self.file(ino)?;
-        map.seek(offset, data).ok_or(VfsError::NoData)
-    }
-
-    /// A stored xattr, or the content hash (`user.strata.blake3`, absent
-    /// for files backed up before strata stored it).
-    pub fn getxattr(&self, ino: u64, name: &[u8]) -> VResult<Vec<u8>> {
-        let NodeKind::Entry(n) = self.node(ino)? else {
-            return Err(VfsError::NoData);
-        };
-        if name == HASH_XATTR {
-            return n.entry.hash.map(|h| crate::crypto::hex(&h).into_bytes()).ok_or(VfsError::NoData);
-        }
-        n.entry.xattrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).ok_or(VfsError::NoData)
-    }
-
-    /// The stored xattr names, NUL-terminated; `user.strata.blake3` only
-    /// when `set_list_hash` asked for it.
-    pub fn listxattr(&self, ino: u64) -> VResult<Vec<u8>> {
-        let NodeKind::Entry(n) = self.node(ino)? else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        if n.entry.hash.is_some() && self.list_hash.load(std::sync::atomic::Ordering::Relaxed) {
-            out.extend_from_slice(HASH_XATTR);
-            out.push(0);
-        }
-        for (k, _) in &n.entry.xattrs {
-            out.extend_from_slice(k);
-            out.push(0);
-        }
-        Ok(out)
     }
 
     /// Bytes the repository occupies on disk, for statfs: measured at most

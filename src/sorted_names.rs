@@ -1,8 +1,8 @@
-//! A directory's names in byte order, for the walker. Up to `LIMIT` bytes
-//! of them are sorted in memory. A larger directory's names are sorted in
-//! runs of that size, written to an unlinked temporary file, and merged as
-//! they are read, so a backup's memory does not grow with a directory's
-//! size.
+//! A directory's names in byte order, for backup's walker and for restore
+//! into an existing directory. Up to `LIMIT` bytes of them are sorted in
+//! memory. A larger directory's names are sorted in runs of that size,
+//! written to an unlinked temporary file, and merged as they are read, so
+//! memory does not grow with a directory's size.
 
 use crate::sys;
 use std::cmp::Reverse;
