@@ -252,6 +252,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
             groups: HashMap::new(),
             root_dev: 0,
             depth: 0,
+            unshown: 0,
             dirs: dirs_tx,
             reads: reads_tx,
         };

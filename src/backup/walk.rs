@@ -36,6 +36,8 @@ pub(super) struct Walker<'a> {
     pub root_dev: u64,
     /// Directories being walked, counting the current one.
     pub depth: usize,
+    /// Entries walked since the progress line's path was last set.
+    pub unshown: u32,
     /// Directories' entries, to the tree builder.
     pub dirs: crossbeam_channel::Sender<DirJob>,
     /// Opened files, to the readers.
@@ -130,7 +132,13 @@ impl Walker<'_> {
             return Ok(None);
         };
         let mut entry = self.base_entry(dir, name, &st, kind, path);
-        self.progress.current.lock().unwrap_or_else(|e| e.into_inner()).clone_from(&path.display().to_string());
+        // The progress line shows a path now and then, not every entry's
+        // (a format and a lock each).
+        self.unshown += 1;
+        if self.unshown >= 64 || kind == Kind::Dir {
+            self.unshown = 0;
+            self.progress.current.lock().unwrap_or_else(|e| e.into_inner()).clone_from(&path.display().to_string());
+        }
         match kind {
             Kind::Symlink => match sys::readlinkat(dir, name) {
                 Ok(t) => entry.target = t,
