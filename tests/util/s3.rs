@@ -4,9 +4,11 @@
 //! of a master, three volume servers (every write on two of them) and a
 //! filer with the S3 gateway, one of whose volume servers a test may kill.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const ACCESS_KEY: &str = "strata-test";
@@ -25,16 +27,35 @@ fn weed() -> Option<PathBuf> {
     (!p.is_empty()).then(|| PathBuf::from(p))
 }
 
-/// A port free on 127.0.0.1 now (and, with luck, a moment from now), with
-/// its +10000 gRPC twin free too.
+/// A port free on 127.0.0.1 now, with its +10000 gRPC twin free too, for
+/// a server to bind a moment later. Both lie below the kernel's range of
+/// ephemeral ports, so no connection made by a test running beside takes
+/// one first (a filer once died of that), and none is handed out twice.
 fn free_port() -> u16 {
-    loop {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let p = l.local_addr().unwrap().port();
-        if p < 55000 && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok() {
+    static TAKEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
+    let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut x = u64::from(std::process::id()) << 32 | u64::from(now.subsec_nanos()) | 1;
+    for _ in 0..10_000 {
+        let p = if low >= 21_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            10_000 + (x % u64::from(low - 20_000)) as u16
+        } else {
+            TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+        };
+        if p < 55_000 && !taken.contains(&p) && !taken.contains(&(p + 10_000)) && free(p) && free(p + 10_000) {
+            taken.extend([p, p + 10_000]);
             return p;
         }
     }
+    panic!("no free pair of ports on 127.0.0.1")
 }
 
 impl S3Server {
@@ -42,6 +63,18 @@ impl S3Server {
     /// saying why) only where SeaweedFS is not installed and not under CI.
     pub fn start(bucket: &str) -> Option<S3Server> {
         let weed = installed()?;
+        // A server that dies at start (a port taken after all) is started
+        // again, on other ports.
+        for _ in 0..3 {
+            let mut server = S3Server::start_mini(&weed, bucket);
+            if server.wait_ready(bucket, false) {
+                return Some(server);
+            }
+        }
+        panic!("SeaweedFS exited at start three times")
+    }
+
+    fn start_mini(weed: &std::path::Path, bucket: &str) -> S3Server {
         let dir = tempfile::tempdir().unwrap();
         let port = |name: &str| (name.to_string(), free_port());
         let ports: Vec<(String, u16)> =
@@ -72,10 +105,7 @@ impl S3Server {
         cmd.arg(format!("-s3.port.lance={}", free_port()));
         let s3 = ports.iter().find(|(n, _)| n == "s3").unwrap().1;
         let child = cmd.spawn().expect("weed starts");
-        let server =
-            S3Server { children: vec![("mini".into(), child)], endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
-        server.wait_ready(bucket, false);
-        Some(server)
+        S3Server { children: vec![("mini".into(), child)], endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir }
     }
 
     /// A cluster: master, volume servers `volume1` to `volume3` (writes
@@ -147,8 +177,8 @@ impl S3Server {
                 "-s3.autoCreateBucket=false".into(),
             ],
         );
-        let server = S3Server { children, endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
-        server.wait_ready(bucket, true);
+        let mut server = S3Server { children, endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
+        assert!(server.wait_ready(bucket, true), "a SeaweedFS process exited at start:\n{}", server.logs());
         Some(server)
     }
 
@@ -160,22 +190,36 @@ impl S3Server {
     }
 
     /// Until the bucket answers a listing (made here with `create`, else by
-    /// the server at start).
-    fn wait_ready(&self, bucket: &str, create: bool) {
+    /// the server at start): true, or false as soon as one of the
+    /// processes has exited (its log printed).
+    fn wait_ready(&mut self, bucket: &str, create: bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(90);
         let b = self.bucket(bucket, "");
         loop {
             let ready = if create { b.create_bucket().and_then(|_| b.list("")) } else { b.list("") };
             match ready {
-                Ok(_) => return,
+                Ok(_) => return true,
+                Err(_) if self.children.iter_mut().any(|(_, c)| matches!(c.try_wait(), Ok(Some(_)))) => {
+                    eprintln!("a SeaweedFS process exited at start:\n{}", self.logs());
+                    return false;
+                }
                 Err(e) if Instant::now() > deadline => {
-                    let name = if create { "filer.err" } else { "weed.err" };
-                    let log = std::fs::read_to_string(self._dir.path().join(name)).unwrap_or_default();
-                    panic!("SeaweedFS did not come up at {}: {e}\n{log}", self.endpoint)
+                    panic!("SeaweedFS did not come up at {}: {e}\n{}", self.endpoint, self.logs())
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(300)),
             }
         }
+    }
+
+    /// The processes' error logs.
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        for (name, _) in &self.children {
+            let file = if name == "mini" { "weed.err".to_string() } else { format!("{name}.err") };
+            let log = std::fs::read_to_string(self._dir.path().join(&file)).unwrap_or_default();
+            out += &format!("== {file}\n{log}");
+        }
+        out
     }
 
     pub fn bucket(&self, bucket: &str, prefix: &str) -> strata::s3::Bucket {
