@@ -277,7 +277,10 @@ impl Restorer<'_> {
     ) -> Result<bool> {
         let mut there = if list { self.existing(dir, path) } else { None };
         let parent = (std::mem::replace(&mut self.here, Arc::from(path)), self.fresh_owner);
-        self.fresh_owner = FreshOwner::Unseen;
+        // A default ACL, not the umask, then masks a new entry's mode: every
+        // entry gets its chown and chmod, as it would without this shortcut.
+        let acl = sys::fhas_xattr(dir, b"system.posix_acl_default");
+        self.fresh_owner = if acl { FreshOwner::Unknown } else { FreshOwner::Unseen };
         let restored = self.dir_entries(dir, tree, path, rel, &mut there, chosen);
         (self.here, self.fresh_owner) = parent;
         restored

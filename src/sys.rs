@@ -149,6 +149,12 @@ pub fn set_xattr_at(dir: RawFd, name: &[u8], attr: &[u8], value: &[u8]) -> io::R
     Ok(())
 }
 
+/// Whether the open file or directory `fd` has the xattr `attr`.
+pub fn fhas_xattr(fd: RawFd, attr: &[u8]) -> bool {
+    let Ok(a) = cstr(attr) else { return false };
+    unsafe { libc::fgetxattr(fd, a.as_ptr(), std::ptr::null_mut(), 0) >= 0 }
+}
+
 pub fn fset_xattr(fd: RawFd, attr: &[u8], value: &[u8]) -> io::Result<()> {
     let cname = cstr(attr)?;
     check(unsafe { libc::fsetxattr(fd, cname.as_ptr(), value.as_ptr().cast(), value.len(), 0) })?;

@@ -236,6 +236,32 @@ fn files_get_their_owners_in_a_setgid_target() {
     }
 }
 
+/// In a target with a default ACL, which masks a new file's mode instead
+/// of the umask, files and directories still get their own modes.
+#[test]
+fn modes_survive_a_default_acl_on_the_target() {
+    use crate::util::tree::{posix_acl, ACL_GROUP_OBJ, ACL_OTHER, ACL_USER_OBJ};
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (repo, src) = Repo::with_source(&[("a", b"a"), ("b", b"b"), ("sub/c", b"c"), ("sub/d", b"d")]);
+    for name in ["a", "b", "sub/c", "sub/d"] {
+        std::fs::set_permissions(src.join(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    let out = repo.scratch("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // user::rwx, group::r-x, other::---: a file created 0644 would be 0640.
+    tree::set_xattr(
+        &out,
+        "system.posix_acl_default",
+        &posix_acl(&[(ACL_USER_OBJ, 7), (ACL_GROUP_OBJ, 5), (ACL_OTHER, 0)]),
+    );
+    restore(&repo, &format!("latest:{}", src.display()), &out, &["--overwrite", "never"]).ok();
+    for name in ["a", "b", "sub", "sub/c", "sub/d"] {
+        let (got, want) = (std::fs::metadata(out.join(name)).unwrap(), std::fs::metadata(src.join(name)).unwrap());
+        assert_eq!(got.mode(), want.mode(), "{name}");
+    }
+}
+
 /// The actions a restore reports (`--json`), in order.
 fn actions(r: &crate::util::Run) -> Vec<(String, String)> {
     r.stdout
