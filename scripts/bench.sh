@@ -352,7 +352,7 @@ fi
 fi
 
 # The generated workloads: each tool backs up into a fresh repository of
-# its own; restored trees are kept until the end (see above).
+# its own; each restore goes into a fresh filesystem (fresh_target).
 gen_small() { # DIR: 200,000 files of 1-5 KB in 2,000 directories, text-like, none alike
   python3 - "$1" <<'PY'
 import os, random, sys

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::format::tree::{Entry, Kind, Piece};
 use crate::reader::{FileMap, Reader};
 use crate::repo::{Repo, TreeCursor};
-use crate::sorted_names::{self, SortedNames};
+use crate::sorted_names::SortedNames;
 use crate::sys;
 use globset::GlobSet;
 use std::cmp::Ordering;
@@ -199,7 +199,7 @@ impl Restorer<'_> {
     /// Names already in a target directory, sorted as a tree's entries
     /// are; a listing failure is reported.
     fn existing(&mut self, dir: RawFd, path: &Path) -> Option<Existing> {
-        match SortedNames::read(dir, sorted_names::LIMIT, &std::env::temp_dir()) {
+        match SortedNames::read(dir) {
             Ok(names) => Some(names.peekable()),
             Err(e) => {
                 self.fail(path, format!("listing the existing directory: {e}"));

@@ -15,7 +15,7 @@ use std::path::Path;
 
 /// Bytes of names (with their index) held in memory: 8 MiB is about
 /// 300,000 names of 20 bytes.
-pub const LIMIT: usize = 8 << 20;
+const LIMIT: usize = 8 << 20;
 
 /// Read buffer of each run being merged.
 const RUN_BUFFER: usize = 64 << 10;
@@ -104,9 +104,13 @@ enum Source {
 }
 
 impl SortedNames {
-    /// Lists the open directory `dir`; runs of more than `limit` bytes of
-    /// names go to a temporary file in `tmp`.
-    pub fn read(dir: RawFd, limit: usize, tmp: &Path) -> io::Result<SortedNames> {
+    /// Lists the open directory `dir`; runs of more than `LIMIT` bytes of
+    /// names go to a temporary file in `$TMPDIR`.
+    pub fn read(dir: RawFd) -> io::Result<SortedNames> {
+        SortedNames::read_in(dir, LIMIT, &std::env::temp_dir())
+    }
+
+    fn read_in(dir: RawFd, limit: usize, tmp: &Path) -> io::Result<SortedNames> {
         let mut batch = Batch::default();
         let mut spill: Option<(File, Vec<Run>)> = None;
         sys::for_each_dir_name(dir, |name| {
@@ -210,7 +214,7 @@ mod tests {
     fn names_in(dir: &Path, limit: usize) -> Vec<Vec<u8>> {
         let fd = sys::open_dir(dir).unwrap();
         let tmp = std::env::temp_dir();
-        SortedNames::read(fd.as_raw_fd(), limit, &tmp).unwrap().map(|n| n.unwrap()).collect()
+        SortedNames::read_in(fd.as_raw_fd(), limit, &tmp).unwrap().map(|n| n.unwrap()).collect()
     }
 
     #[test]
@@ -219,7 +223,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mut want = Vec::new();
         for i in 0..3000u32 {
-            // Lengths from 3 to 247, bytes that are not UTF-8, a shared prefix.
+            // Lengths from 3 to 246, bytes that are not UTF-8, a shared prefix.
             let mut name = format!("n{}", i.wrapping_mul(2654435761) % 100_000).into_bytes();
             name.extend(std::iter::repeat_n(b'x', (i % 240) as usize));
             name.push(0x80 + (i % 100) as u8);
@@ -230,8 +234,8 @@ mod tests {
         want.dedup();
         let fd = sys::open_dir(&dir).unwrap();
         let tmp = std::env::temp_dir();
-        assert!(matches!(SortedNames::read(fd.as_raw_fd(), 4096, &tmp).unwrap().0, Source::Merge { .. }));
-        assert!(matches!(SortedNames::read(fd.as_raw_fd(), LIMIT, &tmp).unwrap().0, Source::Memory { .. }));
+        assert!(matches!(SortedNames::read_in(fd.as_raw_fd(), 4096, &tmp).unwrap().0, Source::Merge { .. }));
+        assert!(matches!(SortedNames::read_in(fd.as_raw_fd(), LIMIT, &tmp).unwrap().0, Source::Memory { .. }));
         // In memory, in runs of about 30 names, in runs of one name.
         for limit in [LIMIT, 4096, 1] {
             assert_eq!(names_in(&dir, limit), want, "limit {limit}");
@@ -246,7 +250,7 @@ mod tests {
         std::fs::write(dir.join("a"), b"").unwrap();
         std::fs::write(dir.join("b"), b"").unwrap();
         let fd = sys::open_dir(&dir).unwrap();
-        let err = SortedNames::read(fd.as_raw_fd(), 1, Path::new("/nonexistent/tmp")).err().unwrap();
+        let err = SortedNames::read_in(fd.as_raw_fd(), 1, Path::new("/nonexistent/tmp")).err().unwrap();
         assert!(err.to_string().contains("/nonexistent/tmp"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

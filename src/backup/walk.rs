@@ -12,7 +12,7 @@ use crate::format::snapshot::Counters;
 use crate::format::tree::{Entry, Kind};
 use crate::format::Time;
 use crate::repo::{Repo, TreeCursor};
-use crate::sorted_names::{self, SortedNames};
+use crate::sorted_names::SortedNames;
 use crate::sys;
 use std::collections::HashMap;
 use std::io;
@@ -240,9 +240,10 @@ impl Walker<'_> {
     /// Walks an open directory; its tree id is set once the builder stores
     /// it. Its entries go to the builder in batches, and the parent
     /// snapshot's tree of it is read a part at a time, and its names are
-    /// sorted on disk beyond `sorted_names::LIMIT`: a huge directory is never held.
+    /// sorted on disk when there are many (`SortedNames`): a huge directory
+    /// is never held.
     pub fn walk_dir(&mut self, fd: OwnedFd, path: &Path, parent: Option<&Entry>) -> Result<TreeRef> {
-        let names = match SortedNames::read(fd.as_raw_fd(), sorted_names::LIMIT, &std::env::temp_dir()) {
+        let names = match SortedNames::read(fd.as_raw_fd()) {
             Ok(n) => Some(n),
             Err(e) => {
                 self.record(path, format!("listing directory: {e}"));
