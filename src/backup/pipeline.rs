@@ -6,6 +6,10 @@
 //!
 //! Each file being read has a `FileSlot` that the pool fills piece by piece;
 //! the walker waits on a directory's slots before it encodes that directory.
+//!
+//! Sealed records reach the writer in bundles (`Outbox`): one hand-over per
+//! bundle, not per chunk, so many small files do not keep the writer and the
+//! sealers waking each other.
 
 use crate::crypto::Id;
 use crate::error::{Error, Result};
@@ -46,12 +50,22 @@ struct SlotState {
     sealed: bool,
     error: Option<String>,
     hash: Option<[u8; 32]>,
+    /// Whether someone waits on `done`: most slots are complete before
+    /// anyone waits, and a notify costs a futex call even with no waiter.
+    waited: bool,
 }
 
 impl FileSlot {
     pub fn new() -> Arc<FileSlot> {
         Arc::new(FileSlot {
-            state: Mutex::new(SlotState { pieces: Vec::new(), outstanding: 0, sealed: false, error: None, hash: None }),
+            state: Mutex::new(SlotState {
+                pieces: Vec::new(),
+                outstanding: 0,
+                sealed: false,
+                error: None,
+                hash: None,
+                waited: false,
+            }),
             done: Condvar::new(),
         })
     }
@@ -76,7 +90,7 @@ impl FileSlot {
         let mut s = self.lock();
         s.pieces[index] = Some(piece);
         s.outstanding -= 1;
-        if s.sealed && s.outstanding == 0 {
+        if s.sealed && s.outstanding == 0 && s.waited {
             self.done.notify_all();
         }
     }
@@ -90,7 +104,7 @@ impl FileSlot {
         let mut s = self.lock();
         s.sealed = true;
         s.hash = hash;
-        if s.outstanding == 0 {
+        if s.outstanding == 0 && s.waited {
             self.done.notify_all();
         }
     }
@@ -100,6 +114,7 @@ impl FileSlot {
     pub fn wait(&self) -> std::result::Result<(Vec<Piece>, Option<[u8; 32]>), String> {
         let mut s = self.lock();
         while !(s.sealed && s.outstanding == 0) {
+            s.waited = true;
             s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
         }
         if let Some(e) = &s.error {
@@ -118,6 +133,55 @@ struct Job {
 enum Write {
     Chunk { id: Id, record: Vec<u8> },
     Object { id: Id, record: Vec<u8> },
+}
+
+/// A sealing thread's records not yet handed to the writer. Their chunk ids
+/// are in the in-flight set until the writer has written them, so they are
+/// never stored twice. An outbox is sent when dropped, and borrows the
+/// pipeline, so every one is sent before the pipeline can finish.
+pub struct Outbox<'a> {
+    writes: Vec<Write>,
+    bytes: usize,
+    tx: &'a Sender<Vec<Write>>,
+    shared: &'a Shared,
+}
+
+/// An outbox goes to the writer once it holds this much (or its thread is
+/// about to wait for work). 6 readers' outboxes and the queue hold at most
+/// a few MiB. Backup of 200,000 files of 3 KB on 2 cores, a hand-over per
+/// record: 5.1-5.6 s, 427,000 sched_yield calls (readers spinning on the
+/// full queue while the writer wrote).
+const OUTBOX_BYTES: usize = 256 << 10;
+
+impl Outbox<'_> {
+    fn push(&mut self, write: Write) -> Result<()> {
+        let (Write::Chunk { record, .. } | Write::Object { record, .. }) = &write;
+        self.bytes += record.len();
+        self.writes.push(write);
+        if self.bytes >= OUTBOX_BYTES {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Hands what is held to the writer.
+    pub fn send(&mut self) -> Result<()> {
+        if self.writes.is_empty() {
+            return Ok(());
+        }
+        self.bytes = 0;
+        self.tx.send(std::mem::take(&mut self.writes)).map_err(|_| {
+            // Only if the writer died: the pipeline's sender outlives this.
+            self.shared.set_fatal(Error::Invalid("the backup's writer stopped with records not stored".into()));
+            Error::Invalid("backup pipeline stopped".into())
+        })
+    }
+}
+
+impl Drop for Outbox<'_> {
+    fn drop(&mut self) {
+        let _ = self.send();
+    }
 }
 
 struct Shared {
@@ -152,7 +216,7 @@ impl Shared {
 pub struct Pipeline {
     shared: Arc<Shared>,
     jobs: Option<Sender<Job>>,
-    writes: Option<Sender<Write>>,
+    writes: Option<Sender<Vec<Write>>>,
     workers: Vec<JoinHandle<()>>,
     writer: Option<JoinHandle<()>>,
 }
@@ -169,7 +233,7 @@ impl Pipeline {
         let shared =
             Arc::new(Shared { records, inflight: Mutex::new(HashSet::new()), fatal: Mutex::new(None), progress });
         let (jobs_tx, jobs_rx) = bounded::<Job>(2 * cores);
-        let (writes_tx, writes_rx) = bounded::<Write>(4 * cores);
+        let (writes_tx, writes_rx) = bounded::<Vec<Write>>(4 * cores);
         let workers = (0..cores)
             .map(|i| {
                 let (rx, tx, sh) = (jobs_rx.clone(), writes_tx.clone(), shared.clone());
@@ -200,13 +264,18 @@ impl Pipeline {
         self.check()
     }
 
+    /// An outbox for a thread that calls `store_here`.
+    pub fn outbox(&self) -> Outbox<'_> {
+        let tx = self.writes.as_ref().expect("pipeline running");
+        Outbox { writes: Vec::new(), bytes: 0, tx, shared: &self.shared }
+    }
+
     /// Stores a chunk of `slot`'s file on the calling thread: for the
     /// readers' small files, which would spend more in the hand-over to the
     /// pool (a queue, a wake-up, the slot's lock) than in the sealing.
-    pub fn store_here(&self, slot: &FileSlot, data: Vec<u8>) -> Result<()> {
+    pub fn store_here(&self, outbox: &mut Outbox, slot: &FileSlot, data: Vec<u8>) -> Result<()> {
         self.check()?;
-        let writes = self.writes.as_ref().expect("pipeline running");
-        match store(&self.shared, writes, data) {
+        match store(&self.shared, outbox, data) {
             Ok(piece) => slot.push_ready(piece),
             Err(e) => {
                 slot.fail(e.to_string());
@@ -222,12 +291,16 @@ impl Pipeline {
     pub fn put_objects(&self, objects: Vec<(Id, Vec<u8>)>) -> Result<Id> {
         let records = &self.shared.records;
         let mut last = None;
+        let mut writes = Vec::new();
         for (id, plaintext) in objects {
             if !records.has_object(&id)? {
                 let record = records.seal(&id, &plaintext);
-                let _ = self.writes.as_ref().expect("pipeline running").send(Write::Object { id, record });
+                writes.push(Write::Object { id, record });
             }
             last = Some(id);
+        }
+        if !writes.is_empty() {
+            let _ = self.writes.as_ref().expect("pipeline running").send(writes);
         }
         self.check()?;
         last.ok_or_else(|| Error::Invalid("internal: an object of no records".into()))
@@ -268,10 +341,11 @@ impl Drop for Pipeline {
     }
 }
 
-fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
-    for job in jobs {
+fn worker(jobs: Receiver<Job>, writes: Sender<Vec<Write>>, sh: Arc<Shared>) {
+    let mut outbox = Outbox { writes: Vec::new(), bytes: 0, tx: &writes, shared: &sh };
+    while let Some(job) = next(&jobs, &mut outbox) {
         let len = job.data.len() as u32;
-        let piece = store(&sh, &writes, job.data).unwrap_or_else(|e| {
+        let piece = store(&sh, &mut outbox, job.data).unwrap_or_else(|e| {
             job.slot.fail(e.to_string());
             sh.set_fatal(e);
             Piece::Data { id: Id([0; 32]), len }
@@ -280,19 +354,31 @@ fn worker(jobs: Receiver<Job>, writes: Sender<Write>, sh: Arc<Shared>) {
     }
 }
 
-/// Hashes a chunk and, when the repository lacks it, seals it and queues it
-/// for the writer; returns its piece.
-fn store(sh: &Shared, writes: &Sender<Write>, data: Vec<u8>) -> Result<Piece> {
+/// The next job from `jobs`; before waiting for one, `outbox` goes to the
+/// writer, so nothing sits in it while its thread is idle.
+pub fn next<T>(jobs: &Receiver<T>, outbox: &mut Outbox) -> Option<T> {
+    match jobs.try_recv() {
+        Ok(job) => Some(job),
+        Err(_) => {
+            let _ = outbox.send();
+            jobs.recv().ok()
+        }
+    }
+}
+
+/// Hashes a chunk and, when the repository lacks it, seals it and puts it
+/// in `outbox` for the writer; returns its piece.
+fn store(sh: &Shared, outbox: &mut Outbox, data: Vec<u8>) -> Result<Piece> {
     let len = data.len() as u32;
     let id = sh.records.keys().id(&data);
     if sh.is_new(&id)? {
         let record = sh.records.seal(&id, &data);
-        writes.send(Write::Chunk { id, record }).map_err(|_| Error::Invalid("backup pipeline stopped".into()))?;
+        outbox.push(Write::Chunk { id, record })?;
     }
     Ok(Piece::Data { id, len })
 }
 
-fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
+fn writer(writes: Receiver<Vec<Write>>, sh: Arc<Shared>) {
     let mut batch = sh.records.writer();
     let mut ids = Vec::new();
     let flush = |batch: &mut crate::repo::RecordWriter, ids: &mut Vec<Id>| {
@@ -304,7 +390,7 @@ fn writer(writes: Receiver<Write>, sh: Arc<Shared>) {
             inflight.remove(&id);
         }
     };
-    for w in writes {
+    for w in writes.into_iter().flatten() {
         match w {
             Write::Chunk { id, record } => {
                 sh.progress.bytes_added.fetch_add(record.len() as u64, Ordering::Relaxed);
@@ -390,6 +476,35 @@ mod tests {
         assert!(p.put_objects(vec![(Id([1; 32]), b"tree".to_vec())]).is_err());
         let e = p.finish().unwrap_err().to_string();
         assert!(e.contains("no snapshot written") && e.contains("/repo/db"), "{e}");
+    }
+
+    #[test]
+    fn records_held_in_outboxes_are_stored_once_by_the_finish() {
+        let records = records(Arc::new(MemoryStore::new()));
+        let p = Pipeline::start(records.clone(), Arc::new(Progress::default()));
+        let (mut a, mut b) = (p.outbox(), p.outbox());
+        let slot = FileSlot::new();
+        // Far below OUTBOX_BYTES: nothing is sent until the outboxes are.
+        for i in 0..20u8 {
+            p.store_here(&mut a, &slot, vec![i; 100]).unwrap();
+            p.store_here(&mut b, &slot, vec![i; 100]).unwrap();
+        }
+        assert!(!a.writes.is_empty() && b.writes.is_empty(), "b's chunks were a's, held in flight");
+        drop(a); // sent when dropped
+        b.send().unwrap();
+        drop(b); // borrows the pipeline: finish() would not compile before
+        p.finish().unwrap();
+        let mut stored = 0;
+        records
+            .scan_chunks(&mut |_| {
+                stored += 1;
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(stored, 20);
+        for i in 0..20u8 {
+            assert_eq!(records.chunk(&records.keys().id(&[i; 100])).unwrap(), vec![i; 100]);
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Several files are read at once, so a cold disk's latency overlaps the
 //! sealing of what was already read.
 
-use super::pipeline::{FileSlot, Pipeline, Progress};
+use super::pipeline::{FileSlot, Outbox, Pipeline, Progress};
 use super::walk::{ctime, mtime, path_bytes};
 use crate::error::Error;
 use crate::format::tree::{Piece, HASH_HOLES_MAX};
@@ -39,12 +39,13 @@ pub struct Readers<'a> {
 
 impl Readers<'_> {
     pub fn run(&self, jobs: Receiver<ReadJob>) {
-        for job in jobs {
-            self.read(job);
+        let mut outbox = self.pipeline.outbox();
+        while let Some(job) = super::pipeline::next(&jobs, &mut outbox) {
+            self.read(job, &mut outbox);
         }
     }
 
-    fn read(&self, job: ReadJob) {
+    fn read(&self, job: ReadJob, outbox: &mut Outbox) {
         let ReadJob { fd, before, path, slot } = job;
         let size = before.st_size as u64;
         let mut pos = 0u64;
@@ -63,7 +64,7 @@ impl Readers<'_> {
                     slot.push_ready(Piece::Hole { len: off - pos });
                     hash.hole(off - pos);
                 }
-                let got = self.read_extent(&fd, off, len, &slot, &mut hash)?;
+                let got = self.read_extent(&fd, off, len, &slot, &mut hash, outbox)?;
                 pos = off + got;
                 if got < len {
                     return Ok(true); // the file shrank while being read
@@ -101,6 +102,7 @@ impl Readers<'_> {
         len: u64,
         slot: &Arc<FileSlot>,
         hash: &mut ContentHash,
+        outbox: &mut Outbox,
     ) -> io::Result<u64> {
         let max = self.chunker.params().max() as u64;
         let sub = |e: Error| io::Error::other(e.to_string());
@@ -116,11 +118,11 @@ impl Readers<'_> {
             // 200,000 files of 3 KB on 2 cores: 7.5 s -> 6.1 s.
             let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
             if cuts.len() == 1 {
-                self.pipeline.store_here(slot, buf).map_err(sub)?;
+                self.pipeline.store_here(outbox, slot, buf).map_err(sub)?;
             } else {
                 let mut at = 0;
                 for c in cuts {
-                    self.pipeline.store_here(slot, buf[at..at + c].to_vec()).map_err(sub)?;
+                    self.pipeline.store_here(outbox, slot, buf[at..at + c].to_vec()).map_err(sub)?;
                     at += c;
                 }
             }
