@@ -109,23 +109,42 @@ fn proc_path(dir: RawFd, name: &[u8]) -> io::Result<CString> {
 /// All extended attributes of an entry (not following symlinks), sorted.
 pub fn xattrs_at(dir: RawFd, name: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let path = proc_path(dir, name)?;
-    let mut list = vec![0u8; 1024];
+    read_xattrs(
+        |list| unsafe { libc::llistxattr(path.as_ptr(), list.as_mut_ptr().cast(), list.len()) },
+        |attr, val| unsafe { libc::lgetxattr(path.as_ptr(), attr.as_ptr(), val.as_mut_ptr().cast(), val.len()) },
+    )
+}
+
+/// All extended attributes of an open file or directory, sorted: no path
+/// to look up, as `xattrs_at` must (through /proc).
+pub fn fxattrs(fd: RawFd) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    read_xattrs(
+        |list| unsafe { libc::flistxattr(fd, list.as_mut_ptr().cast(), list.len()) },
+        |attr, val| unsafe { libc::fgetxattr(fd, attr.as_ptr(), val.as_mut_ptr().cast(), val.len()) },
+    )
+}
+
+/// Lists with `list` and reads each with `get`, both called like
+/// listxattr/getxattr and retried with a larger buffer on ERANGE.
+fn read_xattrs(
+    list: impl Fn(&mut [u8]) -> isize,
+    get: impl Fn(&CString, &mut [u8]) -> isize,
+) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut names = vec![0u8; 1024];
     let n = loop {
-        match check_size(unsafe { libc::llistxattr(path.as_ptr(), list.as_mut_ptr().cast(), list.len()) }) {
+        match check_size(list(&mut names)) {
             Ok(n) => break n,
-            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => list.resize(list.len() * 4, 0),
+            Err(e) if e.raw_os_error() == Some(libc::ERANGE) => names.resize(names.len() * 4, 0),
             Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => return Ok(Vec::new()),
             Err(e) => return Err(e),
         }
     };
     let mut out = Vec::new();
-    for attr in list[..n].split(|&b| b == 0).filter(|a| !a.is_empty()) {
+    for attr in names[..n].split(|&b| b == 0).filter(|a| !a.is_empty()) {
         let cname = cstr(attr)?;
         let mut val = vec![0u8; 256];
         loop {
-            match check_size(unsafe {
-                libc::lgetxattr(path.as_ptr(), cname.as_ptr(), val.as_mut_ptr().cast(), val.len())
-            }) {
+            match check_size(get(&cname, &mut val)) {
                 Ok(n) => {
                     val.truncate(n);
                     out.push((attr.to_vec(), val));

@@ -97,17 +97,25 @@ impl Walker<'_> {
 
     /// The entry for a stat result, with owner names and xattrs.
     pub fn base_entry(&mut self, dir: RawFd, name: &[u8], st: &libc::stat, kind: Kind, path: &Path) -> Entry {
+        let mut entry = self.owned_entry(name, st, kind);
+        entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
+        entry
+    }
+
+    /// The entry for a stat result, with owner names.
+    fn owned_entry(&mut self, name: &[u8], st: &libc::stat, kind: Kind) -> Entry {
         let user = self.users.entry(st.st_uid).or_insert_with(|| sys::user_name(st.st_uid).unwrap_or_default()).clone();
         let group =
             self.groups.entry(st.st_gid).or_insert_with(|| sys::group_name(st.st_gid).unwrap_or_default()).clone();
-        let xattrs = match sys::xattrs_at(dir, name) {
-            Ok(x) => x,
-            Err(e) => {
-                self.record(path, format!("reading extended attributes: {e}"));
-                Vec::new()
-            }
-        };
-        Entry { user, group, xattrs, ..stat_entry(name, st, kind) }
+        Entry { user, group, ..stat_entry(name, st, kind) }
+    }
+
+    /// Extended attributes as read, or none with the failure recorded.
+    fn xattrs(&mut self, path: &Path, read: io::Result<Vec<(Vec<u8>, Vec<u8>)>>) -> Vec<(Vec<u8>, Vec<u8>)> {
+        read.unwrap_or_else(|e| {
+            self.record(path, format!("reading extended attributes: {e}"));
+            Vec::new()
+        })
     }
 
     /// Builds the entry for `name` in `dir`; `None` when it is skipped.
@@ -131,13 +139,18 @@ impl Walker<'_> {
             (self.warn)(&format!("{}: socket skipped", path.display()));
             return Ok(None);
         };
-        let mut entry = self.base_entry(dir, name, &st, kind, path);
+        // Extended attributes are read below: through the fd where the
+        // entry is opened anyway (no path lookup through /proc).
+        let mut entry = self.owned_entry(name, &st, kind);
         // The progress line shows a path now and then, not every entry's
         // (a format and a lock each).
         self.unshown += 1;
         if self.unshown >= 64 || kind == Kind::Dir {
             self.unshown = 0;
             self.progress.current.lock().unwrap_or_else(|e| e.into_inner()).clone_from(&path.display().to_string());
+        }
+        if !matches!(kind, Kind::File | Kind::Dir) {
+            entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
         }
         match kind {
             Kind::Symlink => match sys::readlinkat(dir, name) {
@@ -150,6 +163,7 @@ impl Walker<'_> {
             Kind::Dir => {
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
                 let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
+                    entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
                     self.open_dir();
                     self.finish_dir(Vec::new())?
                 } else {
@@ -163,6 +177,7 @@ impl Walker<'_> {
                     if self.excludes.caches && is_cache_dir(fd.as_raw_fd()) {
                         return Ok(None);
                     }
+                    entry.xattrs = self.xattrs(path, sys::fxattrs(fd.as_raw_fd()));
                     self.walk_dir(fd, path, parent_dir)?
                 };
                 self.counters.dirs += 1;
@@ -173,8 +188,9 @@ impl Walker<'_> {
                 self.counters.bytes += entry.size;
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
                 if let Some(group) = entry.link_group() {
-                    if let Some(slot) = self.links.get(&group) {
-                        return Ok(Some(Pending::File(entry, slot.clone(), path.to_path_buf())));
+                    if let Some(slot) = self.links.get(&group).cloned() {
+                        entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
+                        return Ok(Some(Pending::File(entry, slot, path.to_path_buf())));
                     }
                 }
                 let unchanged = parent.filter(|p| {
@@ -185,6 +201,7 @@ impl Walker<'_> {
                         && p.ino == entry.ino
                 });
                 if let Some(p) = unchanged {
+                    entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
                     self.counters.files_unchanged += 1;
                     self.progress.bytes_unchanged.fetch_add(entry.size, Ordering::Relaxed);
                     entry.content = p.content.clone();
@@ -231,6 +248,7 @@ impl Walker<'_> {
             return Ok(None);
         }
         entry.size = before.st_size as u64;
+        entry.xattrs = self.xattrs(path, sys::fxattrs(fd.as_raw_fd()));
         let slot = FileSlot::new();
         let job = ReadJob { fd, before, path: path.to_path_buf(), slot: slot.clone() };
         self.reads.send(job).map_err(|_| Error::Invalid("the file readers stopped".into()))?;
