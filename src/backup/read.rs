@@ -116,10 +116,13 @@ impl Readers<'_> {
             // Sealed here, not by the pool: with several readers the cores
             // are kept busy anyway, and most files are small. Backup of
             // 200,000 files of 3 KB on 2 cores: 7.5 s -> 6.1 s.
-            let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
-            if cuts.len() == 1 {
+            let first = self.chunker.chunks(&buf).next().map_or(0, |(_, c)| c.len());
+            if buf.is_empty() {
+                // The file shrank: nothing to store.
+            } else if first == buf.len() {
                 self.pipeline.store_here(outbox, slot, buf).map_err(sub)?;
             } else {
+                let cuts: Vec<usize> = self.chunker.chunks(&buf).map(|(_, c)| c.len()).collect();
                 let mut at = 0;
                 for c in cuts {
                     self.pipeline.store_here(outbox, slot, buf[at..at + c].to_vec()).map_err(sub)?;
