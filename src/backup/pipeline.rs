@@ -494,17 +494,7 @@ mod tests {
         b.send().unwrap();
         drop(b); // borrows the pipeline: finish() would not compile before
         p.finish().unwrap();
-        let mut stored = 0;
-        records
-            .scan_chunks(&mut |_| {
-                stored += 1;
-                Ok(true)
-            })
-            .unwrap();
-        assert_eq!(stored, 20);
-        for i in 0..20u8 {
-            assert_eq!(records.chunk(&records.keys().id(&[i; 100])).unwrap(), vec![i; 100]);
-        }
+        assert_stored(&records, 20, 100);
     }
 
     #[test]
@@ -524,6 +514,11 @@ mod tests {
             assert_eq!(*piece, Piece::Data { id: records.keys().id(&[(i % 4) as u8; 1000]), len: 1000 });
         }
         assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 4);
+        assert_stored(&records, 4, 1000);
+    }
+
+    /// The store holds exactly the chunks `[i; len]` for `i` below `n`.
+    fn assert_stored(records: &Records, n: u8, len: usize) {
         let mut stored = 0;
         records
             .scan_chunks(&mut |_| {
@@ -531,9 +526,9 @@ mod tests {
                 Ok(true)
             })
             .unwrap();
-        assert_eq!(stored, 4);
-        for i in 0..4u8 {
-            assert_eq!(records.chunk(&records.keys().id(&[i; 1000])).unwrap(), vec![i; 1000]);
+        assert_eq!(stored, n as usize);
+        for i in 0..n {
+            assert_eq!(records.chunk(&records.keys().id(&vec![i; len])).unwrap(), vec![i; len]);
         }
     }
 }
