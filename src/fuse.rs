@@ -5,7 +5,7 @@
 //! reply themselves, so one slow load never blocks the rest of the mount.
 
 use crate::format::Time;
-use crate::vfs::{Attr, NodeType, Vfs, VfsError};
+use crate::vfs::{Attr, NodeType, Stale, Vfs, VfsError};
 use fuser::{
     FileAttr, FileType, Filesystem, KernelConfig, ReplyAttr, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty,
     ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr, Request,
@@ -64,6 +64,21 @@ impl PageStore {
             n if n < 0 => Err(io::Error::last_os_error()),
             n if n as usize != HEAD + data.len() => Err(io::Error::new(io::ErrorKind::WriteZero, "short page store")),
             _ => Ok(()),
+        }
+    }
+}
+
+/// Tells the kernel to drop what a new snapshot list made stale (see
+/// `Vfs::refresh`): names first, then attributes and cached listings.
+pub fn invalidate(notifier: &fuser::Notifier, stale: &Stale) {
+    for (dir, name) in &stale.entries {
+        if let Err(e) = notifier.inval_entry(*dir, OsStr::from_bytes(name)) {
+            log::warn!("the kernel kept the name {:?} in inode {dir}: {e}", String::from_utf8_lossy(name));
+        }
+    }
+    for &ino in &stale.inodes {
+        if let Err(e) = notifier.inval_inode(ino, 0, 0) {
+            log::warn!("the kernel kept the attributes of inode {ino}: {e}");
         }
     }
 }

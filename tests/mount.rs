@@ -243,6 +243,57 @@ fn a_backup_while_mounted_appears_live() {
     assert!(wait_until(Duration::from_secs(5), || std::fs::read_dir(&versions).unwrap().count() == 2));
 }
 
+/// snapshots/<name> and history/ directories are cached by the kernel for
+/// long: a forget must still take away what it removed, at once.
+#[test]
+fn a_forget_while_mounted_removes_what_the_kernel_holds() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("edit"), b"before").unwrap();
+    std::fs::write(src.join("gone"), b"bye").unwrap();
+    repo.backup(&[&src], &[]);
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(src.join("edit"), b"after").unwrap();
+    std::fs::remove_file(src.join("gone")).unwrap();
+    repo.backup(&[&src], &[]);
+    let snaps = repo.snapshots();
+    let (t0, t1) = (snaps[0]["time"].as_str().unwrap(), snaps[1]["time"].as_str().unwrap());
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let history = m.dir.join("history").join(src.strip_prefix("/").unwrap());
+    let list = |dir: &Path| -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    // Looked up, so held by the kernel.
+    assert_eq!(list(&m.dir.join("snapshots")), [t0, t1]);
+    assert!(m.dir.join("snapshots").join(t0).join(src.strip_prefix("/").unwrap()).join("gone").exists());
+    // The directory's own versions, then the names in it.
+    assert_eq!(list(&history), [t0, t1, "edit", "gone"]);
+    assert_eq!(list(&history.join("edit")), [t0, t1]);
+    assert_eq!(std::fs::read(history.join("edit").join(t0)).unwrap(), b"before");
+    assert_eq!(list(&history.join("gone")), [t0]);
+
+    repo.run(&["forget", snaps[0]["id"].as_str().unwrap()]).ok();
+    let gone = |p: &Path| std::fs::symlink_metadata(p).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    assert!(
+        wait_until(Duration::from_secs(15), || gone(&m.dir.join("snapshots").join(t0))),
+        "the forgotten snapshot is still under snapshots/"
+    );
+    assert_eq!(list(&m.dir.join("snapshots")), [t1]);
+    assert!(gone(&history.join("gone")), "a path only the forgotten snapshot held is still in history/");
+    assert_eq!(list(&history), [t1, "edit"]);
+    assert!(gone(&history.join(t0)), "the forgotten version of the directory is still in history/");
+    assert!(gone(&history.join("edit").join(t0)), "the forgotten version is still in history/");
+    assert_eq!(list(&history.join("edit")), [t1]);
+    assert_eq!(std::fs::read(history.join("edit").join(t1)).unwrap(), b"after");
+}
+
 #[test]
 fn parallel_readers_and_a_corrupt_chunk() {
     if !fuse_available() {

@@ -143,6 +143,7 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>, log: Option<std::fs::Fil
             a.mountpoint.display()
         ),
     }
+    let notifier = session.notifier();
     let mut since_refresh = Duration::ZERO;
     let mut lazy = false;
     loop {
@@ -192,8 +193,10 @@ fn mount(g: &Global, a: &MountArgs, ready: Option<i32>, log: Option<std::fs::Fil
         since_refresh += Duration::from_millis(500);
         if live && since_refresh >= Duration::from_secs(2) {
             since_refresh = Duration::ZERO;
-            if let Err(e) = vfs.refresh() {
-                eprintln!("strata: refreshing the snapshot list: {e}");
+            match vfs.refresh() {
+                Ok(Some(stale)) => strata::fuse::invalidate(&notifier, &stale),
+                Ok(None) => {}
+                Err(e) => eprintln!("strata: refreshing the snapshot list: {e}"),
             }
         }
     }

@@ -2,15 +2,14 @@
 
 use super::inode::kernel_dev;
 use super::{node_type, Attr, EntryNode, NodeKind, NodeType, VResult, Vfs, VfsError};
-use super::{AT_README_TEXT, HASH_XATTR, TTL_FOREVER, TTL_LIVE};
+use super::{AT_README_TEXT, HASH_XATTR};
 use crate::format::tree::{Content, Kind, Piece};
 use std::time::Duration;
 
 impl Vfs {
     pub fn getattr(&self, ino: u64) -> VResult<(Attr, Duration)> {
         let kind = self.node(ino)?;
-        let ttl = if matches!(kind, NodeKind::Entry(_)) { TTL_FOREVER } else { TTL_LIVE };
-        Ok((self.attr_of(ino, &kind)?, ttl))
+        Ok((self.attr_of(ino, &kind)?, super::ttl_of(&kind)))
     }
 
     pub(super) fn entry_attr(&self, n: &EntryNode) -> VResult<Attr> {

@@ -215,7 +215,7 @@ impl Vfs {
                 let child = scope.child(name);
                 let ino = dir_ino(&child);
                 let kind = NodeKind::History(child);
-                Ok(Listed { attr: self.attr_of(ino, &kind)?, ttl: TTL_LIVE, kind: Some(kind) })
+                Ok(Listed { attr: self.attr_of(ino, &kind)?, ttl: ttl_of(&kind), kind: Some(kind) })
             }
         }
     }

@@ -42,10 +42,30 @@ const AT_README: u64 = 7;
 // (8 was `latest`: it has an inode per target now.)
 const HISTORY: u64 = 9;
 
-/// Snapshot content never changes: the kernel may cache it for long.
+/// Snapshot content never changes: the kernel may cache it for long. So
+/// may it snapshots/<name> and history/ directories: when the snapshot
+/// list changes, `refresh` names what of them became stale.
 pub const TTL_FOREVER: Duration = Duration::from_secs(24 * 3600);
-/// The repository views change when a backup lands.
+/// The other repository views change when a backup lands.
 pub const TTL_LIVE: Duration = Duration::from_secs(1);
+
+/// How long the kernel may keep a node's attributes and its name.
+fn ttl_of(kind: &NodeKind) -> Duration {
+    match kind {
+        NodeKind::Entry(_) | NodeKind::History(_) => TTL_FOREVER,
+        _ => TTL_LIVE,
+    }
+}
+
+/// What the kernel may hold that a new snapshot list made wrong.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Stale {
+    /// Inodes whose attributes and listings may have changed: every
+    /// directory and link of the repository's views the kernel holds.
+    pub inodes: Vec<u64>,
+    /// Names that lead elsewhere or nowhere now: (directory inode, name).
+    pub entries: Vec<(u64, Vec<u8>)>,
+}
 
 pub const HASH_XATTR: &[u8] = b"user.strata.blake3";
 
@@ -291,21 +311,61 @@ impl Vfs {
         self.snaps.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Picks up snapshots a backup committed since the last call. Returns
-    /// whether the list changed.
-    pub fn refresh(&self) -> crate::Result<bool> {
+    /// Picks up snapshots a backup committed (or forget removed) since the
+    /// last call. When the list changed, returns what the kernel must be
+    /// told to forget.
+    pub fn refresh(&self) -> crate::Result<Option<Stale>> {
         if !matches!(self.mode, Mode::Repo) {
-            return Ok(false);
+            return Ok(None);
         }
         self.repo.refresh()?;
         let fresh = self.repo.snapshots()?;
-        let cur = self.snaps();
-        let same = fresh.len() == cur.all.len()
-            && fresh.iter().zip(&cur.all).all(|((id, f), s)| *id == s.id && f.tags == s.snap.tags);
-        if !same {
-            *self.snaps.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(SnapList::new(fresh));
+        let old = self.snaps();
+        let same = fresh.len() == old.all.len()
+            && fresh.iter().zip(&old.all).all(|((id, f), s)| *id == s.id && f.tags == s.snap.tags);
+        if same {
+            return Ok(None);
         }
-        Ok(!same)
+        let new = Arc::new(SnapList::new(fresh));
+        *self.snaps.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
+        Ok(Some(self.stale(&old, &new)))
+    }
+
+    /// What of the kernel's long-lived names and listings (`ttl_of`) the
+    /// change from `old` to `new` made wrong.
+    fn stale(&self, old: &SnapList, new: &SnapList) -> Stale {
+        let mut stale = Stale::default();
+        // A name under snapshots/ now gone, or (a twin of its second gone)
+        // now naming another snapshot.
+        for (name, &i) in &old.by_name {
+            if new.by_name.get(name).map(|&j| new.all[j].id) != Some(old.all[i].id) {
+                stale.entries.push((SNAPSHOTS, name.clone().into_bytes()));
+            }
+        }
+        // A version in history/ is named by the snapshot that first held
+        // it, and a path may have been in removed snapshots only: only
+        // snapshots added after all others keep every name valid.
+        let appended = old.all.len() <= new.all.len() && old.all.iter().zip(&new.all).all(|(a, b)| a.id == b.id);
+        let nodes = self.nodes.lock().unwrap_or_else(|e| e.into_inner());
+        for (&ino, node) in nodes.iter() {
+            match &node.kind {
+                NodeKind::Entry(_) => {}
+                NodeKind::History(scope) => {
+                    stale.inodes.push(ino);
+                    if !appended && !scope.path.is_empty() {
+                        // Dropping the name drops its versions' names too.
+                        let (dir, name) = match scope.path.iter().rposition(|&b| b == b'/') {
+                            Some(cut) => (&scope.path[..cut], &scope.path[cut + 1..]),
+                            None => (&[][..], &scope.path[..]),
+                        };
+                        let parent = history::Scope { host: scope.host.clone(), path: dir.to_vec() };
+                        stale.entries.push((history::dir_ino(&parent), name.to_vec()));
+                    }
+                }
+                _ => stale.inodes.push(ino),
+            }
+        }
+        stale
     }
 
     /// A tree through the tree cache.
@@ -444,7 +504,7 @@ impl Vfs {
         let name = std::str::from_utf8(name).map_err(|_| VfsError::NotFound)?;
         let (ino, kind) = self.virtual_child(parent, name)?;
         let attr = self.attr_of(ino, &kind)?;
-        Ok(Listed { attr, ttl: TTL_LIVE, kind: Some(kind) })
+        Ok(Listed { attr, ttl: ttl_of(&kind), kind: Some(kind) })
     }
 
     pub fn lookup(&self, parent: u64, name: &[u8]) -> VResult<(Attr, Duration)> {

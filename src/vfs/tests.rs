@@ -23,13 +23,17 @@ fn repo_with(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Repo, std::path::Pa
 }
 
 fn backup_of(repo: &Repo, src: &std::path::Path) {
+    backup_at(repo, src, None)
+}
+
+fn backup_at(repo: &Repo, src: &std::path::Path, time: Option<Time>) {
     let opts = backup::Options {
         paths: vec![src.to_path_buf()],
         streams: Vec::new(),
         host: "h".into(),
         tags: vec!["t".into()],
         description: String::new(),
-        time: None,
+        time,
         parent: None,
         excludes: Excludes::default(),
         warn: Box::new(|m| panic!("{m}")),
@@ -185,6 +189,49 @@ fn history_lists_one_version_per_change() {
     let sroot = vfs.lookup(snapshots, snaps[4].as_bytes()).unwrap().0.ino;
     let under_snapshots = vfs.lookup(walk_to(&vfs, sroot, &src), b"f").unwrap().0.ino;
     assert_ne!(under_snapshots, vfs.lookup(f.ino, snaps[4].as_bytes()).unwrap().0.ino);
+}
+
+#[test]
+fn a_changed_snapshot_list_names_what_the_kernel_must_drop() {
+    let (_d, repo, src) = repo_with(&[("f", b"one")]);
+    // Twins: the same time, so the second is named "<time>-2".
+    let then = Time { secs: 1_700_000_000, nanos: 0 };
+    backup_at(&repo, &src, Some(then));
+    std::fs::write(src.join("f"), b"twin").unwrap();
+    backup_at(&repo, &src, Some(then));
+    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
+    let names: Vec<String> = vfs.snaps().all.iter().map(|s| s.name.clone()).collect();
+    assert!(names[1].ends_with("-2"), "{names:?}");
+    let snapshots = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
+    let roots: Vec<u64> = names.iter().map(|n| vfs.lookup(snapshots, n.as_bytes()).unwrap().0.ino).collect();
+    let history = vfs.lookup(ROOT, b"history").unwrap().0.ino;
+    let dir = walk_to(&vfs, history, &src);
+    let f = vfs.lookup(dir, b"f").unwrap().0.ino;
+    let at = vfs.lookup(ROOT, b"at").unwrap().0.ino;
+
+    // A backup after all others leaves every name meaning what it did;
+    // attributes and listings of the views change.
+    std::fs::write(src.join("f"), b"two").unwrap();
+    backup_of(vfs.repo(), &src);
+    let stale = vfs.refresh().unwrap().expect("a new snapshot");
+    assert_eq!(stale.entries, [], "{stale:?}");
+    for ino in [ROOT, snapshots, history, dir, f, at] {
+        assert!(stale.inodes.contains(&ino), "{ino} in {stale:?}");
+    }
+    assert!(!stale.inodes.iter().any(|i| roots.contains(i)), "snapshot contents never change");
+    assert_eq!(vfs.refresh().unwrap(), None, "nothing changed since");
+
+    // Forgetting the first twin: its name now means the second, whose own
+    // name is gone; and any history/ name may lead nowhere now.
+    let first = vfs.snaps().all[0].clone();
+    vfs.repo().forget(&[(first.id, first.snap.clone())]).unwrap();
+    let stale = vfs.refresh().unwrap().expect("a forgotten snapshot");
+    for want in [(snapshots, names[0].as_bytes()), (snapshots, names[1].as_bytes()), (dir, b"f")] {
+        assert!(stale.entries.contains(&(want.0, want.1.to_vec())), "{want:?} in {stale:?}");
+    }
+    assert!(!stale.entries.contains(&(snapshots, names[2].as_bytes().to_vec())), "{stale:?}");
+    assert_eq!(vfs.lookup(snapshots, names[0].as_bytes()).unwrap().0.ino, roots[1]);
+    assert_eq!(vfs.lookup(snapshots, names[1].as_bytes()), Err(VfsError::NotFound));
 }
 
 /// Forty small files, f00 to f39, and their contents.
