@@ -42,17 +42,22 @@ const AT_README: u64 = 7;
 // (8 was `latest`: it has an inode per target now.)
 const HISTORY: u64 = 9;
 
-/// Snapshot content never changes: the kernel may cache it for long. So
-/// may it snapshots/<name> and history/ directories: when the snapshot
-/// list changes, `refresh` names what of them became stale.
+/// Snapshot content never changes: the kernel may cache it for long.
 pub const TTL_FOREVER: Duration = Duration::from_secs(24 * 3600);
+/// The names under snapshots/ and the history/ directories change only
+/// with the snapshot list, and `refresh` then names what became stale:
+/// kept long, yet bounded should an invalidation have crossed a reply
+/// made from the old list.
+pub const TTL_VIEW: Duration = Duration::from_secs(600);
 /// The other repository views change when a backup lands.
 pub const TTL_LIVE: Duration = Duration::from_secs(1);
 
-/// How long the kernel may keep a node's attributes and its name.
+/// How long the kernel may keep a node's attributes (and, below a
+/// snapshot's root, its name).
 fn ttl_of(kind: &NodeKind) -> Duration {
     match kind {
-        NodeKind::Entry(_) | NodeKind::History(_) => TTL_FOREVER,
+        NodeKind::Entry(_) => TTL_FOREVER,
+        NodeKind::History(_) => TTL_VIEW,
         _ => TTL_LIVE,
     }
 }
@@ -193,6 +198,10 @@ pub struct Vfs {
     trees: Lru<Tree>,
     prefetch: Prefetch,
     listings: Mutex<history::Listings>,
+    /// The snapshot lists before and after the last change, told to the
+    /// kernel once more by the next `refresh`: a reply made from the old
+    /// list while the first invalidation went out would otherwise stay.
+    unsettled: Mutex<Option<(Arc<SnapList>, Arc<SnapList>)>>,
     /// The repository's size on disk, and when it was measured.
     repo_size: Mutex<Option<(Instant, u64)>>,
     /// Whether listxattr names `user.strata.blake3` (see `set_list_hash`).
@@ -289,6 +298,7 @@ impl Vfs {
             trees: Lru::new(tree_bytes),
             prefetch,
             listings: Mutex::default(),
+            unsettled: Mutex::default(),
             repo_size: Mutex::default(),
             list_hash: Default::default(),
         });
@@ -313,22 +323,27 @@ impl Vfs {
 
     /// Picks up snapshots a backup committed (or forget removed) since the
     /// last call. When the list changed, returns what the kernel must be
-    /// told to forget.
+    /// told to forget; and the same once more on the next call.
     pub fn refresh(&self) -> crate::Result<Option<Stale>> {
         if !matches!(self.mode, Mode::Repo) {
             return Ok(None);
         }
         self.repo.refresh()?;
         let fresh = self.repo.snapshots()?;
-        let old = self.snaps();
-        let same = fresh.len() == old.all.len()
-            && fresh.iter().zip(&old.all).all(|((id, f), s)| *id == s.id && f.tags == s.snap.tags);
+        let cur = self.snaps();
+        let same = fresh.len() == cur.all.len()
+            && fresh.iter().zip(&cur.all).all(|((id, f), s)| *id == s.id && f.tags == s.snap.tags);
+        let mut unsettled = self.unsettled.lock().unwrap_or_else(|e| e.into_inner());
         if same {
-            return Ok(None);
+            return Ok(unsettled.take().map(|(old, new)| self.stale(&old, &new)));
         }
         let new = Arc::new(SnapList::new(fresh));
         *self.snaps.write().unwrap_or_else(|e| e.into_inner()) = new.clone();
-        Ok(Some(self.stale(&old, &new)))
+        // Changes in a row: from the list before the first of them.
+        let old = unsettled.take().map_or(cur, |(old, _)| old);
+        let stale = self.stale(&old, &new);
+        *unsettled = Some((old, new));
+        Ok(Some(stale))
     }
 
     /// What of the kernel's long-lived names and listings (`ttl_of`) the
@@ -504,7 +519,10 @@ impl Vfs {
         let name = std::str::from_utf8(name).map_err(|_| VfsError::NotFound)?;
         let (ino, kind) = self.virtual_child(parent, name)?;
         let attr = self.attr_of(ino, &kind)?;
-        Ok(Listed { attr, ttl: ttl_of(&kind), kind: Some(kind) })
+        // An entry here is a snapshot's root, and its name may come to mean
+        // another snapshot (see `stale`).
+        let ttl = if matches!(kind, NodeKind::Entry(_)) { TTL_VIEW } else { ttl_of(&kind) };
+        Ok(Listed { attr, ttl, kind: Some(kind) })
     }
 
     pub fn lookup(&self, parent: u64, name: &[u8]) -> VResult<(Attr, Duration)> {

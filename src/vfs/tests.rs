@@ -219,6 +219,7 @@ fn a_changed_snapshot_list_names_what_the_kernel_must_drop() {
         assert!(stale.inodes.contains(&ino), "{ino} in {stale:?}");
     }
     assert!(!stale.inodes.iter().any(|i| roots.contains(i)), "snapshot contents never change");
+    assert_eq!(vfs.refresh().unwrap(), Some(stale), "told once more, for replies made from the old list");
     assert_eq!(vfs.refresh().unwrap(), None, "nothing changed since");
 
     // Forgetting the first twin: its name now means the second, whose own
