@@ -100,6 +100,12 @@ impl std::ops::Deref for Data {
 /// Decoded chunks, bounded in bytes.
 pub type ChunkCache = Lru<Vec<u8>>;
 
+/// What holding a chunk costs beyond its bytes: its slots in the cache's
+/// map and order, its `Arc` and the smallest allocation. Counted, so that a
+/// cache of tiny chunks is bounded too: restoring 600,000 files of 2 bytes
+/// grew by about 400 bytes a file (259 MiB) when only the data counted.
+pub const CHUNK_OVERHEAD: usize = 256;
+
 type Loading = Arc<OnceLock<std::result::Result<Arc<Vec<u8>>, String>>>;
 
 /// Reads file content through a chunk cache. Concurrent readers of one
@@ -129,7 +135,7 @@ impl Reader {
             .get_or_init(|| {
                 let r = repo.chunk(id).map(Arc::new);
                 if let Ok(d) = &r {
-                    self.cache.insert(*id, d.clone(), d.len());
+                    self.cache.insert(*id, d.clone(), d.capacity() + CHUNK_OVERHEAD);
                 }
                 r.map_err(|e| e.to_string())
             })

@@ -235,6 +235,33 @@ fn a_changed_snapshot_list_names_what_the_kernel_must_drop() {
     assert_eq!(vfs.lookup(snapshots, names[1].as_bytes()), Err(VfsError::NotFound));
 }
 
+#[test]
+fn a_cache_of_tiny_chunks_is_bounded_by_their_count_too() {
+    let contents: Vec<(String, Vec<u8>)> =
+        (0..300).map(|i| (format!("f{i:03}"), format!("{i}").into_bytes())).collect();
+    let files: Vec<(&str, &[u8])> = contents.iter().map(|(n, c)| (n.as_str(), c.as_slice())).collect();
+    let (_d, repo, src) = repo_with(&files);
+    let vfs = Vfs::new(repo, Mode::Repo, 1 << 20).unwrap();
+    let latest = vfs.readlink(vfs.lookup(ROOT, b"latest").unwrap().0.ino).unwrap();
+    let snapshots = vfs.lookup(ROOT, b"snapshots").unwrap().0.ino;
+    let dir = walk_to(&vfs, vfs.lookup(snapshots, &latest[10..]).unwrap().0.ino, &src);
+    // Room for 100 tiny chunks, not for 300 because they are tiny.
+    let reader = Reader::new(100 * crate::reader::CHUNK_OVERHEAD);
+    let mut ids = Vec::new();
+    for (name, content) in &contents {
+        let (_, map) = vfs.file(vfs.lookup(dir, name.as_bytes()).unwrap().0.ino).unwrap();
+        for p in map.pieces() {
+            if let crate::format::tree::Piece::Data { id, .. } = p {
+                assert_eq!(*reader.chunk(vfs.repo(), id).unwrap(), *content);
+                ids.push(*id);
+            }
+        }
+    }
+    assert_eq!(ids.len(), 300);
+    let held = ids.iter().filter(|id| reader.cache.contains(id)).count();
+    assert!((50..=100).contains(&held), "{held} tiny chunks held by a cache with room for 100");
+}
+
 /// Forty small files, f00 to f39, and their contents.
 fn forty() -> Vec<(String, Vec<u8>)> {
     (0..40).map(|i| (format!("f{i:02}"), vec![i as u8; 1000 + i])).collect()
