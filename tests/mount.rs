@@ -243,6 +243,24 @@ fn a_backup_while_mounted_appears_live() {
     assert!(wait_until(Duration::from_secs(5), || std::fs::read_dir(&versions).unwrap().count() == 2));
 }
 
+/// A backup dated before the newest snapshot leaves every view's mtime as
+/// it was, so the kernel's cached listing of snapshots/ must be dropped
+/// for it to show (it stayed without it before the mount told the kernel).
+#[test]
+fn a_backup_dated_in_the_past_appears_live() {
+    if !fuse_available() {
+        return;
+    }
+    let (repo, src) = Repo::with_source(&[("f", b"1")]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let count = || std::fs::read_dir(m.dir.join("snapshots")).unwrap().count();
+    assert_eq!(count(), 1);
+    std::fs::write(src.join("f"), b"2").unwrap();
+    repo.backup(&[&src], &["--time", "2020-01-01T00:00:00Z"]);
+    assert!(wait_until(Duration::from_secs(15), || count() == 2), "the backup dated 2020 did not appear");
+    assert!(m.dir.join("snapshots/2020-01-01T00:00:00Z").join(src.strip_prefix("/").unwrap()).join("f").exists());
+}
+
 /// snapshots/<name> and history/ directories are cached by the kernel for
 /// long: a forget must still take away what it removed, at once.
 #[test]
