@@ -13,3 +13,4 @@ mod lifecycle;
 mod mirror;
 mod mount;
 mod run;
+mod views;
