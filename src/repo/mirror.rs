@@ -89,10 +89,14 @@ impl Target {
         Target { store, batch: Batch::default(), records: 0 }
     }
 
+    /// Adds a record, and writes the batch once it is full; but never
+    /// between a chunk record and the index entry that follows it (mirror
+    /// and pull both add them in that order). Written apart, a flush and a
+    /// crash between the two would leave a record no index entry names.
     pub(super) fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) -> Result<()> {
         self.batch.put(cf, key.to_vec(), value);
         self.records += 1;
-        if self.records >= BATCH_RECORDS || self.batch.bytes() >= BATCH_BYTES {
+        if cf != Cf::Chunks && (self.records >= BATCH_RECORDS || self.batch.bytes() >= BATCH_BYTES) {
             self.write()?;
         }
         Ok(())
