@@ -71,9 +71,14 @@ pub enum Stage {
 }
 
 /// Records per target batch, and bytes: a batch is written without the
-/// log and made durable by the flush at the end of the phase.
+/// log and made durable by the flush at the end of the phase. A batch is
+/// held twice while it is written (ours, then RocksDB's copy), then sits
+/// in the memtable: small batches keep the memory low, and cost no time.
+/// Mirror of the bench corpus's repository (447 MB) to a new directory,
+/// cold, peak RSS: 64 MiB batches 331-352 MiB in 1.6-1.7 s, 16 MiB
+/// 158-173 MiB, 4 MiB 121-124 MiB in 1.2 s.
 const BATCH_RECORDS: usize = 4096;
-const BATCH_BYTES: usize = 64 << 20;
+const BATCH_BYTES: usize = 4 << 20;
 /// Chunks the target lacks are gathered this many at a time (in id order,
 /// as the index lists them), then read in write order.
 const GATHER: usize = 1 << 16;
