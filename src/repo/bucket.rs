@@ -18,6 +18,7 @@
 //! only after every pack and index that holds its records, so a bucket
 //! never lists a snapshot it lacks data for; an interrupted mirror leaves
 //! at most a pack without an index (garbage), and the next run resumes.
+//! A chunk record and its index entry are always in the same pack.
 //!
 //! With `--prune`, objects are deleted (never rewritten): snapshots the
 //! source no longer has, then older meta objects, then packs with nothing
@@ -149,6 +150,8 @@ fn packing(bucket: &Bucket, fill: impl FnOnce(&mut Packer) -> Result<()>) -> Res
 }
 
 impl Packer {
+    /// Adds a record, and cuts the pack once it is full; but never between
+    /// a chunk record and the index entry that follows it.
     fn add(&mut self, cf: Cf, key: &[u8], value: &[u8]) -> Result<()> {
         self.pack.push(cf_byte(cf));
         put_bytes(&mut self.pack, key);
@@ -159,7 +162,7 @@ impl Packer {
         put_bytes(&mut self.idx, key);
         self.idx.extend_from_slice(&offset.to_le_bytes());
         self.idx.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        if self.pack.len() >= PACK_SIZE {
+        if cf != Cf::Chunks && self.pack.len() >= PACK_SIZE {
             self.finish()?;
         }
         Ok(())
@@ -487,6 +490,7 @@ impl Repo {
                 keys.push((id, v));
             }
         }
+        let ordered = Config::decode(&config)?.ordered_chunks();
         let (store, _lock) = open_target(target, config, &keys, &mut report)?;
         let mut b = Batch::default();
         for (k, v) in &keys {
@@ -503,17 +507,37 @@ impl Repo {
         let (_, packs) = bucket_contents(bucket)?;
         let total = packs.len() as u64;
         for (n, (name, entries)) in packs.iter().enumerate() {
+            // Each chunk's index entry is made from its record's key (as the
+            // bucket store does) and written with it: a pack may hold one
+            // without the other, and the target must never hold an index
+            // entry without its record, which later backups would dedup
+            // against. The packs' own index entries are not copied.
             let mut want = Vec::new();
             for e in entries {
-                if t.store.contains(e.cf, &e.key)? {
-                    match e.cf {
-                        Cf::Chunks => report.chunks_skipped += 1,
-                        Cf::Trees => report.trees_skipped += 1,
-                        _ => {}
+                let index = match e.cf {
+                    Cf::ChunkIndex => continue,
+                    Cf::Chunks => {
+                        let (chunk, index) = ChunkEntry::of_record(&e.key, e.len, ordered).ok_or_else(|| {
+                            Error::corrupt(
+                                format!("{} pack index {name}", bucket.url()),
+                                "a chunk key of neither layout",
+                            )
+                        })?;
+                        if t.store.contains(Cf::ChunkIndex, &chunk.id.0)? {
+                            report.chunks_skipped += 1;
+                            continue;
+                        }
+                        Some((chunk.id, index))
                     }
-                } else {
-                    want.push(e);
-                }
+                    _ if t.store.contains(e.cf, &e.key)? => {
+                        if e.cf == Cf::Trees {
+                            report.trees_skipped += 1;
+                        }
+                        continue;
+                    }
+                    _ => None,
+                };
+                want.push((e, index));
             }
             if want.is_empty() {
                 continue;
@@ -524,7 +548,7 @@ impl Repo {
                 report.damaged.push(format!("pack {name}: its content does not match its name (damaged)"));
                 continue;
             }
-            for e in want {
+            for (e, index) in want {
                 let v = pack
                     .get(e.offset as usize..e.offset as usize + e.len as usize)
                     .ok_or_else(|| Error::corrupt(format!("pack index {name}"), "an entry past the pack's end"))?;
@@ -544,7 +568,14 @@ impl Repo {
                     _ => {}
                 }
                 t.put(e.cf, &e.key, v.to_vec())?;
+                if let Some((id, index)) = index {
+                    t.put(Cf::ChunkIndex, &id.0, index)?;
+                }
             }
+            // Written before the next pack is looked at: a chunk stored
+            // twice in the bucket (a killed mirror sends it again) is then
+            // seen as present, not copied twice.
+            t.write()?;
             (progress)(Stage::Chunks(n as u64 + 1, total, report.chunk_bytes_sent));
         }
         t.write()?;
@@ -607,5 +638,17 @@ mod tests {
         assert_eq!((e[0].cf, e[0].key.as_slice(), e[0].offset, e[0].len), (Cf::Trees, &b"key"[..], 7, 9));
         idx[IDX_MAGIC.len()] ^= 1;
         assert!(parse_idx("p", &idx).unwrap_err().to_string().contains("checksum"));
+    }
+
+    #[test]
+    fn a_full_pack_is_not_cut_between_a_chunk_record_and_its_index_entry() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut packer = Packer { uploads: tx, pack: Vec::new(), idx: Vec::new() };
+        packer.add(Cf::Chunks, b"record", &vec![0; PACK_SIZE]).unwrap();
+        assert!(rx.try_recv().is_err(), "cut after the record");
+        packer.add(Cf::ChunkIndex, b"id", b"entry").unwrap();
+        let (name, _, idx) = rx.try_recv().expect("cut after the index entry");
+        let families: Vec<Cf> = parse_idx(&name, &idx).unwrap().iter().map(|e| e.cf).collect();
+        assert_eq!(families, [Cf::Chunks, Cf::ChunkIndex]);
     }
 }
