@@ -18,7 +18,8 @@
 //! only after every pack and index that holds its records, so a bucket
 //! never lists a snapshot it lacks data for; an interrupted mirror leaves
 //! at most a pack without an index (garbage), and the next run resumes.
-//! A chunk record and its index entry are always in the same pack.
+//! A chunk record and its index entry are always in the same pack
+//! (`Packer::add_chunk`).
 //!
 //! With `--prune`, objects are deleted (never rewritten): snapshots the
 //! source no longer has, then older meta objects, then packs with nothing
@@ -155,9 +156,20 @@ fn packing(bucket: &Bucket, fill: impl FnOnce(&mut Packer) -> Result<()>) -> Res
 }
 
 impl Packer {
-    /// Adds a record, and cuts the pack once it is full; but never between
-    /// a chunk record and the index entry that follows it.
+    /// Adds a record, and cuts the pack once it is full.
     fn add(&mut self, cf: Cf, key: &[u8], value: &[u8]) -> Result<()> {
+        self.push(cf, key, value);
+        self.cut_if_full()
+    }
+
+    /// Adds a chunk record and its index entry, always to the same pack.
+    fn add_chunk(&mut self, key: &[u8], record: &[u8], id: &Id, index: &[u8]) -> Result<()> {
+        self.push(Cf::Chunks, key, record);
+        self.push(Cf::ChunkIndex, &id.0, index);
+        self.cut_if_full()
+    }
+
+    fn push(&mut self, cf: Cf, key: &[u8], value: &[u8]) {
         self.pack.push(cf_byte(cf));
         put_bytes(&mut self.pack, key);
         self.pack.extend_from_slice(&(value.len() as u32).to_le_bytes());
@@ -167,7 +179,10 @@ impl Packer {
         put_bytes(&mut self.idx, key);
         self.idx.extend_from_slice(&offset.to_le_bytes());
         self.idx.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        if cf != Cf::Chunks && self.pack.len() >= PACK_SIZE {
+    }
+
+    fn cut_if_full(&mut self) -> Result<()> {
+        if self.pack.len() >= PACK_SIZE {
             self.finish()?;
         }
         Ok(())
@@ -316,9 +331,7 @@ impl Repo {
                     .ok_or_else(|| Error::Missing { what: "chunk index entry", id: e.id.to_hex() })?;
                 report.chunks_sent += 1;
                 report.chunk_bytes_sent += rec.len() as u64;
-                // The record before its index entry, in the same pack.
-                packer.add(Cf::Chunks, e.key(), &rec)?;
-                packer.add(Cf::ChunkIndex, &e.id.0, &index)?;
+                packer.add_chunk(e.key(), &rec, &e.id, &index)?;
                 if i % 256 == 0 {
                     (progress)(Stage::Chunks(i as u64, total, report.chunk_bytes_sent));
                 }
@@ -451,16 +464,17 @@ impl Repo {
                         crate::crypto::hex(key)
                     ))
                 })?;
-                packer.add(cf, key, &v)?;
-                if cf == Cf::Chunks {
-                    let id = self.records().chunk_id_of_key(key).ok_or_else(|| {
-                        Error::corrupt(format!("chunk record {}", crate::crypto::hex(key)), "a key of neither layout")
-                    })?;
-                    let index = source
-                        .get(Cf::ChunkIndex, &id.0)?
-                        .ok_or_else(|| Error::Missing { what: "chunk index entry", id: id.to_hex() })?;
-                    packer.add(Cf::ChunkIndex, &id.0, &index)?;
+                if cf != Cf::Chunks {
+                    packer.add(cf, key, &v)?;
+                    continue;
                 }
+                let id = self.records().chunk_id_of_key(key).ok_or_else(|| {
+                    Error::corrupt(format!("chunk record {}", crate::crypto::hex(key)), "a key of neither layout")
+                })?;
+                let index = source
+                    .get(Cf::ChunkIndex, &id.0)?
+                    .ok_or_else(|| Error::Missing { what: "chunk index entry", id: id.to_hex() })?;
+                packer.add_chunk(key, &v, &id, &index)?;
             }
             Ok(())
         })?;
@@ -565,9 +579,9 @@ impl Repo {
                         }
                         _ => {}
                     }
-                    t.put(e.cf, &e.key, v.to_vec())?;
-                    if let Some((id, index)) = index {
-                        t.put(Cf::ChunkIndex, &id.0, index)?;
+                    match index {
+                        Some((id, index)) => t.put_chunk(&e.key, v.to_vec(), &id, index)?,
+                        None => t.put(e.cf, &e.key, v.to_vec())?,
                     }
                 }
                 // Written before the next pack is looked at: a chunk stored
@@ -689,10 +703,9 @@ mod tests {
     fn a_full_pack_is_not_cut_between_a_chunk_record_and_its_index_entry() {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut packer = Packer { uploads: tx, pack: Vec::new(), idx: Vec::new() };
-        packer.add(Cf::Chunks, b"record", &vec![0; PACK_SIZE]).unwrap();
-        assert!(rx.try_recv().is_err(), "cut after the record");
-        packer.add(Cf::ChunkIndex, b"id", b"entry").unwrap();
+        packer.add_chunk(b"record", &vec![0; PACK_SIZE], &Id([7; 32]), b"entry").unwrap();
         let (name, _, idx) = rx.try_recv().expect("cut after the index entry");
+        assert!(rx.try_recv().is_err(), "cut twice");
         let families: Vec<Cf> = parse_idx(&name, &idx).unwrap().iter().map(|e| e.cf).collect();
         assert_eq!(families, [Cf::Chunks, Cf::ChunkIndex]);
     }

@@ -18,6 +18,7 @@
 //! target, so a compromised or mistaken source cannot empty its mirror.
 
 use super::{lock, Repo, CONFIG_KEY};
+use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::config::Config;
 use crate::format::record;
@@ -94,14 +95,25 @@ impl Target {
         Target { store, batch: Batch::default(), records: 0 }
     }
 
-    /// Adds a record, and writes the batch once it is full; but never
-    /// between a chunk record and the index entry that follows it (mirror
-    /// and pull both add them in that order). Written apart, a flush and a
-    /// crash between the two would leave a record no index entry names.
+    /// Adds a record, and writes the batch once it is full.
     pub(super) fn put(&mut self, cf: Cf, key: &[u8], value: Vec<u8>) -> Result<()> {
         self.batch.put(cf, key.to_vec(), value);
         self.records += 1;
-        if cf != Cf::Chunks && (self.records >= BATCH_RECORDS || self.batch.bytes() >= BATCH_BYTES) {
+        self.write_if_full()
+    }
+
+    /// Adds a chunk record and its index entry, always to the same batch:
+    /// written apart, a flush and a crash between the two would leave a
+    /// record no index entry names.
+    pub(super) fn put_chunk(&mut self, key: &[u8], record: Vec<u8>, id: &Id, index: Vec<u8>) -> Result<()> {
+        self.batch.put(Cf::Chunks, key.to_vec(), record);
+        self.batch.put(Cf::ChunkIndex, id.0.to_vec(), index);
+        self.records += 2;
+        self.write_if_full()
+    }
+
+    fn write_if_full(&mut self) -> Result<()> {
+        if self.records >= BATCH_RECORDS || self.batch.bytes() >= BATCH_BYTES {
             self.write()?;
         }
         Ok(())
@@ -291,8 +303,7 @@ impl Repo {
                     .ok_or_else(|| Error::Missing { what: "chunk index entry", id: e.id.to_hex() })?;
                 report.chunks_sent += 1;
                 report.chunk_bytes_sent += record.len() as u64;
-                t.put(Cf::Chunks, e.key(), record)?;
-                t.put(Cf::ChunkIndex, &e.id.0, index)?;
+                t.put_chunk(e.key(), record, &e.id, index)?;
             }
             Ok(())
         };
