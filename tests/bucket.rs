@@ -6,7 +6,7 @@
 
 use crate::util::s3::S3Server;
 use crate::util::tree::{self, assert_same, Options};
-use crate::util::{Repo, Run};
+use crate::util::{kill_9_after, Repo, Run};
 use std::path::Path;
 
 const EXACT: Options = Options { dir_mtimes: true };
@@ -126,16 +126,8 @@ fn kill_9_during_a_bucket_mirror_leaves_only_complete_snapshots() {
             std::fs::write(src.join(format!("f{i}")), tree::random(run * 10 + i, 12 << 20)).unwrap();
         }
         repo.backup(&[&src], &[]);
-        let mut child = crate::util::keyless_cmd(Some(&repo.path))
-            .args(["mirror", url])
-            .envs(server.env())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(50 + (run * 97) % 500));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let _ = child.wait();
+        let mut mirror = crate::util::keyless_cmd(Some(&repo.path));
+        kill_9_after(mirror.args(["mirror", url]).envs(server.env()), 50 + (run * 97) % 500);
         // Whatever the bucket lists pulls back and checks whole.
         let back = repo.scratch(&format!("back{run}"));
         let r = run_pull(&server, url, &back);
@@ -172,16 +164,8 @@ fn kill_9_during_a_pull_leaves_a_repository_that_checks_whole() {
     mirror(&server, &repo.path, url);
     let back = repo.scratch("back");
     for run in 0..6u64 {
-        let mut child = crate::util::keyless_cmd(None)
-            .args(["mirror", url, back.to_str().unwrap()])
-            .envs(server.env())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(150 + run * 120));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let _ = child.wait();
+        let mut pull = crate::util::keyless_cmd(None);
+        kill_9_after(pull.args(["mirror", url, back.to_str().unwrap()]).envs(server.env()), 150 + run * 120);
         if back.join("db/CURRENT").exists() {
             let c = Repo::at(&back).run(&["check", "--read-data", "--json"]);
             assert_eq!(c.code, 0, "after a kill in run {run}: {}\n{}", c.stdout, c.stderr);

@@ -3,8 +3,7 @@
 //! that was committed.
 
 use crate::util::tree::{self, assert_same, Options};
-use crate::util::{Repo, PASSWORD};
-use std::time::Duration;
+use crate::util::{kill_9_after, Repo, PASSWORD};
 
 const EXACT: Options = Options { dir_mtimes: true };
 
@@ -25,18 +24,8 @@ fn kill_9_during_backup_leaves_only_complete_snapshots() {
     // New content for each killed run, so every run has chunks to write.
     for run in 0..20u64 {
         std::fs::write(src.join("changing"), tree::random(1000 + run, 8 << 20)).unwrap();
-        let mut child = repo
-            .cmd()
-            .arg("backup")
-            .arg(&src)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
         // Delays spread over a backup's life: open, walk, write, commit.
-        std::thread::sleep(Duration::from_millis(20 + (run * 37) % 700));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let _ = child.wait();
+        kill_9_after(repo.cmd().arg("backup").arg(&src), 20 + (run * 37) % 700);
     }
     let snaps = repo.snapshots();
     assert!(!snaps.is_empty());

@@ -3,9 +3,8 @@
 //! repository every command opens, and restores the source exactly.
 
 use crate::util::tree::{self, assert_same, Options};
-use crate::util::{Repo, Run};
+use crate::util::{kill_9_after, Repo, Run};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const EXACT: Options = Options { dir_mtimes: true };
 
@@ -146,18 +145,8 @@ fn kill_9_during_a_mirror_leaves_only_complete_snapshots() {
             std::fs::write(src.join(format!("f{i}")), tree::random(run * 100 + i, 4 << 20)).unwrap();
         }
         repo.backup(&[&src], &[]);
-        let mut child = std::process::Command::new(crate::util::bin())
-            .arg("-r")
-            .arg(&repo.path)
-            .arg("mirror")
-            .arg(&target)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(30 + (run * 53) % 400));
-        unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-        let _ = child.wait();
+        let mut mirror = std::process::Command::new(crate::util::bin());
+        kill_9_after(mirror.arg("-r").arg(&repo.path).arg("mirror").arg(&target), 30 + (run * 53) % 400);
         if target.join("db/CURRENT").exists() {
             // Whatever it lists is whole.
             let r = Repo::at(&target).run(&["check", "--read-data", "--json"]);

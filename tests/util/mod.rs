@@ -175,6 +175,15 @@ pub fn keyless_cmd(repo: Option<&Path>) -> Command {
     c
 }
 
+/// Runs `cmd` (output discarded) and kill -9s it after `ms` milliseconds.
+pub fn kill_9_after(cmd: &mut Command, ms: u64) {
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    // SAFETY: a plain kill(2) of our own child, which we then reap.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    let _ = child.wait();
+}
+
 /// Fails a test when FUSE is missing under CI; otherwise says why it skips.
 pub fn fuse_available() -> bool {
     let missing = if !Path::new("/dev/fuse").exists() {
