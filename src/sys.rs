@@ -309,6 +309,14 @@ pub fn current_user() -> String {
     user_name(unsafe { libc::geteuid() }).unwrap_or_else(|| std::env::var("USER").unwrap_or_default())
 }
 
+/// Bytes an unprivileged user may still write on the filesystem of `path`.
+pub fn free_bytes(path: &std::path::Path) -> io::Result<u64> {
+    let c = cstr(path.as_os_str().as_bytes())?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    check(unsafe { libc::statvfs(c.as_ptr(), &mut st) })?;
+    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
 pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }

@@ -207,3 +207,110 @@ fn a_newer_format_is_refused_with_a_clear_message() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("newer") && r.stderr.contains("upgrade strata"), "{}", r.stderr);
 }
+
+/// A small filesystem mounted for a test, unmounted when dropped: ext4 on a
+/// loop device, as a backup disk would be, or else a tmpfs.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    /// None where neither can be mounted (not root), after saying why; a
+    /// failure under CI.
+    fn mount(at: &std::path::Path, mib: u32) -> Option<SmallDisk> {
+        use std::process::Command;
+        std::fs::create_dir_all(at).unwrap();
+        let image = at.with_extension("img");
+        let ext4 = std::fs::File::create(&image).and_then(|f| f.set_len(u64::from(mib) << 20)).is_ok()
+            && Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image).status().is_ok_and(|s| s.success())
+            && Command::new("mount").args(["-o", "loop"]).arg(&image).arg(at).status().is_ok_and(|s| s.success());
+        if ext4 {
+            return Some(SmallDisk(at.to_path_buf()));
+        }
+        let size = format!("size={mib}m");
+        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &size, "tmpfs"]).arg(at).output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallDisk(at.to_path_buf())),
+            other => {
+                let why = format!("cannot mount a small filesystem at {}: {other:?}", at.display());
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+                eprintln!("skipped: {why}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // (A loop device goes with its last mount.)
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Runs `cmd` to its end, or fails the test should it take over two minutes.
+fn run_within_two_minutes(cmd: &mut std::process::Command, out: &std::path::Path) -> crate::util::Run {
+    let file = || std::fs::File::create(out).unwrap();
+    let mut child = cmd.stdout(std::process::Stdio::null()).stderr(file()).spawn().unwrap();
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("still running after two minutes: {cmd:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let stderr = std::fs::read_to_string(out).unwrap();
+    crate::util::Run { code: status.code().unwrap_or(-1), stdout: String::new(), stderr }
+}
+
+#[test]
+fn a_full_disk_fails_the_backup_at_once_and_loses_nothing() {
+    let scratch = Repo::uninit();
+    let Some(disk) = SmallDisk::mount(&scratch.scratch("disk"), 80) else { return };
+    let repo = Repo::at(&disk.0.join("repo"));
+    repo.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"]).ok();
+    let small = scratch.scratch("small");
+    std::fs::create_dir_all(&small).unwrap();
+    for i in 0..8 {
+        std::fs::write(small.join(format!("f{i}")), tree::random(i, 1 << 20)).unwrap();
+    }
+    repo.backup(&[&small], &[]);
+    // More than the disk holds, and something to delete later.
+    let big = scratch.scratch("big");
+    std::fs::create_dir_all(&big).unwrap();
+    for i in 0..4 {
+        std::fs::write(big.join(format!("g{i}")), tree::random(100 + i, 40 << 20)).unwrap();
+    }
+    // 20 MiB left: a memtable's flush (32 MiB) runs out of room part way,
+    // while the backup fills the next memtable and waits for it.
+    let free = strata::sys::free_bytes(&disk.0).unwrap();
+    std::fs::write(disk.0.join("filler"), vec![1u8; free as usize - (20 << 20)]).unwrap();
+
+    // RocksDB, left to itself, waits inside the write for 64 MiB to come
+    // free: the backup hung for good, holding the repository's lock.
+    for _ in 0..2 {
+        let r = run_within_two_minutes(repo.cmd().arg("backup").arg(&big), &scratch.scratch("stderr"));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("No space left on device") || r.stderr.contains("no space left"), "{}", r.stderr);
+        assert!(r.stderr.contains(&disk.0.join("repo").display().to_string()), "{}", r.stderr);
+        // Said once, not once per file the abort cut short.
+        assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+        assert_eq!(repo.snapshots().len(), 1);
+    }
+    repo.run(&["check", "--read-data"]).ok();
+
+    // Once there is room again, backups go on, and prune takes back what
+    // the failed ones left.
+    std::fs::remove_file(disk.0.join("filler")).unwrap();
+    std::fs::write(small.join("new"), b"after the disk was full").unwrap();
+    repo.backup(&[&small], &[]);
+    let pruned = repo.run(&["prune"]).ok();
+    assert!(pruned.stdout.contains("removed"), "{}", pruned.stdout);
+    repo.run(&["check", "--read-data"]).ok();
+    let out = scratch.scratch("out");
+    repo.run(&["restore", &format!("latest:{}", small.display()), out.to_str().unwrap()]).ok();
+    assert_same(&small, &out, &EXACT);
+}

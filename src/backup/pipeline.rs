@@ -310,7 +310,8 @@ impl Pipeline {
         self.shared.records.keys()
     }
 
-    fn check(&self) -> Result<()> {
+    /// The error that aborted the backup, if one did.
+    pub(super) fn check(&self) -> Result<()> {
         match self.shared.fatal.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             Some(e) => Err(Error::Invalid(format!("backup aborted, no snapshot written: {e}"))),
             None => Ok(()),

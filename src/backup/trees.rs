@@ -70,6 +70,8 @@ pub fn build(
                         e
                     }
                     Err(why) => {
+                        // A file cut short by an aborted backup is not its own failure.
+                        pipeline.check()?;
                         warn(&format!("{}: {why}", path.display()));
                         progress.errors.fetch_add(1, Ordering::Relaxed);
                         failed.push((path.as_os_str().as_bytes().to_vec(), why));

@@ -172,6 +172,43 @@ impl RocksStore {
     }
 }
 
+/// Waiting out a write stall (memtables full while a flush runs, say).
+///
+/// RocksDB would wait inside the write, and after a failed flush it waits
+/// there until the error clears. For a full disk that means until 64 MiB
+/// are free again: a backup onto a full disk hung for good, holding the
+/// repository's lock. So writes are made with `no_slowdown`, and a stalled
+/// write sleeps and tries again here, but fails once a flush or compaction
+/// has failed since the database was opened.
+#[derive(Default)]
+struct Stall {
+    sleep_ms: u64,
+}
+
+impl Stall {
+    fn wait(&mut self, db: &DB, path: &Path) -> Result<()> {
+        let failed = db.property_int_value("rocksdb.background-errors").ok().flatten().unwrap_or(0);
+        if failed > 0 {
+            return Err(Error::Store { path: path.to_path_buf(), detail: stopped_why(path) });
+        }
+        // 1 ms, then longer: a batch is built again for every try.
+        self.sleep_ms = (self.sleep_ms * 2).clamp(1, 16);
+        std::thread::sleep(std::time::Duration::from_millis(self.sleep_ms));
+        Ok(())
+    }
+}
+
+/// What to say when writes stopped after a failed flush or compaction.
+fn stopped_why(path: &Path) -> String {
+    let free = crate::sys::free_bytes(path).ok();
+    let why = "writing stopped after RocksDB failed to write a table or blob file";
+    match free {
+        // RocksDB itself resumes only with 64 MiB free.
+        Some(n) if n < 256 << 20 => format!("{why}: no space left on its filesystem ({} MiB free)", n >> 20),
+        _ => format!("{why}; its LOG file names the error"),
+    }
+}
+
 fn cf(db: &DB, cf: Cf) -> &rocksdb::ColumnFamily {
     db.cf_handle(cf.name()).expect("every column family is opened with the database")
 }
@@ -199,19 +236,29 @@ impl Store for RocksStore {
 
     fn write(&self, batch: Batch, durability: Durability) -> Result<()> {
         let db = self.db();
-        let mut wb = WriteBatch::default();
-        for (c, k, v) in &batch.puts {
-            wb.put_cf(cf(&db, *c), k, v);
-        }
-        for (c, k) in &batch.deletes {
-            wb.delete_cf(cf(&db, *c), k);
-        }
         let mut wo = WriteOptions::default();
         match durability {
             Durability::Deferred => wo.disable_wal(true),
             Durability::Sync => wo.set_sync(true),
         }
-        db.write_opt(wb, &wo).map_err(|e| self.err(e))?;
+        // A stalled write comes back to us instead of waiting in RocksDB:
+        // see `Stall`.
+        wo.set_no_slowdown(true);
+        let mut stall = Stall::default();
+        loop {
+            let mut wb = WriteBatch::default();
+            for (c, k, v) in &batch.puts {
+                wb.put_cf(cf(&db, *c), k, v);
+            }
+            for (c, k) in &batch.deletes {
+                wb.delete_cf(cf(&db, *c), k);
+            }
+            match db.write_opt(wb, &wo) {
+                Ok(()) => break,
+                Err(e) if e.kind() == rocksdb::ErrorKind::Incomplete => stall.wait(&db, &self.path)?,
+                Err(e) => return Err(self.err(e)),
+            }
+        }
         if durability == Durability::Sync {
             // Into a table file before returning: in the WAL alone, a
             // committed snapshot (or hold, or forget) would vanish without
