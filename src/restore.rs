@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Overwrite {
@@ -80,8 +81,36 @@ enum FreshOwner {
     Unknown,
 }
 
+/// What the content writers report back to the walk.
+#[derive(Default)]
+struct Written {
+    errors: Mutex<Vec<String>>,
+    /// Files created by the walk whose content was not written, and their bytes.
+    failed: AtomicU64,
+    failed_bytes: AtomicU64,
+    /// The target's filesystem is full: the restore stops.
+    full: OnceLock<String>,
+}
+
+impl Written {
+    fn fail(&self, msg: String) {
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).push(msg);
+    }
+
+    /// Records `err` at `path` as what stops the restore, if it says the
+    /// filesystem is full (or the owner's quota is); returns whether it did.
+    fn full(&self, path: &Path, err: &std::io::Error) -> bool {
+        let full = matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
+        if full {
+            let _ = self.full.set(format!("{}: {err}", path.display()));
+        }
+        full
+    }
+}
+
 struct Restorer<'a> {
     repo: &'a Repo,
+    written: &'a Written,
     /// To the content writers; `None` in a dry run.
     files: Option<crossbeam_channel::Sender<FileJob>>,
     opts: Options,
@@ -124,9 +153,10 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
     };
     let owners = sys::is_root();
     let reader = Reader::new(64 << 20);
-    let worker_errors = Mutex::new(Vec::new());
+    let written = Written::default();
     let mut r = Restorer {
         repo,
+        written: &written,
         files: None,
         opts,
         root,
@@ -149,10 +179,10 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         let workers = 2 * std::thread::available_parallelism().map_or(2, |n| n.get());
         let (tx, rx) = crossbeam_channel::bounded::<FileJob>(4 * workers);
         for _ in 0..workers {
-            let (rx, reader, errors) = (rx.clone(), &reader, &worker_errors);
+            let (rx, reader, written) = (rx.clone(), &reader, &written);
             scope.spawn(move || {
                 for job in rx {
-                    write_file(repo, reader, job, errors);
+                    write_file(repo, reader, job, written);
                 }
             });
         }
@@ -178,9 +208,19 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         r.files = None; // the workers finish the queue, and the scope joins them
         result
     });
-    for msg in worker_errors.into_inner().unwrap_or_else(|e| e.into_inner()) {
+    for msg in std::mem::take(&mut *written.errors.lock().unwrap_or_else(|e| e.into_inner())) {
         (r.opts.warn)(&msg);
         r.summary.errors.push(msg);
+    }
+    r.summary.files -= written.failed.load(AtomicOrdering::Relaxed);
+    r.summary.bytes -= written.failed_bytes.load(AtomicOrdering::Relaxed);
+    if let Some(why) = written.full.get() {
+        return Err(Error::Invalid(format!(
+            "restore into {} stopped, its filesystem is full: {why}; {} files were restored before that \
+             (make room, then run the same restore with --overwrite if-changed to finish it)",
+            target.display(),
+            r.summary.files
+        )));
     }
     result.map(|()| r.summary)
 }
@@ -333,6 +373,10 @@ impl Restorer<'_> {
 
     /// Restores one entry; returns whether anything was restored.
     fn entry(&mut self, dir: RawFd, e: Entry, path: &Path, rel: &[u8], present: bool, chosen: bool) -> Result<bool> {
+        if self.written.full.get().is_some() {
+            // `run` says why.
+            return Err(Error::Invalid("restore stopped: the target's filesystem is full".into()));
+        }
         let (excluded, included) = self.selected(rel);
         if excluded {
             return Ok(false);
@@ -365,7 +409,9 @@ impl Restorer<'_> {
             let dry = self.opts.dry_run;
             if creating && !dry {
                 if let Err(err) = sys::mkdirat(dir, &e.name, 0o700) {
-                    self.fail(path, format!("creating directory: {err}"));
+                    if !self.written.full(path, &err) {
+                        self.fail(path, format!("creating directory: {err}"));
+                    }
                     return Ok(false);
                 }
             }
@@ -419,8 +465,15 @@ impl Restorer<'_> {
         if self.opts.dry_run {
             return Ok(true);
         }
+        let (file, size) = (e.kind == Kind::File, e.size);
         if let Err(err) = self.create(dir, e, path, rel) {
-            self.fail(path, err);
+            if file {
+                self.summary.files -= 1;
+                self.summary.bytes -= size;
+            }
+            if !matches!(&err, Error::Io { error, .. } if self.written.full(path, error)) {
+                self.fail(path, err);
+            }
             return Ok(false);
         }
         Ok(true)
@@ -535,43 +588,56 @@ impl Restorer<'_> {
 }
 
 /// Writes a file's data, skipping holes, then its attributes through the
-/// fd. A file with a chunk that cannot be read is removed, not left
-/// plausible with a hole of zeros, and reported; the restore goes on.
-fn write_file(repo: &Repo, reader: &Reader, job: FileJob, errors: &Mutex<Vec<String>>) {
+/// fd. A file whose content cannot be written whole (a chunk that cannot be
+/// read, a failed write) is removed, not left plausible with a hole of
+/// zeros, and reported; the restore goes on, unless the disk is full.
+fn write_file(repo: &Repo, reader: &Reader, job: FileJob, written: &Written) {
     let FileJob { fd, entry: e, dir, chown, chmod } = job;
     let path = dir.join(sys::os(&e.name));
-    let fail =
-        |why: String| errors.lock().unwrap_or_else(|e| e.into_inner()).push(format!("{}: {why}", path.display()));
+    let fail = |why: String| written.fail(format!("{}: {why}", path.display()));
+    // Removes the file, counted as not restored; says what became of it.
+    let discard = |fd: OwnedFd| {
+        drop(fd);
+        written.failed.fetch_add(1, AtomicOrdering::Relaxed);
+        written.failed_bytes.fetch_add(e.size, AtomicOrdering::Relaxed);
+        match std::fs::remove_file(&path) {
+            Ok(()) => "not restored".to_string(),
+            Err(rm) => format!("left incomplete (removing it: {rm})"),
+        }
+    };
+    // Out of room: not even an empty file stays to look restored.
+    if written.full.get().is_some() {
+        discard(fd);
+        return;
+    }
     let map = match FileMap::load(repo, &e) {
         Ok(m) => m,
-        Err(err) => return fail(err.to_string()),
+        Err(err) => return fail(format!("{}: {err}", discard(fd))),
     };
     let raw = fd.as_raw_fd();
-    let (mut at, mut written) = (0u64, 0u64);
+    let (mut at, mut end) = (0u64, 0u64);
     for piece in map.pieces() {
         if let Piece::Data { id, .. } = piece {
             match reader.chunk(repo, id) {
                 Ok(data) => {
                     if let Err(err) = write_all_at(raw, &data, at) {
-                        return fail(format!("writing: {err}"));
+                        let gone = discard(fd);
+                        if !written.full(&path, &err) {
+                            fail(format!("{gone}: writing: {err}"));
+                        }
+                        return;
                     }
-                    written = at + data.len() as u64;
+                    end = at + data.len() as u64;
                 }
-                Err(err) => {
-                    drop(fd);
-                    let gone = match std::fs::remove_file(&path) {
-                        Ok(()) => "not restored".to_string(),
-                        Err(rm) => format!("left incomplete (removing it: {rm})"),
-                    };
-                    return fail(format!("{gone}: damaged in the repository: {err}"));
-                }
+                Err(err) => return fail(format!("{}: damaged in the repository: {err}", discard(fd))),
             }
         }
         at += piece.len();
     }
     // Only a trailing hole leaves the size short.
-    if written != map.size() && unsafe { libc::ftruncate(raw, map.size() as libc::off_t) } != 0 {
-        fail(format!("setting size: {}", std::io::Error::last_os_error()));
+    if end != map.size() && unsafe { libc::ftruncate(raw, map.size() as libc::off_t) } != 0 {
+        let err = std::io::Error::last_os_error();
+        return fail(format!("{}: setting size: {err}", discard(fd)));
     }
     // Same order as `Restorer::metadata`: chown clears setuid and capabilities.
     if chown && unsafe { libc::fchown(raw, e.uid, e.gid) } != 0 {

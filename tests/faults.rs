@@ -314,3 +314,52 @@ fn a_full_disk_fails_the_backup_at_once_and_loses_nothing() {
     repo.run(&["restore", &format!("latest:{}", small.display()), out.to_str().unwrap()]).ok();
     assert_same(&small, &out, &EXACT);
 }
+
+#[test]
+fn a_full_disk_stops_a_restore_with_one_message_and_no_partial_files() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    for d in 0..4 {
+        let dir = src.join(format!("d{d}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..12 {
+            std::fs::write(dir.join(format!("f{i}")), tree::random(d * 100 + i, 700 << 10)).unwrap();
+        }
+        std::os::unix::fs::symlink("f0", dir.join("link")).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    let Some(disk) = SmallDisk::mount(&repo.scratch("disk"), 48) else { return };
+    // Room for about a third of the 34 MiB.
+    let free = strata::sys::free_bytes(&disk.0).unwrap();
+    std::fs::write(disk.0.join("filler"), vec![1u8; free as usize - (12 << 20)]).unwrap();
+    let out = disk.0.join("out");
+    let spec = format!("latest:{}", src.display());
+
+    let r = run_within_two_minutes(repo.cmd().args(["restore", &spec]).arg(&out), &repo.scratch("stderr"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "one message, not one per file:\n{}", r.stderr);
+    assert!(r.stderr.contains("filesystem is full") && r.stderr.contains("No space left on device"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&out.display().to_string()) && r.stderr.contains("--overwrite if-changed"),
+        "{}",
+        r.stderr
+    );
+    // What is there is whole: no empty or cut-short file looks restored.
+    let mut whole = 0;
+    for d in 0..4 {
+        for i in 0..12 {
+            let name = format!("d{d}/f{i}");
+            if let Ok(data) = std::fs::read(out.join(&name)) {
+                assert!(data == std::fs::read(src.join(&name)).unwrap(), "{name} is not whole");
+                whole += 1;
+            }
+        }
+    }
+    assert!(whole > 0 && whole < 48, "{whole} files restored");
+    assert!(r.stderr.contains(&format!("{whole} files were restored")), "{whole}: {}", r.stderr);
+
+    // With room again, the same restore finishes the job.
+    std::fs::remove_file(disk.0.join("filler")).unwrap();
+    repo.run(&["restore", "--overwrite", "if-changed", &spec, out.to_str().unwrap()]).ok();
+    assert_same(&src, &out, &EXACT);
+}
