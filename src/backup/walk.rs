@@ -228,7 +228,10 @@ impl Walker<'_> {
 
     /// Opens a file and queues it for the readers; its slot fills as they go.
     fn read_file(&mut self, dir: RawFd, name: &[u8], path: &Path, entry: &mut Entry) -> Result<Option<Arc<FileSlot>>> {
-        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NOCTTY;
+        // O_NONBLOCK: should the file have been replaced by a FIFO since it
+        // was listed, opening that would wait for a writer, perhaps forever
+        // (the fstat below then tells it apart). Regular files ignore it.
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_NONBLOCK;
         let fd = match sys::openat(dir, name, flags | libc::O_NOATIME, 0).or_else(|_| sys::openat(dir, name, flags, 0))
         {
             Ok(fd) => fd,
@@ -243,7 +246,7 @@ impl Walker<'_> {
             }
         };
         let before = sys::fstat(fd.as_raw_fd()).map_err(|e| Error::io(path, e))?;
-        if before.st_ino != entry.ino {
+        if before.st_ino != entry.ino || before.st_mode & libc::S_IFMT != libc::S_IFREG {
             self.record(path, "replaced while being read");
             return Ok(None);
         }
