@@ -99,7 +99,7 @@ impl Written {
 
     /// Records `err` at `path` as what stops the restore, if it says the
     /// filesystem is full (or the owner's quota is); returns whether it did.
-    fn full(&self, path: &Path, err: &std::io::Error) -> bool {
+    fn note_full(&self, path: &Path, err: &std::io::Error) -> bool {
         let full = matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT));
         if full {
             let _ = self.full.set(format!("{}: {err}", path.display()));
@@ -409,7 +409,7 @@ impl Restorer<'_> {
             let dry = self.opts.dry_run;
             if creating && !dry {
                 if let Err(err) = sys::mkdirat(dir, &e.name, 0o700) {
-                    if !self.written.full(path, &err) {
+                    if !self.written.note_full(path, &err) {
                         self.fail(path, format!("creating directory: {err}"));
                     }
                     return Ok(false);
@@ -471,7 +471,7 @@ impl Restorer<'_> {
                 self.summary.files -= 1;
                 self.summary.bytes -= size;
             }
-            if !matches!(&err, Error::Io { error, .. } if self.written.full(path, error)) {
+            if !matches!(&err, Error::Io { error, .. } if self.written.note_full(path, error)) {
                 self.fail(path, err);
             }
             return Ok(false);
@@ -622,7 +622,7 @@ fn write_file(repo: &Repo, reader: &Reader, job: FileJob, written: &Written) {
                 Ok(data) => {
                     if let Err(err) = write_all_at(raw, &data, at) {
                         let gone = discard(fd);
-                        if !written.full(&path, &err) {
+                        if !written.note_full(&path, &err) {
                             fail(format!("{gone}: writing: {err}"));
                         }
                         return;

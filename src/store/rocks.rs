@@ -174,12 +174,13 @@ impl RocksStore {
 
 /// Waiting out a write stall (memtables full while a flush runs, say).
 ///
-/// RocksDB would wait inside the write, and after a failed flush it waits
-/// there until the error clears. For a full disk that means until 64 MiB
-/// are free again: a backup onto a full disk hung for good, holding the
+/// RocksDB would wait inside the write, and a writer waiting there when a
+/// flush failed waits until the error clears: for a full disk, until 64 MiB
+/// are free again. A backup onto a full disk hung for good, holding the
 /// repository's lock. So writes are made with `no_slowdown`, and a stalled
-/// write sleeps and tries again here, but fails once a flush or compaction
-/// has failed since the database was opened.
+/// write sleeps and tries again here. A retry after a failed flush gets
+/// RocksDB's error; should writes stay stalled once a flush or compaction
+/// has failed since the open, this fails them instead of waiting on.
 #[derive(Default)]
 struct Stall {
     sleep_ms: u64,
@@ -189,23 +190,17 @@ impl Stall {
     fn wait(&mut self, db: &DB, path: &Path) -> Result<()> {
         let failed = db.property_int_value("rocksdb.background-errors").ok().flatten().unwrap_or(0);
         if failed > 0 {
-            return Err(Error::Store { path: path.to_path_buf(), detail: stopped_why(path) });
+            let free = crate::sys::free_bytes(path).map_or("?".into(), |n| (n >> 20).to_string());
+            let detail = format!(
+                "writing stopped after RocksDB failed to write a table or blob file \
+                 ({free} MiB free on its filesystem; its LOG names the error)"
+            );
+            return Err(Error::Store { path: path.to_path_buf(), detail });
         }
         // 1 ms, then longer: a batch is built again for every try.
         self.sleep_ms = (self.sleep_ms * 2).clamp(1, 16);
         std::thread::sleep(std::time::Duration::from_millis(self.sleep_ms));
         Ok(())
-    }
-}
-
-/// What to say when writes stopped after a failed flush or compaction.
-fn stopped_why(path: &Path) -> String {
-    let free = crate::sys::free_bytes(path).ok();
-    let why = "writing stopped after RocksDB failed to write a table or blob file";
-    match free {
-        // RocksDB itself resumes only with 64 MiB free.
-        Some(n) if n < 256 << 20 => format!("{why}: no space left on its filesystem ({} MiB free)", n >> 20),
-        _ => format!("{why}; its LOG file names the error"),
     }
 }
 
