@@ -18,6 +18,8 @@ pub struct S3Server {
     /// Each process by name.
     children: Vec<(String, Child)>,
     pub endpoint: String,
+    /// Files the processes make outside `_dir` and leave when killed.
+    litter: Vec<PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -103,9 +105,13 @@ impl S3Server {
         // fixed default ports: two servers would collide.
         cmd.arg(format!("-s3.port.iceberg={}", free_port()));
         cmd.arg(format!("-s3.port.lance={}", free_port()));
-        let s3 = ports.iter().find(|(n, _)| n == "s3").unwrap().1;
+        let port = |name: &str| ports.iter().find(|(n, _)| n == name).unwrap().1;
+        // The admin server's socket, always under /tmp (not $TMPDIR);
+        // removed by weed only on a clean shutdown, which takes seconds.
+        let litter = vec![PathBuf::from(format!("/tmp/seaweedfs-admin-grpc-{}.sock", port("admin") + 10000))];
         let child = cmd.spawn().expect("weed starts");
-        S3Server { children: vec![("mini".into(), child)], endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir }
+        let endpoint = format!("http://127.0.0.1:{}", port("s3"));
+        S3Server { children: vec![("mini".into(), child)], endpoint, litter, _dir: dir }
     }
 
     /// A cluster: master, volume servers `volume1` to `volume3` (writes
@@ -177,7 +183,8 @@ impl S3Server {
                 "-s3.autoCreateBucket=false".into(),
             ],
         );
-        let mut server = S3Server { children, endpoint: format!("http://127.0.0.1:{s3}"), _dir: dir };
+        let endpoint = format!("http://127.0.0.1:{s3}");
+        let mut server = S3Server { children, endpoint, litter: Vec::new(), _dir: dir };
         assert!(server.wait_ready(bucket, true), "a SeaweedFS process exited at start (its log is above)");
         Some(server)
     }
@@ -248,6 +255,9 @@ impl Drop for S3Server {
         for (_, child) in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        for path in &self.litter {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
