@@ -85,7 +85,7 @@ fn main() {
     if let Some(name) = matches.subcommand_name() {
         strata::repo::set_activity(name);
     }
-    let code = match run(&cli) {
+    let code = match run_deep(&cli) {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (`strata ls ... | head`) is not a failure.
@@ -102,6 +102,23 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Trees are walked recursively, a frame or two per directory level: up to
+/// 6.5 KB a level (backup's walk), so the main thread's 8 MiB ended at about
+/// 2,500 levels, in an abort. Commands run on a thread whose stack holds
+/// `DEPTH_MAX` levels (which backup never passes) four times over; only
+/// the pages touched take memory. `mount` stays on the main thread: it may
+/// fork, and walks no tree.
+fn run_deep(cli: &Cli) -> anyhow::Result<i32> {
+    const STACK: usize = 256 << 20;
+    if matches!(cli.command, Command::Mount(_)) {
+        return run(cli);
+    }
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new().name("main".into()).stack_size(STACK).spawn_scoped(s, || run(cli))?;
+        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }
 
 /// With --profile (or `run PROFILE`), the command starts from the profile.

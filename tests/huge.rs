@@ -1,7 +1,8 @@
 //! Objects past what one record may hold: a directory of a million entries
 //! and a file of three million chunks are stored in parts, and every way of
 //! reading them back works: ls, restore, a mount with rsync from it, check,
-//! and prune after forget keeps what the remaining snapshots need.
+//! and prune after forget keeps what the remaining snapshots need. And a
+//! tree nested past the depth strata keeps.
 
 use crate::util::mount::Mount;
 use crate::util::{fuse_available, sh, Repo};
@@ -132,4 +133,73 @@ fn a_file_of_three_million_chunks_reads_back_every_way() {
     let dumped = repo.cmd().args(["dump", &format!("latest:{}", file.display())]).output().unwrap();
     assert!(dumped.status.success(), "{}", String::from_utf8_lossy(&dumped.stderr));
     assert!(dumped.stdout[..data.len()] == data[..] && &dumped.stdout[data.len()..] == b"tail");
+}
+
+/// Makes directories `d` nested `levels` deep in `dir`, with file `name`
+/// (holding its name) in each directory numbered in `files` (1: the first
+/// `d`). Through fds: the paths pass PATH_MAX.
+fn nest(dir: &Path, levels: usize, files: &[(usize, &str)]) {
+    use std::os::fd::AsRawFd;
+    use strata::sys;
+    let mut fd = sys::open_dir(dir).unwrap();
+    for level in 1..=levels {
+        sys::mkdirat(fd.as_raw_fd(), b"d", 0o755).unwrap();
+        fd = sys::openat(fd.as_raw_fd(), b"d", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
+        for (_, name) in files.iter().filter(|(l, _)| *l == level) {
+            let f = sys::openat(fd.as_raw_fd(), name.as_bytes(), libc::O_WRONLY | libc::O_CREAT, 0o644).unwrap();
+            assert_eq!(unsafe { libc::write(f.as_raw_fd(), name.as_ptr().cast(), name.len()) }, name.len() as isize);
+        }
+    }
+}
+
+/// The `d` directories nested in `dir`, and the names in the deepest.
+fn nested(dir: &Path) -> (usize, BTreeSet<Vec<u8>>) {
+    use std::os::fd::AsRawFd;
+    use strata::sys;
+    let (mut fd, mut levels) = (sys::open_dir(dir).unwrap(), 0);
+    while let Ok(next) = sys::openat(fd.as_raw_fd(), b"d", libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+        (fd, levels) = (next, levels + 1);
+    }
+    (levels, names(Path::new(&format!("/proc/self/fd/{}", fd.as_raw_fd()))))
+}
+
+#[test]
+fn a_tree_nested_deeper_than_ten_thousand_directories_backs_up_its_first_ten_thousand() {
+    use strata::format::tree::DEPTH_MAX;
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir(&src).unwrap();
+    // Levels of a snapshot's tree down to src: its root, then each name.
+    let above = src.components().count();
+    // The deepest level kept holds `last`; `lost` lies one level below.
+    let kept = DEPTH_MAX - above;
+    nest(&src, kept + 5, &[(3000, "mid"), (kept, "last"), (kept + 1, "lost"), (kept + 5, "leaf")]);
+    let arg = src.to_str().unwrap();
+    for _ in 0..2 {
+        // Once without a parent snapshot, once with: a partial backup, one warning.
+        let r = repo.run(&["backup", arg]);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        let warning = format!("nested deeper than {DEPTH_MAX} directories: left out");
+        assert_eq!(r.stderr.matches(&warning).count(), 1, "{}", r.stderr);
+    }
+
+    let found = repo.run(&["find", "--snapshot", "latest", "mid", "last", "lost", "leaf"]).ok();
+    let shown: Vec<&str> = found.stdout.lines().skip(1).filter_map(|l| l.rsplit('/').next()).collect();
+    assert_eq!(shown, ["mid", "last"], "{}", found.stdout);
+    let ls = repo.run(&["ls", "--recursive", "latest", arg]).ok();
+    assert_eq!(ls.stdout.lines().count(), kept + 2, "the directories, mid and last");
+    repo.run(&["diff", "latest~1", "latest"]).ok();
+    repo.run(&["stats"]).ok();
+    assert_sound(&repo, &["--read-data"]);
+
+    let out = repo.scratch("out");
+    repo.run(&["restore", &format!("latest:{arg}"), out.to_str().unwrap()]).ok();
+    let (levels, deepest) = nested(&out);
+    assert_eq!((levels, deepest), (kept, BTreeSet::from([b"last".to_vec()])));
+    sh(&format!("rm -rf {}", out.display()));
+
+    let tar = repo.scratch("all.tar");
+    repo.run(&["dump", &format!("latest:{arg}"), "--target", tar.to_str().unwrap()]).ok();
+    let listed = sh(&format!("tar tf {} | grep -c .", tar.display()));
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), (kept + 3).to_string(), "src, the directories, 2 files");
 }

@@ -9,7 +9,7 @@ use super::read::ReadJob;
 use super::trees::{DirJob, Pending, TreeRef};
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
-use crate::format::tree::{Entry, Kind};
+use crate::format::tree::{Entry, Kind, DEPTH_MAX};
 use crate::format::Time;
 use crate::repo::{Repo, TreeCursor};
 use crate::sorted_names::SortedNames;
@@ -161,6 +161,10 @@ impl Walker<'_> {
                 }
             },
             Kind::Dir => {
+                if self.depth >= DEPTH_MAX {
+                    self.record(path, format!("nested deeper than {DEPTH_MAX} directories: left out"));
+                    return Ok(None);
+                }
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
                 let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
                     entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));

@@ -13,6 +13,12 @@ use crate::error::Result;
 /// object (about 36 bytes a piece, so trees stay small).
 pub const INLINE_PIECES_MAX: usize = 512;
 
+/// Directories nest at most this deep in a snapshot: backup leaves deeper
+/// ones out, each a failed entry. Far beyond any real tree (its paths would
+/// pass 20 KB, five times PATH_MAX), and what bounds the stack of every
+/// recursive walk of a tree (see `main.rs`).
+pub const DEPTH_MAX: usize = 10_000;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     File,
