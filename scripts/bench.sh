@@ -2,8 +2,11 @@
 # Runs the same workloads through strata and, where installed, restic and
 # borg, in one run, and prints times, peak memory, repository sizes and the
 # ratios strata/peer. Quote ratios, not absolute times: machines are noisy.
+# Each workload runs --runs times (3 by default) for every tool, the tools
+# taking turns, first one, then the next (a round starts with strata, the
+# next with restic, ...); each figure is the median of its runs.
 #
-#   scripts/bench.sh [--quick] [--no-mount] [--only corpus,small,huge,snapshots] [--peers restic,borg]
+#   scripts/bench.sh [--quick] [--no-mount] [--runs N] [--only corpus,small,huge,snapshots] [--peers restic,borg]
 #
 # Workloads (--only picks some; all by default):
 #   corpus     /usr/share plus /usr/lib/x86_64-linux-gnu, copied once to
@@ -27,11 +30,12 @@ command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null 
 . scripts/env.sh
 cargo build --release -q -p strata -p strata-chunker --examples --bins
 
-quick=0; mount=1; only=corpus,small,huge,snapshots; peers=restic,borg
+quick=0; mount=1; runs=3; only=corpus,small,huge,snapshots; peers=restic,borg
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1 ;;
     --no-mount) mount=0 ;;
+    --runs) runs=${2:?--runs needs a number}; shift; [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "--runs: not a number: $runs" >&2; exit 2; } ;;
     --only) only=${2:?--only needs a list}; shift ;;
     --peers) peers=${2?--peers needs a list}; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -58,7 +62,7 @@ fresh_target() { # NAME: prints an empty directory to restore into
   mkdir -p "$fresh_fs" && mount -o loop "$fresh_fs.img" "$fresh_fs" && mkdir "$fresh_fs/$1" && sync
   echo "$fresh_fs/$1"
 }
-rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3* && sync
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/repo-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3* "$BENCH_DIR/trash" && sync
 if want corpus; then
 suffix=""; [ $quick = 0 ] || suffix=-quick
 corpus=${BENCH_CORPUS:-$BENCH_DIR/corpus$suffix}
@@ -115,14 +119,41 @@ measure() {
   local key=$1; shift
   local out; out=$(mktemp)
   /usr/bin/time -f "%e %M" -o "$out" "$@" >/dev/null 2>"$out.err" || { echo "FAILED: $*" >&2; cat "$out.err" >&2; rm -f "$out" "$out.err"; return 1; }
-  read -r T[$key] M[$key] < "$out"
+  local secs rss; read -r secs rss < "$out"
   rm -f "$out" "$out.err"
+  # Every run's figure; the report takes the median.
+  T[$key]="${T[$key]:+${T[$key]} }$secs"; M[$key]="${M[$key]:+${M[$key]} }$rss"
+}
+
+median() { tr ' ' '\n' <<<"$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+# The tools, once per round, each round starting one tool further on.
+turns() {
+  local r i n=${#tools[@]}
+  for r in $(seq 0 $((runs - 1))); do
+    for i in $(seq 0 $((n - 1))); do echo "${tools[(r + i) % n]}"; done
+  done
+}
+# Each pass of a workload's loop: a number, for names a later pass must not reuse.
+pass=0
+
+# Repositories and copies a later run replaces are moved aside, not deleted
+# (a delete just before a timing slows ext4), and deleted between rounds.
+discard() {
+  local p
+  mkdir -p "$BENCH_DIR/trash"
+  for p; do [ -e "$p" ] && mv "$p" "$BENCH_DIR/trash/${p##*/}.$RANDOM$RANDOM"; done
+  return 0
+}
+# At a round's start (the first tool of it): empty the trash, then settle.
+new_round() { # index of the pass within its workload
+  if [ $(($1 % ${#tools[@]})) = 0 ] && [ -d "$BENCH_DIR/trash" ]; then rm -rf "$BENCH_DIR/trash"; sync; sleep 2; fi
 }
 
 repo() { echo "$BENCH_DIR/repo-$1"; }
 
 init() {
-  rm -rf "$(repo "$1")"
+  discard "$(repo "$1")"
   case $1 in
     strata) "$STRATA" -r "$(repo strata)" init >/dev/null ;;
     restic) restic init -q --repo "$(repo restic)" >/dev/null ;;
@@ -205,7 +236,9 @@ if want corpus; then
 echo "corpus: $corpus ($(du -sh "$corpus" | cut -f1), $(find "$corpus" | wc -l) entries); tools: ${tools[*]}"
 echo "chunker: $("$CARGO_TARGET_DIR/release/examples/throughput" 256)"
 
-for t in "${tools[@]}"; do
+turn=0
+for t in $(turns); do
+  new_round $turn; turn=$((turn + 1)); pass=$((pass + 1))
   echo "== $t"
   init "$t"
   drop_caches; backup "$t" first "$corpus"
@@ -224,32 +257,32 @@ for t in "${tools[@]}"; do
   # A copy elsewhere: strata mirror; for the peers, what their users do
   # (rsync). Copies are deleted at the end, not before a timing.
   case $t in
-    strata) mirror_cmd=("$STRATA" -r "$(repo strata)" mirror "$BENCH_DIR/mirror-$t") ;;
-    *) mirror_cmd=(rsync -a --delete "$(repo "$t")/" "$BENCH_DIR/mirror-$t/") ;;
+    strata) mirror_cmd=("$STRATA" -r "$(repo strata)" mirror "$BENCH_DIR/mirror-$t-$pass") ;;
+    *) mirror_cmd=(rsync -a --delete "$(repo "$t")/" "$BENCH_DIR/mirror-$t-$pass/") ;;
   esac
   drop_caches; measure "$t.mirror" "${mirror_cmd[@]}"
   measure "$t.mirror_again" "${mirror_cmd[@]}"
   if [ $s3 = 1 ]; then
     # To the bucket: strata mirror; the peers' repository through rclone.
     case $t in
-      strata) s3_cmd=("$STRATA" -r "$(repo strata)" mirror "s3://bench/strata") ;;
-      *) s3_cmd=(rclone sync --transfers 4 "$(repo "$t")" "bench:bench/$t") ;;
+      strata) s3_cmd=("$STRATA" -r "$(repo strata)" mirror "s3://bench/strata-$pass") ;;
+      *) s3_cmd=(rclone sync --transfers 4 "$(repo "$t")" "bench:bench/$t-$pass") ;;
     esac
     if [ "$t" = strata ] || command -v rclone >/dev/null; then
       drop_caches; measure "$t.s3" "${s3_cmd[@]}"
       measure "$t.s3_again" "${s3_cmd[@]}"
     fi
     if [ "$t" = strata ]; then
-      drop_caches; measure strata.s3_pull "$STRATA" mirror "s3://bench/strata" "$BENCH_DIR/mirror-pulled"
+      drop_caches; measure strata.s3_pull "$STRATA" mirror "s3://bench/strata-$pass" "$BENCH_DIR/mirror-pulled-$pass"
       # Straight from the bucket: cold (an empty cache), then warm.
-      sb=(-r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3")
+      sb=(-r "s3://bench/strata-$pass" --cache-dir "$BENCH_DIR/cache-s3-$pass")
       dst=$(fresh_target restore-strata-s3)
       drop_caches; measure strata.s3_restore "$STRATA" "${sb[@]}" restore "latest:$corpus" "$dst"
       dst=$(fresh_target restore-strata-s3w)
       measure strata.s3_restore_warm "$STRATA" "${sb[@]}" restore "latest:$corpus" "$dst"
       if [ $mount = 1 ]; then
         m=$BENCH_DIR/mnt-s3-strata; mkdir -p "$m"
-        "$STRATA" -r "s3://bench/strata" --cache-dir "$BENCH_DIR/cache-s3m" mount --daemon "$m"
+        "$STRATA" -r "s3://bench/strata-$pass" --cache-dir "$BENCH_DIR/cache-s3m-$pass" mount --daemon "$m"
         for _ in $(seq 300); do [ -d "$m/latest$corpus" ] && break; sleep 0.1; done
         drop_caches; measure strata.s3_tar sh -c "tar cf - -C '$m/latest$corpus' . | wc -c"
         unmount_tool "$m"
@@ -258,7 +291,7 @@ for t in "${tools[@]}"; do
     if [ "$t" = restic ]; then
       # What restic users do instead: back up straight to the bucket, and
       # restore from it (twice: restic caches no data, only its index).
-      rr=(-q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct")
+      rr=(-q --repo "s3:$AWS_ENDPOINT_URL/bench/restic-direct-$pass")
       restic "${rr[@]}" init >/dev/null
       drop_caches; measure restic.s3_backup restic "${rr[@]}" backup "$corpus"
       dst=$(fresh_target restore-restic-s3)
@@ -302,7 +335,7 @@ for t in "${tools[@]}"; do
   done
   backup "$t" big2 "$BENCH_DIR/edit-$t"
   S[$t.edit]=$(( $(du -sb "$(repo "$t")" | cut -f1) - before ))
-  rm -f "$BENCH_DIR/edit-$t"
+  discard "$BENCH_DIR/edit-$t"
   # Forget all but the newest snapshot (the edited large file) and prune:
   # the corpus and the first large file's own chunks go. Warm: on a fresh
   # copy (in the page cache); cold: on the original after dropping caches.
@@ -318,7 +351,7 @@ for t in "${tools[@]}"; do
     prune_tool "$t" prune_warm "$(repo "$t").warm"
   fi
   drop_caches; prune_tool "$t" prune_cold "$(repo "$t")"
-  rm -rf "$(repo "$t").warm" "$BENCH_DIR/borg-base-warm"
+  discard "$(repo "$t").warm" "$BENCH_DIR/borg-base-warm"
   S[$t.pruned]=$(du -sb "$(repo "$t")" | cut -f1)
   if [ $mount = 1 ]; then
     init "$t"; backup "$t" mnt "$corpus" "$wide" >/dev/null
@@ -344,10 +377,10 @@ for t in "${tools[@]}"; do
     M[$t.mount]=$( [ -n "$pid" ] && awk '/VmHWM/ { print $2 }' "/proc/$pid/status" || echo 0)
     unmount_tool "$m"
   fi
-  rm -rf "$(repo "$t")"
+  discard "$(repo "$t")" "$BENCH_DIR/mirror-$t-$pass" "$BENCH_DIR/mirror-pulled-$pass" "$BENCH_DIR/cache-s3-$pass" "$BENCH_DIR/cache-s3m-$pass"
 done
 if [ $mount = 1 ]; then
-  measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"
+  for _ in $(seq "$runs"); do measure "source.tar" sh -c "tar cf - -C '$corpus' . | wc -c"; done
 fi
 fi
 
@@ -376,7 +409,7 @@ PY
 }
 made() { # NAME GENERATOR: $BENCH_DIR/NAME, made once
   local d=$BENCH_DIR/$1
-  if [ ! -d "$d" ]; then echo "making $d (once)"; rm -rf "$d.part"; mkdir -p "$d.part"; "$2" "$d.part"; mv "$d.part" "$d"; fi
+  if [ ! -d "$d" ]; then echo "making $d (once)" >&2; rm -rf "$d.part"; mkdir -p "$d.part"; "$2" "$d.part"; mv "$d.part" "$d"; fi
   echo "$d"
 }
 restore_all() { # tool key source target: the whole latest snapshot of a fresh repository
@@ -393,19 +426,23 @@ restore_all() { # tool key source target: the whole latest snapshot of a fresh r
 if want small; then
   small=$(made small gen_small)
   echo "small files: $small ($(du -sh "$small" | cut -f1), $(find "$small" | wc -l) entries)"
-  for t in "${tools[@]}"; do
+  turn=0
+  for t in $(turns); do
+    new_round $turn; turn=$((turn + 1))
     init "$t"; drop_caches; backup "$t" small_cold "$small"
     init "$t"; backup "$t" small_warm "$small"
     backup "$t" small_second "$small"
     dst=$(fresh_target "restore-small-$t"); drop_caches; restore_all "$t" small_restore "$small" "$dst"
-    rm -rf "$(repo "$t")"
+    discard "$(repo "$t")"
   done
 fi
 
 if want huge; then
   huge=$(made huge gen_huge)
   echo "huge directory: $huge/d (600,000 entries)"
-  for t in "${tools[@]}"; do
+  turn=0
+  for t in $(turns); do
+    new_round $turn; turn=$((turn + 1))
     init "$t"; drop_caches; backup "$t" huge_first "$huge"
     backup "$t" huge_second "$huge"
     dst=$(fresh_target "restore-huge-$t"); drop_caches; restore_all "$t" huge_restore "$huge" "$dst"
@@ -417,11 +454,13 @@ if want huge; then
       measure strata.huge_tar_warm sh -c "tar cf - -C '$m/latest$huge' . | wc -c"
       unmount_tool "$m"
     fi
-    rm -rf "$(repo "$t")"
+    discard "$(repo "$t")"
   done
   # The floor under any restore of it: copying the directory itself.
-  dst=$(fresh_target copy-huge); drop_caches; measure source.huge_cp cp -a "$huge/d" "$dst/"
-  dst=$(fresh_target copy-huge-w); measure source.huge_cp_warm cp -a "$huge/d" "$dst/"
+  for _ in $(seq "$runs"); do
+    dst=$(fresh_target copy-huge); drop_caches; measure source.huge_cp cp -a "$huge/d" "$dst/"
+    dst=$(fresh_target copy-huge-w); measure source.huge_cp_warm cp -a "$huge/d" "$dst/"
+  done
 fi
 
 if want snapshots; then
@@ -440,11 +479,13 @@ if want snapshots; then
       esac
     done
   }
-  for t in "${tools[@]}"; do
+  turn=0
+  for t in $(turns); do
+    new_round $turn; turn=$((turn + 1))
     init "$t"
     export -f backups200; export STRATA snaptree BENCH_DIR; export -f repo
     measure "$t.snap200" bash -c "backups200 $t"
-    rm -rf "$(repo "$t")"
+    discard "$(repo "$t")"
   done
   # strata alone: a repository of 10,000 snapshots (hourly), made once.
   r10k=$BENCH_DIR/many-snapshots
@@ -457,16 +498,22 @@ if want snapshots; then
     done
     mv "$r10k.part" "$r10k"
   fi
-  drop_caches; measure strata.snaps10k_cold sh -c "'$STRATA' -r '$r10k' snapshots | wc -l"
-  measure strata.snaps10k sh -c "'$STRATA' -r '$r10k' snapshots | wc -l"
-  if [ $mount = 1 ]; then
-    m=$BENCH_DIR/mnt-10k; mkdir -p "$m"
-    drop_caches
-    measure strata.mount10k sh -c "'$STRATA' -r '$r10k' mount --daemon '$m' && ls '$m' && ls '$m/snapshots' | wc -l"
-    measure strata.ls10k sh -c "ls -l '$m/snapshots' | wc -l"
-    unmount_tool "$m"
-  fi
+  for _ in $(seq "$runs"); do
+    drop_caches; measure strata.snaps10k_cold sh -c "'$STRATA' -r '$r10k' snapshots | wc -l"
+    measure strata.snaps10k sh -c "'$STRATA' -r '$r10k' snapshots | wc -l"
+    if [ $mount = 1 ]; then
+      m=$BENCH_DIR/mnt-10k; mkdir -p "$m"
+      drop_caches
+      measure strata.mount10k sh -c "'$STRATA' -r '$r10k' mount --daemon '$m' && ls '$m' && ls '$m/snapshots' | wc -l"
+      measure strata.ls10k sh -c "ls -l '$m/snapshots' | wc -l"
+      unmount_tool "$m"
+    fi
+  done
 fi
+
+# Each figure: the median of its runs.
+for k in "${!T[@]}"; do T[$k]=$(median "${T[$k]}"); done
+for k in "${!M[@]}"; do M[$k]=$(median "${M[$k]}"); done
 
 row() { # label key [unit]
   local label=$1 key=$2
@@ -480,6 +527,7 @@ row() { # label key [unit]
   echo
 }
 echo
+echo "each figure: the median of $runs runs per tool"
 printf '%-30s' "seconds"; for t in "${tools[@]}"; do printf '%14s' "$t"; done
 for t in "${tools[@]:1}"; do printf '%16s' "strata/$t"; done; echo
 ratio() { awk -v a="${1:-}" -v b="${2:-}" 'BEGIN { if (a != "" && b > 0) printf "%.2fx", a / b; else printf "-" }'; }
@@ -566,4 +614,4 @@ for t in "${tools[@]}"; do
   true
 done
 [ $fresh = 1 ] && echo "(restores and copies each went into a freshly made ext4)"
-rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3*
+rm -rf "$BENCH_DIR"/restore-* "$BENCH_DIR"/mirror-* "$BENCH_DIR"/cache-s3* "$BENCH_DIR/trash"
