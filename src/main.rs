@@ -107,17 +107,20 @@ fn main() {
 /// Trees are walked recursively, a frame or two per directory level: up to
 /// 6.5 KB a level (backup's walk), so the main thread's 8 MiB ended at about
 /// 2,500 levels, in an abort. Commands run on a thread whose stack holds
-/// `DEPTH_MAX` levels (which backup never passes) four times over; only
-/// the pages touched take memory. `mount` stays on the main thread: it may
-/// fork, and walks no tree.
+/// `DEPTH_MAX` levels (which backup never passes) twice over; only the
+/// pages touched take memory (should the address space be too tight for
+/// it, the command runs on the main thread as before). `mount` stays on
+/// the main thread: it may fork, and walks no tree.
 fn run_deep(cli: &Cli) -> anyhow::Result<i32> {
-    const STACK: usize = 256 << 20;
+    const STACK: usize = 64 << 20;
     if matches!(cli.command, Command::Mount(_)) {
         return run(cli);
     }
     std::thread::scope(|s| {
-        let worker = std::thread::Builder::new().name("main".into()).stack_size(STACK).spawn_scoped(s, || run(cli))?;
-        worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        match std::thread::Builder::new().name("main".into()).stack_size(STACK).spawn_scoped(s, || run(cli)) {
+            Ok(worker) => worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => run(cli),
+        }
     })
 }
 

@@ -14,10 +14,11 @@ use crate::error::Result;
 pub const INLINE_PIECES_MAX: usize = 512;
 
 /// Directories nest at most this deep in a snapshot: backup leaves deeper
-/// ones out, each a failed entry. Far beyond any real tree (its paths would
-/// pass 20 KB, five times PATH_MAX), and what bounds the stack of every
-/// recursive walk of a tree (see `main.rs`).
-pub const DEPTH_MAX: usize = 10_000;
+/// ones out, each a failed entry. Far beyond any real tree (its paths pass
+/// PATH_MAX: no tool working by paths, rsync from the mount included, could
+/// reach its bottom), and what bounds the stack of every recursive walk of
+/// a tree (see `main.rs`).
+pub const DEPTH_MAX: usize = 4096;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
