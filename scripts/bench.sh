@@ -82,11 +82,13 @@ if [ ! -f "$bigfile" ]; then
   head -c $((512 << 20)) /dev/urandom > "$bigfile.part" && mv "$bigfile.part" "$bigfile"
 fi
 
-# For diff: a tree of hardlinks to the corpus's share/, and a change to
-# it (200 files rewritten, 50 removed, 50 added) that can be undone.
-inspect=$BENCH_DIR/inspect
-if [ ! -d "$inspect" ]; then cp -al "$corpus/share" "$inspect.part" && mv "$inspect.part" "$inspect"; fi
-mapfile -t inspect_files < <(cd "$corpus/share" && find . -type f | sort | awk 'NR % 37 == 0' | head -250)
+# For diff: a tree of hardlinks to the corpus's share/ (doc/ with --quick),
+# and a change to it (200 files rewritten, 50 removed, 50 added) that can
+# be undone.
+inspect_src=$corpus/share; [ $quick = 0 ] || inspect_src=$corpus/doc
+inspect=$BENCH_DIR/inspect$suffix
+if [ ! -d "$inspect" ]; then cp -al "$inspect_src" "$inspect.part" && mv "$inspect.part" "$inspect"; fi
+mapfile -t inspect_files < <(cd "$inspect_src" && find . -type f | sort | awk 'NR % 37 == 0' | head -250)
 inspect_change() { # apply | revert
   local i f
   for i in "${!inspect_files[@]}"; do
@@ -95,7 +97,7 @@ inspect_change() { # apply | revert
       if [ "$i" -lt 200 ]; then rm -f "$inspect/$f"; printf 'changed %d\n' "$i" > "$inspect/$f"; else rm -f "$inspect/$f"; fi
       if [ "$i" -lt 50 ]; then printf 'new %d\n' "$i" > "$inspect/$f.added"; fi
     else
-      ln -f "$corpus/share/$f" "$inspect/$f"; rm -f "$inspect/$f.added"
+      ln -f "$inspect_src/$f" "$inspect/$f"; rm -f "$inspect/$f.added"
     fi
   done
 }
