@@ -172,14 +172,14 @@ backup() { # tool key source...
   esac
 }
 
-restore() { # tool source target (from fresh_target)
-  local t=$1 src=$2 dst=$3
+restore() { # tool source target (from fresh_target) [key]
+  local t=$1 src=$2 dst=$3 k=$t.${4:-restore}
   case $t in
-    strata) measure "$t.restore" "$STRATA" -r "$(repo strata)" restore "latest:$src" "$dst" ;;
-    restic) measure "$t.restore" restic -q --repo "$(repo restic)" restore latest --target "$dst" --include "$src" ;;
+    strata) measure "$k" "$STRATA" -r "$(repo strata)" restore "latest:$src" "$dst" ;;
+    restic) measure "$k" restic -q --repo "$(repo restic)" restore latest --target "$dst" --include "$src" ;;
     borg)
       local archive; archive=$(borg list --last 1 --short "$(repo borg)")
-      pushd "$dst" >/dev/null; measure "$t.restore" borg extract "$(repo borg)::$archive" "${src#/}"; popd >/dev/null ;;
+      pushd "$dst" >/dev/null; measure "$k" borg extract "$(repo borg)::$archive" "${src#/}"; popd >/dev/null ;;
   esac
 }
 
@@ -337,6 +337,7 @@ for t in $(turns); do
   done
   backup "$t" big2 "$BENCH_DIR/edit-$t"
   S[$t.edit]=$(( $(du -sb "$(repo "$t")" | cut -f1) - before ))
+  dst=$(fresh_target "restore-big-$t"); drop_caches; restore "$t" "$BENCH_DIR/edit-$t" "$dst" big_restore
   discard "$BENCH_DIR/edit-$t"
   # Forget all but the newest snapshot (the edited large file) and prune:
   # the corpus and the first large file's own chunks go. Warm: on a fresh
@@ -557,6 +558,7 @@ if want corpus; then
   fi
   row "large file, first" big1
   row "large file after 10 edits" big2
+  row "  its restore (cold)" big_restore
   row "forget all but newest, prune" prune_warm
   row "  the same, cold cache" prune_cold
   echo "strata dump / strata restore (cold): $(awk -v a="${T[strata.dump]}" -v b="${T[strata.restore]}" 'BEGIN { printf "%.2fx", a / b }')"
