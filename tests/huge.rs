@@ -188,7 +188,21 @@ fn a_tree_nested_past_the_depth_kept_backs_up_every_level_it_may() {
     assert_eq!(shown, ["mid", "last"], "{}", found.stdout);
     let ls = repo.run(&["ls", "--recursive", "latest", arg]).ok();
     assert_eq!(ls.stdout.lines().count(), kept + 2, "the directories, mid and last");
-    repo.run(&["diff", "latest~1", "latest"]).ok();
+    // mid rewritten: diff walks down to it and back.
+    {
+        use std::os::fd::AsRawFd;
+        use strata::sys;
+        let mut fd = sys::open_dir(&src).unwrap();
+        for _ in 0..3000 {
+            fd = sys::openat(fd.as_raw_fd(), b"d", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
+        }
+        let f = sys::openat(fd.as_raw_fd(), b"mid", libc::O_WRONLY | libc::O_TRUNC, 0).unwrap();
+        assert_eq!(unsafe { libc::write(f.as_raw_fd(), b"mid, again".as_ptr().cast(), 10) }, 10);
+    }
+    assert_eq!(repo.run(&["backup", arg]).code, 3);
+    let diff = repo.run(&["diff", "latest~1", "latest"]).ok();
+    let changed: Vec<&str> = diff.stdout.lines().filter(|l| l.starts_with('M')).collect();
+    assert!(changed.len() == 1 && changed[0].ends_with("/d/mid"), "{}", diff.stdout);
     repo.run(&["stats"]).ok();
     assert_sound(&repo, &["--read-data"]);
 
