@@ -136,7 +136,8 @@ turns() {
     for i in $(seq 0 $((n - 1))); do echo "${tools[(r + i) % n]}"; done
   done
 }
-# Each pass of a workload's loop: a number, for names a later pass must not reuse.
+# Each pass of a workload's loop (a tool's turn): a number, for names a
+# later pass must not reuse. Every workload's loop makes runs x tools passes.
 pass=0
 
 # Repositories and copies a later run replaces are moved aside, not deleted
@@ -147,9 +148,11 @@ discard() {
   for p; do [ -e "$p" ] && mv "$p" "$BENCH_DIR/trash/${p##*/}.$RANDOM$RANDOM"; done
   return 0
 }
-# At a round's start (the first tool of it): empty the trash, then settle.
-new_round() { # index of the pass within its workload
-  if [ $(($1 % ${#tools[@]})) = 0 ] && [ -d "$BENCH_DIR/trash" ]; then rm -rf "$BENCH_DIR/trash"; sync; sleep 2; fi
+# Starts a pass; at a round's start (its first tool), empties the trash
+# and lets the disk settle.
+next_turn() {
+  if [ $((pass % ${#tools[@]})) = 0 ] && [ -d "$BENCH_DIR/trash" ]; then rm -rf "$BENCH_DIR/trash"; sync; sleep 2; fi
+  pass=$((pass + 1))
 }
 
 repo() { echo "$BENCH_DIR/repo-$1"; }
@@ -238,9 +241,8 @@ if want corpus; then
 echo "corpus: $corpus ($(du -sh "$corpus" | cut -f1), $(find "$corpus" | wc -l) entries); tools: ${tools[*]}"
 echo "chunker: $("$CARGO_TARGET_DIR/release/examples/throughput" 256)"
 
-turn=0
 for t in $(turns); do
-  new_round $turn; turn=$((turn + 1)); pass=$((pass + 1))
+  next_turn
   echo "== $t"
   init "$t"
   drop_caches; backup "$t" first "$corpus"
@@ -257,7 +259,7 @@ for t in $(turns); do
   drop_caches; check_tool "$t" check_cold; check_tool "$t" check_warm
   drop_caches; check_tool "$t" read_cold data; check_tool "$t" read_warm data
   # A copy elsewhere: strata mirror; for the peers, what their users do
-  # (rsync). Copies are deleted at the end, not before a timing.
+  # (rsync). Copies are set aside at the pass's end, not before a timing.
   case $t in
     strata) mirror_cmd=("$STRATA" -r "$(repo strata)" mirror "$BENCH_DIR/mirror-$t-$pass") ;;
     *) mirror_cmd=(rsync -a --delete "$(repo "$t")/" "$BENCH_DIR/mirror-$t-$pass/") ;;
@@ -429,9 +431,8 @@ restore_all() { # tool key source target: the whole latest snapshot of a fresh r
 if want small; then
   small=$(made small gen_small)
   echo "small files: $small ($(du -sh "$small" | cut -f1), $(find "$small" | wc -l) entries)"
-  turn=0
   for t in $(turns); do
-    new_round $turn; turn=$((turn + 1))
+    next_turn
     init "$t"; drop_caches; backup "$t" small_cold "$small"
     init "$t"; backup "$t" small_warm "$small"
     backup "$t" small_second "$small"
@@ -443,9 +444,8 @@ fi
 if want huge; then
   huge=$(made huge gen_huge)
   echo "huge directory: $huge/d (600,000 entries)"
-  turn=0
   for t in $(turns); do
-    new_round $turn; turn=$((turn + 1))
+    next_turn
     init "$t"; drop_caches; backup "$t" huge_first "$huge"
     backup "$t" huge_second "$huge"
     dst=$(fresh_target "restore-huge-$t"); drop_caches; restore_all "$t" huge_restore "$huge" "$dst"
@@ -482,9 +482,8 @@ if want snapshots; then
       esac
     done
   }
-  turn=0
   for t in $(turns); do
-    new_round $turn; turn=$((turn + 1))
+    next_turn
     init "$t"
     export -f backups200; export STRATA snaptree BENCH_DIR; export -f repo
     measure "$t.snap200" bash -c "backups200 $t"

@@ -5,6 +5,7 @@
 //! tree nested past the depth strata keeps.
 
 use crate::util::mount::Mount;
+use crate::util::tree::write_long;
 use crate::util::{fuse_available, sh, Repo};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -189,16 +190,7 @@ fn a_tree_nested_past_the_depth_kept_backs_up_every_level_it_may() {
     let ls = repo.run(&["ls", "--recursive", "latest", arg]).ok();
     assert_eq!(ls.stdout.lines().count(), kept + 2, "the directories, mid and last");
     // mid rewritten: diff walks down to it and back.
-    {
-        use std::os::fd::AsRawFd;
-        use strata::sys;
-        let mut fd = sys::open_dir(&src).unwrap();
-        for _ in 0..3000 {
-            fd = sys::openat(fd.as_raw_fd(), b"d", libc::O_RDONLY | libc::O_DIRECTORY, 0).unwrap();
-        }
-        let f = sys::openat(fd.as_raw_fd(), b"mid", libc::O_WRONLY | libc::O_TRUNC, 0).unwrap();
-        assert_eq!(unsafe { libc::write(f.as_raw_fd(), b"mid, again".as_ptr().cast(), 10) }, 10);
-    }
+    write_long(&src, Path::new(&format!("{}mid", "d/".repeat(3000))), b"mid, again");
     assert_eq!(repo.run(&["backup", arg]).code, 3);
     let diff = repo.run(&["diff", "latest~1", "latest"]).ok();
     let changed: Vec<&str> = diff.stdout.lines().filter(|l| l.starts_with('M')).collect();

@@ -143,9 +143,12 @@ fn mkdir_long(root: &Path, rel: &Path) {
     sys::mkdirat(fd.as_raw_fd(), last.as_bytes(), 0o755).unwrap();
 }
 
-fn write_long(root: &Path, rel: &Path, data: &[u8]) {
+/// Writes a file (made, or cut to nothing first) at a path that may exceed
+/// PATH_MAX, one component at a time.
+pub fn write_long(root: &Path, rel: &Path, data: &[u8]) {
     let (fd, last) = open_parent(root, rel);
-    let f = sys::openat(fd.as_raw_fd(), last.as_bytes(), libc::O_WRONLY | libc::O_CREAT, 0o644).unwrap();
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC;
+    let f = sys::openat(fd.as_raw_fd(), last.as_bytes(), flags, 0o644).unwrap();
     let n = unsafe { libc::write(f.as_raw_fd(), data.as_ptr().cast(), data.len()) };
     assert_eq!(n as usize, data.len());
 }
