@@ -167,6 +167,52 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
     let failed = snaps[0]["failed"].as_array().unwrap();
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert!(repo.run(&["ls", "latest", "-R", src.to_str().unwrap()]).ok().stdout.contains("open"));
+    // The counts are of what was stored: "open", not the files left out.
+    let summary: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    assert_eq!((&summary["files"], &summary["files_new"], &summary["bytes"]), (&1.into(), &1.into(), &1.into()));
+    assert_eq!((&snaps[0]["files"], &snaps[0]["bytes"]), (&1.into(), &1.into()), "{}", snaps[0]);
+}
+
+/// A file that shrinks while read is stored as read, and the snapshot's
+/// size counts what was stored, not the size first seen.
+#[test]
+fn a_file_shrinking_while_read_is_counted_as_stored() {
+    use std::time::{Duration, Instant};
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let big = src.join("big");
+    let data: Vec<u8> = (0..128u32 << 20).map(|i| (i ^ (i >> 11)).wrapping_mul(2654435761) as u8).collect();
+    // Shrunk as soon as the backup opens it, so mid-read; tried again
+    // should the read have ended first.
+    for attempt in 0.. {
+        std::fs::write(&big, &data).unwrap();
+        let child =
+            repo.cmd().args(["backup", "--json"]).arg(&src).stdout(std::process::Stdio::piped()).spawn().unwrap();
+        let fds = format!("/proc/{}/fd", child.id());
+        let holds = || {
+            std::fs::read_dir(&fds)
+                .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == big)))
+                .unwrap_or(false)
+        };
+        let end = Instant::now() + Duration::from_secs(20);
+        while !holds() && Instant::now() < end {}
+        std::fs::OpenOptions::new().write(true).open(&big).unwrap().set_len(1 << 20).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let bytes = summary["bytes"].as_u64().unwrap();
+        let ls = repo.run(&["ls", "-l", "latest", big.to_str().unwrap()]).ok().stdout;
+        let stored: u64 = ls.split_whitespace().nth(3).unwrap().parse().unwrap();
+        if out.status.code() != Some(3) || stored == data.len() as u64 {
+            assert!(attempt < 10, "the file was never shrunk mid-read: {stdout}");
+            continue;
+        }
+        let snaps = repo.snapshots();
+        assert_eq!((bytes, snaps.last().unwrap()["bytes"].as_u64().unwrap()), (stored, stored), "{stdout}");
+        assert_eq!((&summary["files"], &summary["errors"]), (&1.into(), &1.into()), "{stdout}");
+        break;
+    }
 }
 
 /// The chunk index says where each chunk is stored: a damaged entry fails

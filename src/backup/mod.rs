@@ -17,7 +17,7 @@ pub(crate) use walk::{kind_of, stat_entry};
 
 use crate::crypto::Id;
 use crate::error::{Error, Result};
-use crate::format::snapshot::Snapshot;
+use crate::format::snapshot::{Counters, Snapshot};
 use crate::format::tree::{Entry, Kind, Tree};
 use crate::format::Time;
 use crate::repo::Repo;
@@ -28,7 +28,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use trees::{Pending, TreeRef};
+use trees::{Origin, Pending, TreeRef};
 use walk::Walker;
 
 /// Where a streamed file's content comes from.
@@ -276,21 +276,21 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
     let built = built?;
     let (root_tree, counters_walk, mut failed) = walked?;
     let tree = *root_tree.get().ok_or_else(|| Error::Invalid("internal: the root tree was not built".into()))?;
-    failed.extend(built);
+    failed.extend(built.failed);
     failed.extend(changed.into_inner().unwrap_or_else(|e| e.into_inner()));
 
-    let mut counters = counters_walk;
-    for slot in &streams {
-        if let Ok((pieces, _)) = slot.wait() {
-            counters.files += 1;
-            counters.files_new += 1;
-            counters.bytes += pieces.iter().map(|p| p.len()).sum::<u64>();
-        }
-    }
-    counters.errors = failed.len() as u64;
-    counters.bytes_read = progress.bytes_read.load(std::sync::atomic::Ordering::Relaxed);
-    counters.bytes_added = progress.bytes_added.load(std::sync::atomic::Ordering::Relaxed);
-    counters.chunks_added = progress.chunks_added.load(std::sync::atomic::Ordering::Relaxed);
+    let stored = built.counters;
+    let counters = Counters {
+        files: stored.files,
+        bytes: stored.bytes,
+        files_new: stored.files_new,
+        files_changed: stored.files_changed,
+        errors: failed.len() as u64,
+        bytes_read: progress.bytes_read.load(std::sync::atomic::Ordering::Relaxed),
+        bytes_added: progress.bytes_added.load(std::sync::atomic::Ordering::Relaxed),
+        chunks_added: progress.chunks_added.load(std::sync::atomic::Ordering::Relaxed),
+        ..counters_walk
+    };
     let snapshot = Snapshot {
         time,
         host: opts.host,
@@ -367,7 +367,7 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, sources: &Sources, pare
         let prev = parent.and_then(|t| t.find(name));
         if let Some(i) = child.stream {
             let entry = Entry { name: name.clone(), ..sources.stream_entry.clone() };
-            pending.push(Pending::File(entry, sources.streams[i].clone(), child_path));
+            pending.push(Pending::File(entry, sources.streams[i].clone(), child_path, Origin::New));
             continue;
         }
         let Some(fd) = &fd else {

@@ -9,7 +9,8 @@ use super::pipeline::{FileSlot, Pipeline, Progress};
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::parts::{chunk_list_records, TreeWriter};
-use crate::format::tree::{Content, Entry, Piece, INLINE_PIECES_MAX};
+use crate::format::snapshot::Counters;
+use crate::format::tree::{Content, Entry, Kind, Piece, INLINE_PIECES_MAX};
 use crossbeam_channel::Receiver;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -21,9 +22,28 @@ pub type TreeRef = Arc<OnceLock<Id>>;
 pub enum Pending {
     Ready(Entry),
     /// A file whose content the pool is still storing.
-    File(Entry, Arc<FileSlot>, PathBuf),
+    File(Entry, Arc<FileSlot>, PathBuf, Origin),
     /// A subdirectory, built before its parent (post-order).
     Dir(Entry, TreeRef),
+}
+
+/// Why a file's content is read: it is new, it changed since the parent
+/// snapshot, or it is a further link to a file read already.
+#[derive(Clone, Copy)]
+pub enum Origin {
+    New,
+    Changed,
+    Linked,
+}
+
+/// What the builder stored: the files that failed, and the counts of the
+/// files in the trees (files, bytes, new and changed ones), taken from what
+/// was read, so a file that failed or changed size while read is counted
+/// as stored.
+#[derive(Default)]
+pub struct Built {
+    pub failed: Vec<(Vec<u8>, String)>,
+    pub counters: Counters,
 }
 
 /// A batch of one directory's entries, in name order.
@@ -38,15 +58,16 @@ pub struct DirJob {
     pub done: Option<TreeRef>,
 }
 
-/// Builds trees until the walker hangs up; returns the files that failed.
+/// Builds trees until the walker hangs up.
 pub fn build(
     jobs: Receiver<DirJob>,
     pipeline: &Pipeline,
     progress: &Progress,
     warn: &(dyn Fn(&str) + Sync),
-) -> Result<Vec<(Vec<u8>, String)>> {
+) -> Result<Built> {
     use std::os::unix::ffi::OsStrExt;
-    let mut failed = Vec::new();
+    let mut built = Built::default();
+    let c = &mut built.counters;
     let mut open: Vec<TreeWriter> = Vec::new();
     let internal = |what: &str| Error::Invalid(format!("internal: the tree builder got {what}"));
     for job in jobs {
@@ -61,8 +82,13 @@ pub fn build(
         for p in job.pending {
             let entry = match p {
                 Pending::Ready(e) => e,
-                Pending::File(mut e, slot, path) => match slot.wait() {
+                Pending::File(mut e, slot, path, origin) => match slot.wait() {
                     Ok((pieces, hash)) => {
+                        match origin {
+                            Origin::New => c.files_new += 1,
+                            Origin::Changed => c.files_changed += 1,
+                            Origin::Linked => {}
+                        }
                         // What was read, should the file have changed meanwhile.
                         e.size = pieces.iter().map(Piece::len).sum();
                         e.hash = hash;
@@ -74,7 +100,7 @@ pub fn build(
                         pipeline.check()?;
                         warn(&format!("{}: {why}", path.display()));
                         progress.errors.fetch_add(1, Ordering::Relaxed);
-                        failed.push((path.as_os_str().as_bytes().to_vec(), why));
+                        built.failed.push((path.as_os_str().as_bytes().to_vec(), why));
                         continue;
                     }
                 },
@@ -84,6 +110,10 @@ pub fn build(
                     e
                 }
             };
+            if entry.kind == Kind::File {
+                c.files += 1;
+                c.bytes += entry.size;
+            }
             let parts = tree.push(entry);
             if !parts.is_empty() {
                 pipeline.put_objects(parts)?;
@@ -95,7 +125,7 @@ pub fn build(
             let _ = done.set(id);
         }
     }
-    Ok(failed)
+    Ok(built)
 }
 
 fn content(pipeline: &Pipeline, pieces: Vec<Piece>) -> Result<Content> {

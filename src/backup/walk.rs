@@ -6,7 +6,7 @@
 use super::exclude::{Excludes, CACHEDIR_SIGNATURE};
 use super::pipeline::{FileSlot, Progress};
 use super::read::ReadJob;
-use super::trees::{DirJob, Pending, TreeRef};
+use super::trees::{DirJob, Origin, Pending, TreeRef};
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
 use crate::format::tree::{Entry, Kind, DEPTH_MAX};
@@ -188,13 +188,11 @@ impl Walker<'_> {
                 return Ok(Some(Pending::Dir(entry, subtree)));
             }
             Kind::File => {
-                self.counters.files += 1;
-                self.counters.bytes += entry.size;
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
                 if let Some(group) = entry.link_group() {
                     if let Some(slot) = self.links.get(&group).cloned() {
                         entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
-                        return Ok(Some(Pending::File(entry, slot, path.to_path_buf())));
+                        return Ok(Some(Pending::File(entry, slot, path.to_path_buf(), Origin::Linked)));
                     }
                 }
                 let unchanged = parent.filter(|p| {
@@ -212,18 +210,14 @@ impl Walker<'_> {
                     entry.hash = p.hash;
                     return Ok(Some(Pending::Ready(entry)));
                 }
-                if parent.is_some() {
-                    self.counters.files_changed += 1;
-                } else {
-                    self.counters.files_new += 1;
-                }
+                let origin = if parent.is_some() { Origin::Changed } else { Origin::New };
                 let Some(slot) = self.read_file(dir, name, path, &mut entry)? else {
                     return Ok(None);
                 };
                 if let Some(group) = entry.link_group() {
                     self.links.insert(group, slot.clone());
                 }
-                return Ok(Some(Pending::File(entry, slot, path.to_path_buf())));
+                return Ok(Some(Pending::File(entry, slot, path.to_path_buf(), origin)));
             }
             Kind::Fifo | Kind::CharDev | Kind::BlockDev => {}
         }
