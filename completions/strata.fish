@@ -92,7 +92,7 @@ complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin -d 'Also 
 complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-caches -d 'Leave out directories holding a valid CACHEDIR.TAG'
 complete -c strata -n "__fish_strata_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l json -d 'Print progress and the summary as JSON lines'
-complete -c strata -n "__fish_strata_using_subcommand backup" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l host -d 'Only snapshots of this host' -r
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l tag -d 'Only snapshots with this tag' -r
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -s r -l repo -d 'Repository directory' -r -F

@@ -606,3 +606,34 @@ fn the_mounts_memory_stays_within_its_cache_and_allowance() {
     eprintln!("mount peak RSS: {} MiB with a {} MiB cache", peak >> 20, CACHE >> 20);
     assert_eq!(m.stop(), 0);
 }
+
+/// A backup of a tree holding the repository and a strata mount of it
+/// leaves the repository out and keeps the mount point empty; a source
+/// inside the mount is backed up as asked.
+#[test]
+fn a_backup_leaves_out_its_own_repository_and_mounts() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let top = repo.dir.path();
+    std::fs::create_dir_all(top.join("data")).unwrap();
+    std::fs::write(top.join("data/f"), b"kept").unwrap();
+    let names = |snap: &str| {
+        let out = repo.run(&["ls", "-R", snap, top.to_str().unwrap()]).ok().stdout;
+        out.lines().map(|l| l.strip_prefix(top.to_str().unwrap()).unwrap().to_string()).collect::<Vec<_>>()
+    };
+    let first = repo.backup(&[top], &[]);
+    assert_eq!((&first["files"], &first["errors"]), (&1.into(), &0.into()), "{first}");
+    assert_eq!(names("latest"), ["/data", "/data/f"]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let second = repo.backup(&[top], &[]);
+    assert_eq!((&second["files"], &second["bytes"], &second["errors"]), (&1.into(), &4.into(), &0.into()), "{second}");
+    assert_eq!(names("latest"), ["/data", "/data/f", "/mnt"]);
+    // The snapshot seen through the mount, as a source of its own.
+    let snap = std::fs::read_dir(m.dir.join("snapshots")).unwrap().next().unwrap().unwrap().path();
+    let inside = snap.join(top.join("data").strip_prefix("/").unwrap());
+    let third = repo.backup(&[&inside], &[]);
+    assert_eq!((&third["files"], &third["errors"]), (&1.into(), &0.into()), "{third}");
+    assert_eq!(m.stop(), 0);
+}

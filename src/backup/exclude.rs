@@ -1,7 +1,7 @@
 //! What a backup leaves out: glob patterns (a pattern with a '/' matches the
 //! whole absolute path, one without matches any single name, as in restic and
-//! rsync), directories tagged with a valid CACHEDIR.TAG, and other
-//! filesystems.
+//! rsync), directories tagged with a valid CACHEDIR.TAG, other filesystems,
+//! and always strata's own directories (`Own`).
 
 use crate::error::{Error, Result};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
@@ -66,9 +66,81 @@ impl Excludes {
     }
 }
 
+/// What every backup leaves out wherever its walk meets it (a source path
+/// itself is backed up as asked): the repository written to, since a copy
+/// of it inside itself is taken while it changes and grows the repository
+/// by its own size at each backup; and strata mounts, views of backups,
+/// where the walk would read every snapshot (a mount point is kept, empty,
+/// as `--one-file-system` keeps one).
+#[derive(Clone, Default)]
+pub struct Own {
+    /// The repository's directory: (device, inode).
+    repo: Option<(u64, u64)>,
+    /// Devices of the strata mounts.
+    mounts: Vec<u64>,
+}
+
+/// What `Own` says of a directory.
+#[derive(Debug, PartialEq, Eq)]
+pub enum OwnDir {
+    Repository,
+    Mount,
+}
+
+impl Own {
+    pub fn of(repo: &Path) -> Own {
+        use std::os::unix::fs::MetadataExt;
+        let repo = std::fs::metadata(repo).ok().map(|m| (m.dev(), m.ino()));
+        let mounts = strata_mounts(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+        Own { repo, mounts }
+    }
+
+    /// What the directory of device `dev` and inode `ino` is, met in the
+    /// walk of a source on device `source_dev` (a source inside a strata
+    /// mount is walked as any other).
+    pub fn dir(&self, dev: u64, ino: u64, source_dev: u64) -> Option<OwnDir> {
+        if self.repo == Some((dev, ino)) {
+            Some(OwnDir::Repository)
+        } else if dev != source_dev && self.mounts.contains(&dev) {
+            Some(OwnDir::Mount)
+        } else {
+            None
+        }
+    }
+}
+
+/// The devices of the strata mounts in a mountinfo text: filesystem type
+/// `fuse` (or `fuse.strata`), source `strata` (`strata mount` names it so).
+fn strata_mounts(mountinfo: &str) -> Vec<u64> {
+    mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (head, tail) = l.split_once(" - ")?;
+            let mut t = tail.split(' ');
+            let (fstype, source) = (t.next()?, t.next()?);
+            if !(fstype == "fuse" || fstype == "fuse.strata") || source != "strata" {
+                return None;
+            }
+            let (major, minor) = head.split(' ').nth(2)?.split_once(':')?;
+            Some(libc::makedev(major.parse().ok()?, minor.parse().ok()?))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strata_mounts_are_found_by_type_and_source() {
+        let text = "\
+24 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+45 27 0:40 / /mnt/b ro,nosuid,nodev,noatime - fuse strata ro,user_id=0,group_id=0
+46 27 0:41 / /mnt/s ro shared:9 - fuse.strata strata ro
+47 27 0:42 / /mnt/o ro - fuse.sshfs strata ro
+48 27 0:43 / /mnt/p ro - fuse other ro";
+        assert_eq!(strata_mounts(text), vec![libc::makedev(0, 40), libc::makedev(0, 41)]);
+    }
 
     #[test]
     fn names_and_paths() {

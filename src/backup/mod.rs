@@ -70,16 +70,20 @@ pub struct Options {
 }
 
 /// Bytes of the regular files under `paths` (symlinks not followed,
-/// unreadable directories skipped): an estimate for the progress.
-fn scan_sizes(paths: &[PathBuf]) -> u64 {
+/// unreadable directories and strata's own skipped): an estimate for the
+/// progress.
+fn scan_sizes(paths: &[PathBuf], own: &exclude::Own) -> u64 {
+    use std::os::unix::fs::MetadataExt;
     let mut total = 0;
-    let mut stack: Vec<PathBuf> = paths.to_vec();
-    while let Some(p) = stack.pop() {
+    // With the device of the source walked (none for a source itself).
+    let mut stack: Vec<(PathBuf, Option<u64>)> = paths.iter().map(|p| (p.clone(), None)).collect();
+    while let Some((p, source_dev)) = stack.pop() {
         let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
         if m.is_file() {
             total += m.len();
-        } else if m.is_dir() {
-            stack.extend(std::fs::read_dir(&p).into_iter().flatten().flatten().map(|e| e.path()));
+        } else if m.is_dir() && source_dev.is_none_or(|d| own.dir(m.dev(), m.ino(), d).is_none()) {
+            let d = source_dev.unwrap_or(m.dev());
+            stack.extend(std::fs::read_dir(&p).into_iter().flatten().flatten().map(|e| (e.path(), Some(d))));
         }
     }
     total
@@ -177,14 +181,15 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         }
         None => all.iter().rev().find(|(_, s)| s.host == opts.host && s.paths == path_bytes).cloned(),
     };
+    let own = exclude::Own::of(repo.path());
     if opts.estimate {
         match &parent {
             Some((_, s)) => progress.bytes_total.store(s.counters.bytes, std::sync::atomic::Ordering::Relaxed),
             None => {
                 // Detached: it must not hold the backup up at its end.
-                let (paths, progress) = (paths.clone(), progress.clone());
+                let (paths, progress, own) = (paths.clone(), progress.clone(), own.clone());
                 std::thread::spawn(move || {
-                    progress.bytes_total.store(scan_sizes(&paths).max(1), std::sync::atomic::Ordering::Relaxed)
+                    progress.bytes_total.store(scan_sizes(&paths, &own).max(1), std::sync::atomic::Ordering::Relaxed)
                 });
             }
         }
@@ -243,6 +248,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         let mut walker = Walker {
             repo,
             excludes: &opts.excludes,
+            own,
             progress: &progress,
             warn,
             counters: Default::default(),
@@ -383,7 +389,7 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, sources: &Sources, pare
         };
         if child.source {
             w.root_dev = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?.st_dev;
-            if let Some(p) = w.entry(fd.as_raw_fd(), name, &child_path, prev)? {
+            if let Some(p) = w.entry(fd.as_raw_fd(), name, &child_path, prev, true)? {
                 pending.push(p);
             }
             continue;
@@ -414,6 +420,6 @@ mod tests {
         std::fs::write(d.path().join("a/one"), vec![0; 1000]).unwrap();
         std::fs::write(d.path().join("a/b/two"), vec![0; 24]).unwrap();
         std::os::unix::fs::symlink("/usr", d.path().join("a/usr")).unwrap();
-        assert_eq!(super::scan_sizes(&[d.path().join("a")]), 1024);
+        assert_eq!(super::scan_sizes(&[d.path().join("a")], &Default::default()), 1024);
     }
 }

@@ -3,7 +3,7 @@
 //! unchanged files' content from the parent snapshot without reading them,
 //! and feeds the rest to the pipeline.
 
-use super::exclude::{Excludes, CACHEDIR_SIGNATURE};
+use super::exclude::{Excludes, Own, OwnDir, CACHEDIR_SIGNATURE};
 use super::pipeline::{FileSlot, Progress};
 use super::read::ReadJob;
 use super::trees::{DirJob, Origin, Pending, TreeRef};
@@ -24,6 +24,7 @@ use std::sync::Arc;
 pub(super) struct Walker<'a> {
     pub repo: &'a Repo,
     pub excludes: &'a Excludes,
+    pub own: Own,
     pub progress: &'a Progress,
     pub warn: &'a (dyn Fn(&str) + Sync),
     pub counters: Counters,
@@ -32,7 +33,8 @@ pub(super) struct Walker<'a> {
     pub links: HashMap<(u64, u64), Arc<FileSlot>>,
     pub users: HashMap<u32, String>,
     pub groups: HashMap<u32, String>,
-    /// Device of the source path being walked, for --one-file-system.
+    /// Device of the source path being walked: --one-file-system and
+    /// strata mounts leave the others out.
     pub root_dev: u64,
     /// Directories being walked, counting the current one.
     pub depth: usize,
@@ -118,8 +120,16 @@ impl Walker<'_> {
         })
     }
 
-    /// Builds the entry for `name` in `dir`; `None` when it is skipped.
-    pub fn entry(&mut self, dir: RawFd, name: &[u8], path: &Path, parent: Option<&Entry>) -> Result<Option<Pending>> {
+    /// Builds the entry for `name` in `dir` (`source`: a source path
+    /// itself); `None` when it is skipped.
+    pub fn entry(
+        &mut self,
+        dir: RawFd,
+        name: &[u8],
+        path: &Path,
+        parent: Option<&Entry>,
+        source: bool,
+    ) -> Result<Option<Pending>> {
         if self.excludes.matches(path, name) {
             return Ok(None);
         }
@@ -165,8 +175,16 @@ impl Walker<'_> {
                     self.record(path, format!("nested deeper than {DEPTH_MAX} directories: left out"));
                     return Ok(None);
                 }
+                let own = if source { None } else { self.own.dir(st.st_dev, st.st_ino, self.root_dev) };
+                if own == Some(OwnDir::Repository) {
+                    log::info!("{}: left out: it is the repository backed up to", path.display());
+                    return Ok(None);
+                }
+                if own == Some(OwnDir::Mount) {
+                    log::info!("{}: kept empty: a strata mount", path.display());
+                }
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
-                let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
+                let subtree = if own.is_some() || self.excludes.one_file_system && st.st_dev != self.root_dev {
                     entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
                     self.open_dir();
                     self.finish_dir(Vec::new())?
@@ -301,7 +319,7 @@ impl Walker<'_> {
                 }
                 None => None,
             };
-            if let Some(p) = self.entry(fd.as_raw_fd(), &name, &child, prev)? {
+            if let Some(p) = self.entry(fd.as_raw_fd(), &name, &child, prev, false)? {
                 pending.push(p);
                 if pending.len() == BATCH {
                     self.send(std::mem::take(&mut pending), None)?;

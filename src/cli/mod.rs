@@ -115,6 +115,10 @@ pub enum Command {
     /// Create a repository
     Init(InitArgs),
     /// Back up files and directories into a new snapshot
+    ///
+    /// Wherever the walk meets them, the repository backed up to is left
+    /// out and strata mounts are kept as empty directories; a source path
+    /// inside a mount is backed up as asked.
     Backup(BackupArgs),
     /// List snapshots, oldest first
     Snapshots(SnapshotsArgs),
