@@ -236,6 +236,15 @@ fn commands_read_a_bucket_through_a_bounded_cache() {
     assert_same(&src, &small, &EXACT);
     let blocks: u64 = std::fs::read_dir(&cache).unwrap().flatten().map(|e| du(&e.path().join("blocks"))).sum();
     assert!(blocks > 0 && blocks <= 8 << 20, "the cache holds {blocks} bytes of blocks, over its 8 MiB limit");
+    // Tagged as a cache: a backup with --exclude-caches leaves it out.
+    let tag = std::fs::read(cache.join("CACHEDIR.TAG")).unwrap();
+    assert!(tag.starts_with(b"Signature: 8a477f597d28d172789f06886806bc55"));
+    let home = b.dir.path();
+    std::fs::write(home.join("kept"), b"k").unwrap();
+    let other = Repo::new();
+    other.backup(&[home], &["--exclude-caches"]);
+    let listed = other.run(&["ls", "-R", "latest", home.to_str().unwrap()]).ok().stdout;
+    assert_eq!(listed.trim(), home.join("kept").to_str().unwrap());
 
     // Writers are refused, naming the bucket.
     let r = b.run(&["backup", src.to_str().unwrap()]);
@@ -297,6 +306,7 @@ fn commands_read_a_bucket_through_a_bounded_cache() {
     let private: Vec<_> = std::fs::read_dir(&cache)
         .unwrap()
         .flatten()
+        .filter(|d| d.path().is_dir())
         .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
         .filter(|e| e.file_name().to_string_lossy().starts_with("fresh-"))
         .collect();

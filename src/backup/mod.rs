@@ -12,6 +12,7 @@ mod trees;
 mod walk;
 
 pub use exclude::Excludes;
+pub(crate) use exclude::CACHEDIR_SIGNATURE;
 pub use pipeline::Progress;
 pub(crate) use walk::{kind_of, stat_entry};
 

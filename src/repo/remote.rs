@@ -336,6 +336,24 @@ fn mkdir(p: &Path) -> Result<()> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(p).map_err(|e| Error::io(p, e))
 }
 
+/// Marks the cache directory as one (bford.info/cachedir), so that
+/// backups with `--exclude-caches`, strata's and other tools', leave it
+/// out. A cache that cannot be tagged still works.
+fn tag_as_cache(dir: &Path) {
+    let tag = dir.join("CACHEDIR.TAG");
+    if !tag.exists() {
+        let text = [
+            crate::backup::CACHEDIR_SIGNATURE,
+            b"\n# This file is a cache directory tag created by strata.\n",
+            b"# For information about cache directory tags, see https://bford.info/cachedir/\n",
+        ]
+        .concat();
+        if let Err(e) = std::fs::write(&tag, text) {
+            log::warn!("{}: {e}", tag.display());
+        }
+    }
+}
+
 impl BucketStore {
     /// Opens the bucket's repository; its config comes back decoded.
     pub(super) fn open(bucket: Bucket, cache: &CacheOptions) -> Result<(BucketStore, Config)> {
@@ -375,6 +393,7 @@ impl Opened {
         for d in [&idx_dir, &snap_dir, &block_dir] {
             mkdir(d)?;
         }
+        tag_as_cache(&cache.dir);
         let small = MemoryStore::new();
         let mut b = Batch::default();
         b.put(Cf::Meta, CONFIG_KEY, config_bytes);
