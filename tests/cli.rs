@@ -123,6 +123,44 @@ fn ls_long_and_json() {
     assert_eq!(first["type"], "file");
 }
 
+/// A name that is not UTF-8 (an old Latin-1 file name, say) is given on
+/// the command line as the bytes it is, and printed back as them.
+#[test]
+fn names_that_are_not_utf8_are_taken_and_printed_as_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    let dir = src.join(OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(OsStr::from_bytes(b"r\xe9sum\xe9.txt"));
+    std::fs::write(&file, b"old").unwrap();
+    repo.backup(&[&src], &[]);
+    std::fs::write(&file, b"newer").unwrap();
+    repo.backup(&[&src], &[]);
+    let raw = |args: &[&[u8]]| {
+        let o = repo.cmd().args(args.iter().map(|a| OsStr::from_bytes(a))).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    let (src, dir, path) = (src.as_os_str().as_bytes(), dir.as_os_str().as_bytes(), file.as_os_str().as_bytes());
+    let line = |head: &[u8]| [head, path, b"\n"].concat();
+
+    assert_eq!(raw(&[b"ls", b"-R", b"latest", src]), [dir, b"\n", path, b"\n"].concat());
+    assert!(raw(&[b"ls", b"-l", b"latest", path]).ends_with(&line(b" ")));
+    assert_eq!(raw(&[b"dump", &[b"latest~1:", path].concat()]), b"old");
+    let out = repo.scratch("out");
+    raw(&[b"restore", &[b"latest:", path].concat(), out.as_os_str().as_bytes()]);
+    assert_eq!(std::fs::read(out.join(OsStr::from_bytes(b"r\xe9sum\xe9.txt"))).unwrap(), b"newer");
+    assert!(raw(&[b"diff", b"latest~1", b"latest", dir]).starts_with(&line(b"M    ")));
+    std::fs::write(&file, b"newest!").unwrap();
+    assert!(raw(&[b"diff", b"latest", dir]).starts_with(&line(b"M    ")));
+    let found = raw(&[b"find", b"*.txt"]);
+    let found: Vec<&[u8]> = found.split(|&b| b == b'\n').filter(|l| !l.is_empty()).skip(1).collect();
+    assert_eq!(found.len(), 2);
+    assert!(found.iter().all(|l| l.ends_with(&[b"  ", path].concat())));
+}
+
 #[test]
 fn man_pages_and_completions_match_the_cli() {
     let dir = tempfile::tempdir().unwrap();

@@ -2,6 +2,7 @@
 //! and completion generators, so the docs never drift from the parser.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 mod care;
@@ -342,10 +343,10 @@ pub struct DiffArgs {
     /// The later snapshot, or a live directory (a path starting with '/'
     /// or '.'), compared with the same path in the earlier snapshot
     #[arg(value_name = "SNAPSHOT|DIR")]
-    pub to: String,
+    pub to: OsString,
     /// Only below this path
     #[arg(value_name = "PATH")]
-    pub path: Option<String>,
+    pub path: Option<OsString>,
     /// Also report changes of mode, owner, times and xattrs (U)
     #[arg(long)]
     pub metadata: bool,
@@ -382,7 +383,7 @@ pub struct DumpArgs {
     /// SNAPSHOT:PATH (SNAPSHOT as for ls, PATH absolute; SNAPSHOT alone is
     /// its whole tree); with --at, PATH alone
     #[arg(value_name = "SNAPSHOT[:PATH]")]
-    pub source: String,
+    pub source: OsString,
     /// The newest snapshot at or before this time (local time without a
     /// zone), instead of SNAPSHOT
     #[arg(long, value_name = "TIME")]
@@ -453,10 +454,10 @@ pub struct LsArgs {
     /// Snapshot: id, unique id prefix, latest, latest~N, or its time
     /// (2026-12-02T06:18:42Z; local time without a zone); left out with --at
     #[arg(value_name = "SNAPSHOT")]
-    pub snapshot: Option<String>,
+    pub snapshot: Option<OsString>,
     /// Path within the snapshot
     #[arg(value_name = "PATH")]
-    pub path: Option<String>,
+    pub path: Option<OsString>,
     /// The newest snapshot at or before this time (local time without a
     /// zone), instead of SNAPSHOT
     #[arg(long, value_name = "TIME")]
@@ -478,7 +479,7 @@ pub struct LsArgs {
 pub struct RestoreArgs {
     /// SNAPSHOT or SNAPSHOT:PATH (SNAPSHOT as for ls); with --at, PATH alone
     #[arg(value_name = "SNAPSHOT[:PATH]")]
-    pub source: String,
+    pub source: OsString,
     /// The newest snapshot at or before this time (local time without a
     /// zone), instead of SNAPSHOT
     #[arg(long, value_name = "TIME")]

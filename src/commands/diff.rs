@@ -1,6 +1,7 @@
-use super::{human, open, path_str, selection};
-use anyhow::{bail, Context, Result};
+use super::{human, open, path_str, print_bytes, selection};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::json;
+use std::os::unix::ffi::OsStrExt;
 use strata::cli::{DiffArgs, Global};
 use strata::crypto::Id;
 use strata::diff::{Change, Differ};
@@ -13,26 +14,40 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
     let (_, from) = repo.resolve_in(&a.from, &sel)?;
     // A path (not a snapshot name: those never start with '/' or '.') is
     // a live directory, compared with the same path in the snapshot.
-    let live = a.to.starts_with('/') || a.to.starts_with('.');
+    let to_bytes = a.to.as_bytes();
+    let live = to_bytes.starts_with(b"/") || to_bytes.starts_with(b".");
+    let shown_to = a.to.to_string_lossy();
     if live && a.path.is_some() {
-        bail!("with a live directory ({}), give no PATH: the directory is the path compared", a.to);
+        bail!("with a live directory ({shown_to}), give no PATH: the directory is the path compared");
     }
     let live_dir = if live {
-        Some(std::path::absolute(&a.to).with_context(|| a.to.clone())?.canonicalize().with_context(|| a.to.clone())?)
+        let abs = std::path::absolute(&a.to).with_context(|| shown_to.to_string())?;
+        Some(abs.canonicalize().with_context(|| shown_to.to_string())?)
     } else {
         None
     };
-    let to = if live { None } else { Some(repo.resolve_in(&a.to, &sel)?.1) };
-    let live_path = live_dir.as_ref().map(|d| d.to_string_lossy().into_owned());
-    let path = live_path.as_deref().or(a.path.as_deref()).unwrap_or("/").trim_matches('/');
+    let to = match live {
+        true => None,
+        false => {
+            let spec = a.to.to_str().ok_or_else(|| anyhow!("{shown_to}: not a snapshot"))?;
+            Some(repo.resolve_in(spec, &sel)?.1)
+        }
+    };
+    let path = match (&live_dir, &a.path) {
+        (Some(d), _) => d.as_os_str().as_bytes(),
+        (None, Some(p)) => p.as_bytes(),
+        (None, None) => b"/",
+    };
+    let path = super::trim_slashes(path);
     let json = a.json;
     let mut print = |c: Change, p: &[u8], e: &Entry| {
-        let shown = format!("/{}", path_str(p));
         if json {
             let kind = format!("{:?}", e.kind).to_lowercase();
+            let shown = format!("/{}", path_str(p));
             println!("{}", json!({"change": c.marker(), "path": shown, "type": kind, "size": e.size}));
         } else {
-            println!("{}    {shown}{}", c.marker(), if e.kind == Kind::Dir { "/" } else { "" });
+            let slash: &[u8] = if e.kind == Kind::Dir { b"/" } else { b"" };
+            print_bytes(&[c.marker().as_bytes(), b"    /", p, slash]);
         }
     };
     let mut d = Differ::new(&repo, a.metadata, &mut print);
@@ -40,13 +55,13 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
         let tree = if path.is_empty() {
             Some(from.tree)
         } else {
-            match repo.lookup(&from.tree, path.as_bytes())? {
+            match repo.lookup(&from.tree, path)? {
                 Some(e) if e.kind == Kind::Dir => e.subtree,
-                Some(_) => bail!("/{path}: not a directory in the snapshot"),
+                Some(_) => bail!("/{}: not a directory in the snapshot", path_str(path)),
                 None => None,
             }
         };
-        d.live(path.as_bytes(), tree.as_ref(), &strata::diff::Live::open(dir)?)?;
+        d.live(path, tree.as_ref(), &strata::diff::Live::open(dir)?)?;
     } else if let Some(to) = &to {
         diff_stored(&mut d, &repo, path, &from.tree, &to.tree)?;
     }
@@ -75,13 +90,13 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn diff_stored(d: &mut Differ, repo: &strata::repo::Repo, path: &str, from: &Id, to: &Id) -> Result<()> {
+fn diff_stored(d: &mut Differ, repo: &strata::repo::Repo, path: &[u8], from: &Id, to: &Id) -> Result<()> {
     if path.is_empty() {
         return Ok(d.trees(b"", from, to)?);
     }
-    let (ea, eb) = (repo.lookup(from, path.as_bytes())?, repo.lookup(to, path.as_bytes())?);
+    let (ea, eb) = (repo.lookup(from, path)?, repo.lookup(to, path)?);
     if ea.is_none() && eb.is_none() {
-        bail!("/{path}: in neither snapshot");
+        bail!("/{}: in neither snapshot", path_str(path));
     }
-    Ok(d.entries(path.as_bytes(), ea.as_ref(), eb.as_ref())?)
+    Ok(d.entries(path, ea.as_ref(), eb.as_ref())?)
 }

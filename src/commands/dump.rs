@@ -20,7 +20,7 @@ pub fn run(g: &Global, a: &DumpArgs) -> Result<i32> {
             Box::new(std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned().context("standard output")?))
         }
     };
-    let shown = format!("/{path}");
+    let shown = format!("/{}", super::path_str(&path));
     if entry.kind == Kind::File {
         // A file's content as it is, holes as zeros.
         let map = FileMap::load(&repo, &entry)?;
@@ -34,6 +34,6 @@ pub fn run(g: &Global, a: &DumpArgs) -> Result<i32> {
         out.flush().context("writing")?;
         return Ok(0);
     }
-    strata::dump::tar(&repo, &entry, path.as_bytes(), &mut *out).with_context(|| shown.clone())?;
+    strata::dump::tar(&repo, &entry, &path, &mut *out).with_context(|| shown.clone())?;
     Ok(0)
 }

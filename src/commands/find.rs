@@ -1,4 +1,4 @@
-use super::{open, path_str, selection, time_full, time_str};
+use super::{open, path_str, print_bytes, selection, time_full, time_str};
 use anyhow::{anyhow, Result};
 use serde_json::json;
 use strata::cli::{FindArgs, Global};
@@ -37,7 +37,6 @@ pub fn run(g: &Global, a: &FindArgs) -> Result<i32> {
         let found = finder.tree(&snap.tree, b"")?;
         found.each(b"", &mut |path, e| {
             matches += 1;
-            let path = format!("/{}", path_str(path));
             let kind = format!("{:?}", e.kind).to_lowercase();
             if a.json {
                 println!(
@@ -45,20 +44,21 @@ pub fn run(g: &Global, a: &FindArgs) -> Result<i32> {
                     json!({
                         "snapshot": id.to_hex(), "snapshot_time": time_str(snap.time),
                         "snapshot_time_ns": snap.time.as_nanos() as i64, "host": snap.host,
-                        "path": path, "type": kind, "size": e.size, "mode": e.mode,
+                        "path": format!("/{}", path_str(path)), "type": kind, "size": e.size, "mode": e.mode,
                         "mtime": time_full(e.mtime), "mtime_ns": e.mtime.as_nanos() as i64,
                         "hash": e.hash.map(|h| strata::crypto::hex(&h)),
                     })
                 );
             } else {
-                println!(
-                    "{:<20}  {:<16}  {:<7}  {:>12}  {:<20}  {path}",
+                let head = format!(
+                    "{:<20}  {:<16}  {:<7}  {:>12}  {:<20}  /",
                     time_str(snap.time),
                     id.short(),
                     kind,
                     e.size,
                     time_str(e.mtime)
                 );
+                print_bytes(&[head.as_bytes(), path]);
             }
         });
     }

@@ -1,6 +1,7 @@
-use super::{open, path_str, time_full, time_str};
+use super::{open, path_str, print_bytes, time_full, time_str};
 use anyhow::{anyhow, bail, Result};
 use serde_json::json;
+use std::os::unix::ffi::OsStrExt;
 use strata::cli::{Global, LsArgs};
 use strata::format::tree::{Entry, Kind};
 use strata::repo::{Access, Repo};
@@ -43,31 +44,34 @@ pub fn run(g: &Global, a: &LsArgs) -> Result<i32> {
     // With --at the one positional is the path.
     let (spec, path) = match &a.at {
         Some(_) if a.path.is_some() => bail!("with --at, give the PATH alone (no SNAPSHOT)"),
-        Some(_) => (None, a.snapshot.as_deref().unwrap_or("/")),
-        None => (a.snapshot.as_deref(), a.path.as_deref().unwrap_or("/")),
+        Some(_) => (None, a.snapshot.as_deref()),
+        None => (a.snapshot.as_deref(), a.path.as_deref()),
     };
+    let spec =
+        spec.map(|s| s.to_str().ok_or_else(|| anyhow!("{}: not a snapshot", s.to_string_lossy()))).transpose()?;
+    let path = path.map_or(&b"/"[..], |p| p.as_bytes());
     let (id, snap) = super::choose(&repo, spec, a.at.as_deref(), &super::selection(&a.select)?)?;
-    let shown = path;
-    let path = path.trim_end_matches('/');
+    let shown = path_str(path);
+    let path = &path[..path.iter().rposition(|&b| b != b'/').map_or(0, |i| i + 1)];
     let root = if path.is_empty() {
         None
     } else {
         Some(
-            repo.lookup(&snap.tree, path.as_bytes())?
+            repo.lookup(&snap.tree, path)?
                 .ok_or_else(|| anyhow!("{shown}: no such path in snapshot {}", id.short()))?,
         )
     };
     match root {
         Some(e) if e.kind != Kind::Dir => print(&e, path, a),
-        Some(e) => walk(&repo, &e.subtree.ok_or_else(|| anyhow!("{path}: directory without tree"))?, path, a)?,
-        None => walk(&repo, &snap.tree, "", a)?,
+        Some(e) => walk(&repo, &e.subtree.ok_or_else(|| anyhow!("{shown}: directory without tree"))?, path, a)?,
+        None => walk(&repo, &snap.tree, b"", a)?,
     }
     Ok(0)
 }
 
-fn walk(repo: &Repo, tree: &strata::crypto::Id, prefix: &str, a: &LsArgs) -> Result<()> {
+fn walk(repo: &Repo, tree: &strata::crypto::Id, prefix: &[u8], a: &LsArgs) -> Result<()> {
     for e in repo.tree(tree)?.entries {
-        let p = format!("{prefix}/{}", path_str(&e.name));
+        let p = [prefix, b"/", &e.name].concat();
         print(&e, &p, a);
         if a.recursive {
             if let Some(sub) = e.subtree {
@@ -78,12 +82,12 @@ fn walk(repo: &Repo, tree: &strata::crypto::Id, prefix: &str, a: &LsArgs) -> Res
     Ok(())
 }
 
-fn print(e: &Entry, path: &str, a: &LsArgs) {
+fn print(e: &Entry, path: &[u8], a: &LsArgs) {
     if a.json {
         println!(
             "{}",
             json!({
-                "path": path, "type": format!("{:?}", e.kind).to_lowercase(), "mode": e.mode,
+                "path": path_str(path), "type": format!("{:?}", e.kind).to_lowercase(), "mode": e.mode,
                 "uid": e.uid, "gid": e.gid, "user": e.user, "group": e.group, "size": e.size,
                 "mtime": time_full(e.mtime), "mtime_ns": e.mtime.as_nanos() as i64,
                 "hash": e.hash.map(|h| strata::crypto::hex(&h)),
@@ -93,9 +97,10 @@ fn print(e: &Entry, path: &str, a: &LsArgs) {
     } else if a.long {
         let owner = if e.user.is_empty() { e.uid.to_string() } else { e.user.clone() };
         let group = if e.group.is_empty() { e.gid.to_string() } else { e.group.clone() };
-        let link = if e.kind == Kind::Symlink { format!(" -> {}", path_str(&e.target)) } else { String::new() };
-        println!("{} {:<8} {:<8} {:>12} {} {path}{link}", mode_string(e), owner, group, e.size, time_str(e.mtime));
+        let head = format!("{} {:<8} {:<8} {:>12} {} ", mode_string(e), owner, group, e.size, time_str(e.mtime));
+        let link: &[&[u8]] = if e.kind == Kind::Symlink { &[b" -> ", &e.target] } else { &[] };
+        print_bytes(&[&[head.as_bytes(), path][..], link].concat());
     } else {
-        println!("{path}");
+        print_bytes(&[path]);
     }
 }

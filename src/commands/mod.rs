@@ -23,7 +23,9 @@ pub mod stats;
 pub mod tag;
 
 use anyhow::{anyhow, bail, Context, Result};
+use std::ffi::OsStr;
 use std::io::{BufRead, IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use strata::cli::{Global, SelectArgs};
 use strata::crypto::Id;
@@ -221,41 +223,51 @@ pub fn choose(repo: &Repo, spec: Option<&str>, at: Option<&str>, sel: &Selection
 /// the snapshot, the path within it ("" for its root) and the entry there.
 pub fn source_entry(
     repo: &Repo,
-    source: &str,
+    source: &OsStr,
     at: Option<&str>,
     select: &SelectArgs,
-) -> Result<(Id, Snapshot, String, Entry)> {
+) -> Result<(Id, Snapshot, Vec<u8>, Entry)> {
     let sel = selection(select)?;
+    let source = source.as_bytes();
     let ((id, snap), path) = match at {
-        Some(_) => (choose(repo, None, at, &sel)?, source.trim_start_matches(':')),
+        Some(_) => (choose(repo, None, at, &sel)?, source.strip_prefix(b":").unwrap_or(source)),
         None => split_source(repo, source, &sel)?,
     };
-    let path = path.trim_matches('/').to_string();
+    let path = trim_slashes(path).to_vec();
     let entry = if path.is_empty() {
         Entry { subtree: Some(snap.tree), mode: 0o755, mtime: snap.time, ..Entry::new(Vec::new(), Kind::Dir) }
     } else {
-        repo.lookup(&snap.tree, path.as_bytes())?
-            .ok_or_else(|| anyhow!("/{path}: no such path in snapshot {}", id.short()))?
+        repo.lookup(&snap.tree, &path)?
+            .ok_or_else(|| anyhow!("/{}: no such path in snapshot {}", path_str(&path), id.short()))?
     };
     Ok((id, snap, path, entry))
 }
 
+/// `path` without leading and trailing '/'.
+pub fn trim_slashes(path: &[u8]) -> &[u8] {
+    let start = path.iter().position(|&b| b != b'/').unwrap_or(path.len());
+    let end = path.iter().rposition(|&b| b != b'/').map_or(start, |i| i + 1);
+    &path[start..end]
+}
+
 /// `SNAPSHOT[:PATH]`: a snapshot's time has colons of its own (and
 /// `2026-01-01T12` names a snapshot too), so the snapshot is the longest
-/// prefix before a colon that names one.
-fn split_source<'a>(repo: &Repo, source: &'a str, sel: &Selection) -> Result<((Id, Snapshot), &'a str)> {
+/// prefix before a colon that names one. The path is bytes, as names are.
+fn split_source<'a>(repo: &Repo, source: &'a [u8], sel: &Selection) -> Result<((Id, Snapshot), &'a [u8])> {
     let mut first_error = None;
-    for (i, _) in source.rmatch_indices(':') {
-        match repo.resolve_in(&source[..i], sel) {
+    for i in (0..source.len()).rev().filter(|&i| source[i] == b':') {
+        let Ok(prefix) = std::str::from_utf8(&source[..i]) else { continue };
+        match repo.resolve_in(prefix, sel) {
             Ok(found) => return Ok((found, &source[i + 1..])),
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
     }
-    match (repo.resolve_in(source, sel), first_error) {
-        (Ok(found), _) => Ok((found, "")),
-        (Err(_), Some(e)) | (Err(e), None) => Err(e.into()),
+    match (std::str::from_utf8(source).ok().map(|whole| repo.resolve_in(whole, sel)), first_error) {
+        (Some(Ok(found)), _) => Ok((found, b"")),
+        (_, Some(e)) | (Some(Err(e)), None) => Err(e.into()),
+        (None, None) => Err(anyhow!("{}: not a snapshot", path_str(source))),
     }
 }
 
@@ -307,4 +319,17 @@ pub fn time_full(t: strata::format::Time) -> String {
 
 pub fn path_str(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
+}
+
+/// Prints `parts` as one line on standard output, as bytes: a path that is
+/// not UTF-8 prints as it is (as find(1) prints it), so it can be given
+/// back to `restore` or `dump`. (JSON output has to make such a name valid
+/// UTF-8, as restic's does.)
+pub fn print_bytes(parts: &[&[u8]]) {
+    let mut line = parts.concat();
+    line.push(b'\n');
+    if let Err(e) = std::io::stdout().lock().write_all(&line) {
+        eprintln!("error: writing to standard output: {e}");
+        std::process::exit(1);
+    }
 }

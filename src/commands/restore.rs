@@ -1,6 +1,7 @@
 use super::{human, open};
 use anyhow::{bail, Result};
 use serde_json::json;
+use std::os::unix::ffi::OsStrExt;
 use strata::cli::{Global, RestoreArgs};
 use strata::repo::Access;
 use strata::restore;
@@ -23,7 +24,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
             if json {
                 println!("{}", json!({"type": "action", "action": action, "path": p.to_string_lossy()}));
             } else if dry {
-                println!("would {action} {}", p.display());
+                super::print_bytes(&[b"would ", action.as_bytes(), b" ", p.as_os_str().as_bytes()]);
             }
         }),
         warn: Box::new(move |m| {
