@@ -2,7 +2,7 @@
 
 use crate::util::mount::{is_mounted, wait_until, Mount};
 use crate::util::tree::{self, assert_same, build_full, Options};
-use crate::util::{fuse_available, sh, Repo};
+use crate::util::{fuse_available, sh, Repo, PASSWORD};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -608,8 +608,7 @@ fn the_mounts_memory_stays_within_its_cache_and_allowance() {
 }
 
 /// A backup of a tree holding the repository and a strata mount of it
-/// leaves the repository out and keeps the mount point empty; a source
-/// inside the mount is backed up as asked.
+/// leaves both out; a source inside the mount is backed up as asked.
 #[test]
 fn a_backup_leaves_out_its_own_repository_and_mounts() {
     if !fuse_available() {
@@ -629,11 +628,35 @@ fn a_backup_leaves_out_its_own_repository_and_mounts() {
     let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
     let second = repo.backup(&[top], &[]);
     assert_eq!((&second["files"], &second["bytes"], &second["errors"]), (&1.into(), &4.into(), &0.into()), "{second}");
-    assert_eq!(names("latest"), ["/data", "/data/f", "/mnt"]);
+    assert_eq!(names("latest"), ["/data", "/data/f"]);
     // The snapshot seen through the mount, as a source of its own.
     let snap = std::fs::read_dir(m.dir.join("snapshots")).unwrap().next().unwrap().unwrap().path();
     let inside = snap.join(top.join("data").strip_prefix("/").unwrap());
     let third = repo.backup(&[&inside], &[]);
     assert_eq!((&third["files"], &third["errors"]), (&1.into(), &0.into()), "{third}");
+
+    // A mount the backup may not even look at (root's, without
+    // allow_other, met by a backup run as nobody) is left out too, and
+    // fails nothing.
+    let home = top.join("home");
+    std::fs::create_dir_all(home.join("data")).unwrap();
+    std::fs::write(home.join("data/g"), b"g").unwrap();
+    let hidden = Mount::start(&repo, &home.join("mnt"), &[]);
+    let theirs = Repo::at(&top.join("nobody-repo"));
+    theirs.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"]).ok();
+    sh(&format!("chown -R nobody {} && chmod 755 {}", theirs.path.display(), top.display()));
+    let r = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", crate::util::bin(), "-r"])
+        .arg(&theirs.path)
+        .args(["backup", "--json"])
+        .arg(&home)
+        .env("STRATA_PASSWORD", PASSWORD)
+        .env("HOME", "/tmp")
+        .output()
+        .unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let listed = theirs.run(&["ls", "-R", "latest", home.to_str().unwrap()]).ok().stdout;
+    assert_eq!(listed, format!("{0}/data\n{0}/data/g\n", home.display()));
+    assert_eq!(hidden.stop(), 0);
     assert_eq!(m.stop(), 0);
 }

@@ -70,14 +70,14 @@ impl Excludes {
 /// itself is backed up as asked): the repository written to, since a copy
 /// of it inside itself is taken while it changes and grows the repository
 /// by its own size at each backup; and strata mounts, views of backups,
-/// where the walk would read every snapshot (a mount point is kept, empty,
-/// as `--one-file-system` keeps one).
+/// where the walk would read every snapshot (or, for another user's mount,
+/// which even root may not look at, fail on it at every backup).
 #[derive(Clone, Default)]
 pub struct Own {
     /// The repository's directory: (device, inode).
     repo: Option<(u64, u64)>,
-    /// Devices of the strata mounts.
-    mounts: Vec<u64>,
+    /// The strata mounts: device, mount point.
+    mounts: Vec<(u64, Vec<u8>)>,
 }
 
 /// What `Own` says of a directory.
@@ -101,17 +101,25 @@ impl Own {
     pub fn dir(&self, dev: u64, ino: u64, source_dev: u64) -> Option<OwnDir> {
         if self.repo == Some((dev, ino)) {
             Some(OwnDir::Repository)
-        } else if dev != source_dev && self.mounts.contains(&dev) {
+        } else if dev != source_dev && self.mounts.iter().any(|(d, _)| *d == dev) {
             Some(OwnDir::Mount)
         } else {
             None
         }
     }
+
+    /// Whether `path` is where a strata mount is: for one that cannot be
+    /// looked at (another user's, without allow_other).
+    pub fn is_mount_point(&self, path: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt;
+        self.mounts.iter().any(|(_, at)| at == path.as_os_str().as_bytes())
+    }
 }
 
-/// The devices of the strata mounts in a mountinfo text: filesystem type
-/// `fuse` (or `fuse.strata`), source `strata` (`strata mount` names it so).
-fn strata_mounts(mountinfo: &str) -> Vec<u64> {
+/// The strata mounts in a mountinfo text: filesystem type `fuse` (or
+/// `fuse.strata`), source `strata` (`strata mount` names it so); their
+/// devices and mount points.
+fn strata_mounts(mountinfo: &str) -> Vec<(u64, Vec<u8>)> {
     mountinfo
         .lines()
         .filter_map(|l| {
@@ -121,10 +129,34 @@ fn strata_mounts(mountinfo: &str) -> Vec<u64> {
             if !(fstype == "fuse" || fstype == "fuse.strata") || source != "strata" {
                 return None;
             }
-            let (major, minor) = head.split(' ').nth(2)?.split_once(':')?;
-            Some(libc::makedev(major.parse().ok()?, minor.parse().ok()?))
+            let mut h = head.split(' ');
+            let (major, minor) = h.nth(2)?.split_once(':')?;
+            let at = unescape(h.nth(1)?);
+            Some((libc::makedev(major.parse().ok()?, minor.parse().ok()?), at))
         })
         .collect()
+}
+
+/// A mountinfo field: space, tab, newline and backslash come as octal
+/// escapes (`\040`).
+fn unescape(field: &str) -> Vec<u8> {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b.get(i + 1..i + 4).filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8).wrapping_add(c - b'0')));
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -136,10 +168,11 @@ mod tests {
         let text = "\
 24 1 252:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 45 27 0:40 / /mnt/b ro,nosuid,nodev,noatime - fuse strata ro,user_id=0,group_id=0
-46 27 0:41 / /mnt/s ro shared:9 - fuse.strata strata ro
+46 27 0:41 / /mnt/a\\040b\\134 ro shared:9 - fuse.strata strata ro
 47 27 0:42 / /mnt/o ro - fuse.sshfs strata ro
 48 27 0:43 / /mnt/p ro - fuse other ro";
-        assert_eq!(strata_mounts(text), vec![libc::makedev(0, 40), libc::makedev(0, 41)]);
+        let found = vec![(libc::makedev(0, 40), b"/mnt/b".to_vec()), (libc::makedev(0, 41), b"/mnt/a b\\".to_vec())];
+        assert_eq!(strata_mounts(text), found);
     }
 
     #[test]

@@ -135,6 +135,11 @@ impl Walker<'_> {
         }
         let st = match sys::fstatat(dir, name) {
             Ok(st) => st,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied && !source && self.own.is_mount_point(path) => {
+                // Another user's mount, which root may not look at either.
+                log::info!("{}: left out: a strata mount", path.display());
+                return Ok(None);
+            }
             Err(e) => {
                 let why = if e.kind() == io::ErrorKind::NotFound {
                     "vanished before it was read".to_string()
@@ -175,16 +180,19 @@ impl Walker<'_> {
                     self.record(path, format!("nested deeper than {DEPTH_MAX} directories: left out"));
                     return Ok(None);
                 }
-                let own = if source { None } else { self.own.dir(st.st_dev, st.st_ino, self.root_dev) };
-                if own == Some(OwnDir::Repository) {
-                    log::info!("{}: left out: it is the repository backed up to", path.display());
-                    return Ok(None);
-                }
-                if own == Some(OwnDir::Mount) {
-                    log::info!("{}: kept empty: a strata mount", path.display());
+                match if source { None } else { self.own.dir(st.st_dev, st.st_ino, self.root_dev) } {
+                    Some(OwnDir::Repository) => {
+                        log::info!("{}: left out: the repository backed up to", path.display());
+                        return Ok(None);
+                    }
+                    Some(OwnDir::Mount) => {
+                        log::info!("{}: left out: a strata mount", path.display());
+                        return Ok(None);
+                    }
+                    None => {}
                 }
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
-                let subtree = if own.is_some() || self.excludes.one_file_system && st.st_dev != self.root_dev {
+                let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
                     entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
                     self.open_dir();
                     self.finish_dir(Vec::new())?
