@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -122,6 +122,10 @@ struct Restorer<'a> {
     /// owner a new entry gets there.
     here: Arc<Path>,
     fresh_owner: FreshOwner,
+    /// Where the repository read from is, should the target hold it (as
+    /// the target's path joined with the way there): never deleted,
+    /// replaced or restored over.
+    repo_at: Option<PathBuf>,
     /// The process's umask, which `openat` applies to a new file's mode.
     umask: u32,
     summary: Summary,
@@ -130,6 +134,22 @@ struct Restorer<'a> {
 /// Restores `entry` (a directory's contents, or one other entry) into `target`.
 pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<Summary> {
     let is_dir = entry.kind == Kind::Dir;
+    // The target as it is on disk (its parent's, should it not exist yet).
+    let on_disk = std::fs::canonicalize(target).ok().or_else(|| {
+        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(std::fs::canonicalize(parent).ok()?.join(target.file_name()?))
+    });
+    let repo_at = match (std::fs::canonicalize(repo.path()), on_disk) {
+        (Ok(r), Some(t)) if t.starts_with(&r) => {
+            return Err(Error::Invalid(format!(
+                "restore target {} is inside the repository {}: restore somewhere else",
+                target.display(),
+                repo.path().display()
+            )));
+        }
+        (Ok(r), Some(t)) => r.strip_prefix(&t).ok().map(|inside| target.join(inside)),
+        _ => None,
+    };
     match std::fs::read_dir(target) {
         Ok(mut it) => {
             if it.next().is_some() && opts.overwrite.is_none() {
@@ -164,6 +184,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         links: HashMap::new(),
         here: Arc::from(target),
         fresh_owner: FreshOwner::Unseen,
+        repo_at,
         umask: sys::umask(),
         summary: Summary::default(),
     };
@@ -283,8 +304,24 @@ impl Restorer<'_> {
         false
     }
 
+    /// Whether `path` is the repository read from, or a directory above it
+    /// (telling why it is left alone).
+    fn holds_repo(&mut self, path: &Path) -> bool {
+        let holds = self.repo_at.as_deref().is_some_and(|r| r.starts_with(path));
+        if holds {
+            let why = if self.repo_at.as_deref() == Some(path) { "is" } else { "holds" };
+            (self.opts.warn)(&format!("{}: left alone: it {why} the repository restored from", path.display()));
+            (self.opts.report)("skip", path);
+            self.summary.skipped += 1;
+        }
+        holds
+    }
+
     fn delete_extra(&mut self, dir: RawFd, path: &Path, name: &[u8]) {
         let p = path.join(sys::os(name));
+        if self.holds_repo(&p) {
+            return;
+        }
         (self.opts.report)("delete", &p);
         self.summary.deleted += 1;
         if !self.opts.dry_run {
@@ -385,6 +422,12 @@ impl Restorer<'_> {
         let st = if present { sys::fstatat(dir, &e.name).ok() } else { None };
         let same_kind_dir =
             st.as_ref().is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFDIR) && e.kind == Kind::Dir;
+        // Into a directory above the repository, as into any other; the
+        // repository itself, and anything holding it, is never replaced.
+        let over_repo = self.repo_at.as_deref() == Some(path) || !same_kind_dir;
+        if st.is_some() && over_repo && self.holds_repo(path) {
+            return Ok(false);
+        }
 
         if e.kind == Kind::Dir {
             if !same_kind_dir {

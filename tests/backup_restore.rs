@@ -489,3 +489,39 @@ fn streams_are_stored_as_files_and_a_failing_dump_writes_nothing() {
     ]);
     assert!(r.code == 1 && r.stderr.contains("overlaps the source path"), "{}", r.stderr);
 }
+
+/// A restore into a directory holding the repository it reads from never
+/// deletes it (--delete) nor restores over it (a snapshot taken before
+/// backups left the repository out, or of another tree, may hold a
+/// directory of its name); a target inside the repository is refused.
+#[test]
+fn a_restore_leaves_the_repository_it_reads_from_alone() {
+    let repo = Repo::new();
+    let top = repo.dir.path();
+    std::fs::create_dir_all(top.join("app")).unwrap();
+    std::fs::write(top.join("app/f"), b"a").unwrap();
+    repo.backup(&[top], &[]);
+    std::fs::write(top.join("app/f"), b"b").unwrap();
+    let to = top.to_str().unwrap();
+    let r = restore(&repo, &format!("latest:{to}"), top, &["--overwrite", "always", "--delete"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("repo: left alone: it is the repository restored from"), "{}", r.stderr);
+    assert_eq!(std::fs::read(top.join("app/f")).unwrap(), b"a");
+
+    // A tree with a directory where the repository is.
+    let other = repo.scratch("other");
+    std::fs::create_dir_all(other.join("repo/db")).unwrap();
+    std::fs::write(other.join("repo/db/CURRENT"), b"stale").unwrap();
+    repo.backup(&[&other], &[]);
+    let r = restore(&repo, &format!("latest:{}", other.display()), top, &["--overwrite", "always"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("left alone"), "{}", r.stderr);
+    repo.run(&["check", "--read-data"]).ok();
+
+    let inside = repo.path.join("restored");
+    let r = restore(&repo, &format!("latest:{to}"), &inside, &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("inside the repository"), "{}", r.stderr);
+    assert!(!inside.exists());
+    assert_eq!(repo.snapshots().len(), 2);
+}

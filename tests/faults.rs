@@ -151,15 +151,7 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
     std::fs::set_permissions(src.join("private"), std::fs::Permissions::from_mode(0o600)).unwrap();
     // Run the backup as an unprivileged user, who cannot read those two.
     crate::util::sh(&format!("chown -R nobody {} && chmod 755 {}", repo.path.display(), repo.dir.path().display()));
-    let r = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", crate::util::bin(), "-r"])
-        .arg(&repo.path)
-        .args(["backup", "--json"])
-        .arg(&src)
-        .env("STRATA_PASSWORD", PASSWORD)
-        .env("HOME", "/tmp")
-        .output()
-        .unwrap();
+    let r = crate::util::as_nobody(&repo.path).args(["backup", "--json"]).arg(&src).output().unwrap();
     let out = String::from_utf8_lossy(&r.stdout);
     assert_eq!(r.status.code(), Some(3), "{out}\n{}", String::from_utf8_lossy(&r.stderr));
     assert!(out.contains("locked") && out.contains("private"), "{out}");

@@ -2,7 +2,7 @@
 
 use crate::util::mount::{is_mounted, wait_until, Mount};
 use crate::util::tree::{self, assert_same, build_full, Options};
-use crate::util::{fuse_available, sh, Repo, PASSWORD};
+use crate::util::{fuse_available, sh, Repo};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -645,15 +645,7 @@ fn a_backup_leaves_out_its_own_repository_and_mounts() {
     let theirs = Repo::at(&top.join("nobody-repo"));
     theirs.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"]).ok();
     sh(&format!("chown -R nobody {} && chmod 755 {}", theirs.path.display(), top.display()));
-    let r = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", crate::util::bin(), "-r"])
-        .arg(&theirs.path)
-        .args(["backup", "--json"])
-        .arg(&home)
-        .env("STRATA_PASSWORD", PASSWORD)
-        .env("HOME", "/tmp")
-        .output()
-        .unwrap();
+    let r = crate::util::as_nobody(&theirs.path).args(["backup", "--json"]).arg(&home).output().unwrap();
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
     let listed = theirs.run(&["ls", "-R", "latest", home.to_str().unwrap()]).ok().stdout;
     assert_eq!(listed, format!("{0}/data\n{0}/data/g\n", home.display()));

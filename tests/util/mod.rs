@@ -161,6 +161,15 @@ impl Repo {
     }
 }
 
+/// A strata command run as the unprivileged user nobody (uid 65534),
+/// with the password, against `repo`.
+pub fn as_nobody(repo: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin(), "-r"]).arg(repo);
+    c.env("STRATA_PASSWORD", PASSWORD).env("HOME", "/tmp");
+    c
+}
+
 /// A strata command with no password in reach: no password or repository
 /// in its environment, stdin closed; `-r repo` when given.
 pub fn keyless_cmd(repo: Option<&Path>) -> Command {
