@@ -165,6 +165,58 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
     assert_eq!((&snaps[0]["files"], &snaps[0]["bytes"]), (&1.into(), &1.into()), "{}", snaps[0]);
 }
 
+/// A file changed once while read (a log appended to, say) is read again
+/// and stored as it then is, with its times then: no warning, exit 0.
+#[test]
+fn a_file_changed_once_while_read_is_read_again() {
+    use std::io::Write;
+    use std::os::unix::fs::MetadataExt;
+    use std::time::{Duration, Instant};
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let log = src.join("log");
+    let data: Vec<u8> = (0..32u32 << 20).map(|i| (i ^ (i >> 9)).wrapping_mul(2654435761) as u8).collect();
+    for attempt in 0.. {
+        std::fs::write(&log, &data).unwrap();
+        let child = repo
+            .cmd()
+            .args(["backup", "--json"])
+            .arg(&src)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let fds = format!("/proc/{}/fd", child.id());
+        let holds = || {
+            std::fs::read_dir(&fds)
+                .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == log)))
+                .unwrap_or(false)
+        };
+        let end = Instant::now() + Duration::from_secs(20);
+        while !holds() && Instant::now() < end {}
+        std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"appended\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+        let warned = stdout.contains("changed while being read");
+        if summary["bytes_read"].as_u64().unwrap() <= data.len() as u64 && !warned {
+            // The append came before the read or after it.
+            assert!(attempt < 10, "the file never changed mid-read: {stdout}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert!(!warned, "{stdout}");
+        let dump = repo.cmd().arg("dump").arg(format!("latest:{}", log.display())).output().unwrap();
+        assert!(dump.stdout.len() == data.len() + 9 && dump.stdout.ends_with(b"appended\n"));
+        let ls = repo.run(&["ls", "--json", "latest", log.to_str().unwrap()]).ok().json();
+        let meta = std::fs::metadata(&log).unwrap();
+        let mtime_ns = meta.mtime() * 1_000_000_000 + meta.mtime_nsec();
+        assert_eq!(ls["mtime_ns"].as_i64(), Some(mtime_ns), "{ls}");
+        break;
+    }
+}
+
 /// A file that shrinks while read is stored as read, and the snapshot's
 /// size counts what was stored, not the size first seen.
 #[test]

@@ -14,6 +14,7 @@
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::tree::Piece;
+use crate::format::Time;
 use crate::repo::Records;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use std::collections::HashSet;
@@ -50,6 +51,9 @@ struct SlotState {
     sealed: bool,
     error: Option<String>,
     hash: Option<[u8; 32]>,
+    /// The file's mtime and ctime as last read, when it was read again
+    /// for changing while read (else the walk's stand).
+    times: Option<(Time, Time)>,
     /// Whether someone waits on `done`: most slots are complete before
     /// anyone waits, and a notify costs a futex call even with no waiter.
     waited: bool,
@@ -64,6 +68,7 @@ impl FileSlot {
                 sealed: false,
                 error: None,
                 hash: None,
+                times: None,
                 waited: false,
             }),
             done: Condvar::new(),
@@ -90,9 +95,35 @@ impl FileSlot {
         let mut s = self.lock();
         s.pieces[index] = Some(piece);
         s.outstanding -= 1;
-        if s.sealed && s.outstanding == 0 && s.waited {
+        // (`restart` waits for this too, before the slot is sealed.)
+        if s.outstanding == 0 && s.waited {
             self.done.notify_all();
         }
+    }
+
+    /// Drops the pieces so far, for the file to be read again, once those
+    /// being stored are; false (nothing dropped) when one failed.
+    pub fn restart(&self) -> bool {
+        let mut s = self.lock();
+        while s.outstanding > 0 {
+            s.waited = true;
+            s = self.done.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        if s.error.is_some() {
+            return false;
+        }
+        s.pieces.clear();
+        true
+    }
+
+    /// The file's times as read again (see `restart`).
+    pub fn set_times(&self, mtime: Time, ctime: Time) {
+        self.lock().times = Some((mtime, ctime));
+    }
+
+    /// The times set by `set_times`, if any.
+    pub fn times(&self) -> Option<(Time, Time)> {
+        self.lock().times
     }
 
     pub fn fail(&self, why: String) {

@@ -91,6 +91,9 @@ pub fn build(
                         }
                         // What was read, should the file have changed meanwhile.
                         e.size = pieces.iter().map(Piece::len).sum();
+                        if let Some((mtime, ctime)) = slot.times() {
+                            (e.mtime, e.ctime) = (mtime, ctime);
+                        }
                         e.hash = hash;
                         e.content = content(pipeline, pieces)?;
                         e
