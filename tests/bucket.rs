@@ -241,10 +241,14 @@ fn commands_read_a_bucket_through_a_bounded_cache() {
     assert!(tag.starts_with(b"Signature: 8a477f597d28d172789f06886806bc55"));
     let home = b.dir.path();
     std::fs::write(home.join("kept"), b"k").unwrap();
-    let other = Repo::new();
+    let mut other = Repo::new();
     other.backup(&[home], &["--exclude-caches"]);
-    let listed = other.run(&["ls", "-R", "latest", home.to_str().unwrap()]).ok().stdout;
-    assert_eq!(listed.trim(), home.join("kept").to_str().unwrap());
+    let listed = |r: &Repo| r.run(&["ls", "-R", "latest", home.to_str().unwrap()]).ok().stdout;
+    assert_eq!(listed(&other).trim(), home.join("kept").to_str().unwrap());
+    // And strata's own cache is left out without being asked.
+    other.env.push(("STRATA_CACHE_DIR".into(), cache.to_str().unwrap().into()));
+    other.backup(&[home], &[]);
+    assert_eq!(listed(&other).trim(), home.join("kept").to_str().unwrap());
 
     // Writers are refused, naming the bucket.
     let r = b.run(&["backup", src.to_str().unwrap()]);

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The signature a CACHEDIR.TAG must begin with (bford.info/cachedir).
 pub const CACHEDIR_SIGNATURE: &[u8] = b"Signature: 8a477f597d28d172789f06886806bc55";
@@ -16,6 +16,8 @@ pub struct Excludes {
     by_name: Option<GlobSet>,
     pub caches: bool,
     pub one_file_system: bool,
+    /// strata's cache of buckets, always left out (`Own`).
+    pub cache_dir: Option<PathBuf>,
 }
 
 fn glob(p: &str) -> Result<Glob> {
@@ -57,7 +59,7 @@ impl Excludes {
             }
             b.build().map(Some).map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))
         };
-        Ok(Excludes { by_path: build(paths, np)?, by_name: build(names, nn)?, caches: false, one_file_system: false })
+        Ok(Excludes { by_path: build(paths, np)?, by_name: build(names, nn)?, ..Excludes::default() })
     }
 
     pub fn matches(&self, path: &Path, name: &[u8]) -> bool {
@@ -69,13 +71,16 @@ impl Excludes {
 /// What every backup leaves out wherever its walk meets it (a source path
 /// itself is backed up as asked): the repository written to, since a copy
 /// of it inside itself is taken while it changes and grows the repository
-/// by its own size at each backup; and strata mounts, views of backups,
+/// by its own size at each backup; strata's cache of buckets (as borg
+/// leaves its cache out); and strata mounts, views of backups,
 /// where the walk would read every snapshot (or, for another user's mount,
 /// which even root may not look at, fail on it at every backup).
 #[derive(Clone, Default)]
 pub struct Own {
     /// The repository's directory: (device, inode).
     repo: Option<(u64, u64)>,
+    /// The cache directory: (device, inode).
+    cache: Option<(u64, u64)>,
     /// The strata mounts: device, mount point.
     mounts: Vec<(u64, Vec<u8>)>,
 }
@@ -84,15 +89,16 @@ pub struct Own {
 #[derive(Debug, PartialEq, Eq)]
 pub enum OwnDir {
     Repository,
+    Cache,
     Mount,
 }
 
 impl Own {
-    pub fn of(repo: &Path) -> Own {
+    pub fn of(repo: &Path, cache: Option<&Path>) -> Own {
         use std::os::unix::fs::MetadataExt;
-        let repo = std::fs::metadata(repo).ok().map(|m| (m.dev(), m.ino()));
+        let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
         let mounts = strata_mounts(&std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
-        Own { repo, mounts }
+        Own { repo: id(repo), cache: cache.and_then(id), mounts }
     }
 
     /// What the directory of device `dev` and inode `ino` is, met in the
@@ -101,6 +107,8 @@ impl Own {
     pub fn dir(&self, dev: u64, ino: u64, source_dev: u64) -> Option<OwnDir> {
         if self.repo == Some((dev, ino)) {
             Some(OwnDir::Repository)
+        } else if self.cache == Some((dev, ino)) {
+            Some(OwnDir::Cache)
         } else if dev != source_dev && self.mounts.iter().any(|(d, _)| *d == dev) {
             Some(OwnDir::Mount)
         } else {

@@ -182,7 +182,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         }
         None => all.iter().rev().find(|(_, s)| s.host == opts.host && s.paths == path_bytes).cloned(),
     };
-    let own = exclude::Own::of(repo.path());
+    let own = exclude::Own::of(repo.path(), opts.excludes.cache_dir.as_deref());
     if opts.estimate {
         match &parent {
             Some((_, s)) => progress.bytes_total.store(s.counters.bytes, std::sync::atomic::Ordering::Relaxed),

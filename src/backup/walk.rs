@@ -185,6 +185,10 @@ impl Walker<'_> {
                         log::info!("{}: left out: the repository backed up to", path.display());
                         return Ok(None);
                     }
+                    Some(OwnDir::Cache) => {
+                        log::info!("{}: left out: strata's cache", path.display());
+                        return Ok(None);
+                    }
                     Some(OwnDir::Mount) => {
                         log::info!("{}: left out: a strata mount", path.display());
                         return Ok(None);

@@ -117,9 +117,9 @@ pub enum Command {
     Init(InitArgs),
     /// Back up files and directories into a new snapshot
     ///
-    /// Wherever the walk meets them, the repository backed up to and strata
-    /// mounts are left out; a source path inside a mount is backed up as
-    /// asked.
+    /// Wherever the walk meets them, the repository backed up to, strata's
+    /// cache (--cache-dir) and strata mounts are left out; a source path
+    /// inside a mount is backed up as asked.
     Backup(BackupArgs),
     /// List snapshots, oldest first
     Snapshots(SnapshotsArgs),
