@@ -165,13 +165,30 @@ fn unreadable_and_vanishing_files_are_recorded_exit_3() {
     assert_eq!((&snaps[0]["files"], &snaps[0]["bytes"]), (&1.into(), &1.into()), "{}", snaps[0]);
 }
 
+/// Starts `backup --json SRC` (output piped) and returns once it holds
+/// `file` open, so a change made then lands mid-read (or after 20 s).
+fn backup_reading(repo: &Repo, src: &std::path::Path, file: &std::path::Path) -> std::process::Child {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let child =
+        repo.cmd().args(["backup", "--json"]).arg(src).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let fds = format!("/proc/{}/fd", child.id());
+    let holds = || {
+        std::fs::read_dir(&fds)
+            .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == file)))
+            .unwrap_or(false)
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while !holds() && Instant::now() < end {}
+    child
+}
+
 /// A file changed once while read (a log appended to, say) is read again
 /// and stored as it then is, with its times then: no warning, exit 0.
 #[test]
 fn a_file_changed_once_while_read_is_read_again() {
     use std::io::Write;
     use std::os::unix::fs::MetadataExt;
-    use std::time::{Duration, Instant};
     let repo = Repo::new();
     let src = repo.scratch("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -179,22 +196,7 @@ fn a_file_changed_once_while_read_is_read_again() {
     let data: Vec<u8> = (0..32u32 << 20).map(|i| (i ^ (i >> 9)).wrapping_mul(2654435761) as u8).collect();
     for attempt in 0.. {
         std::fs::write(&log, &data).unwrap();
-        let child = repo
-            .cmd()
-            .args(["backup", "--json"])
-            .arg(&src)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let fds = format!("/proc/{}/fd", child.id());
-        let holds = || {
-            std::fs::read_dir(&fds)
-                .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == log)))
-                .unwrap_or(false)
-        };
-        let end = Instant::now() + Duration::from_secs(20);
-        while !holds() && Instant::now() < end {}
+        let child = backup_reading(&repo, &src, &log);
         std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(b"appended\n").unwrap();
         let out = child.wait_with_output().unwrap();
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -221,7 +223,6 @@ fn a_file_changed_once_while_read_is_read_again() {
 /// size counts what was stored, not the size first seen.
 #[test]
 fn a_file_shrinking_while_read_is_counted_as_stored() {
-    use std::time::{Duration, Instant};
     let repo = Repo::new();
     let src = repo.scratch("src");
     std::fs::create_dir_all(&src).unwrap();
@@ -231,16 +232,7 @@ fn a_file_shrinking_while_read_is_counted_as_stored() {
     // should the read have ended first.
     for attempt in 0.. {
         std::fs::write(&big, &data).unwrap();
-        let child =
-            repo.cmd().args(["backup", "--json"]).arg(&src).stdout(std::process::Stdio::piped()).spawn().unwrap();
-        let fds = format!("/proc/{}/fd", child.id());
-        let holds = || {
-            std::fs::read_dir(&fds)
-                .map(|d| d.flatten().any(|e| std::fs::read_link(e.path()).is_ok_and(|t| t == big)))
-                .unwrap_or(false)
-        };
-        let end = Instant::now() + Duration::from_secs(20);
-        while !holds() && Instant::now() < end {}
+        let child = backup_reading(&repo, &src, &big);
         std::fs::OpenOptions::new().write(true).open(&big).unwrap().set_len(1 << 20).unwrap();
         let out = child.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);

@@ -93,6 +93,17 @@ pub enum OwnDir {
     Mount,
 }
 
+impl OwnDir {
+    /// What it is, for the log.
+    pub fn what(&self) -> &'static str {
+        match self {
+            OwnDir::Repository => "the repository backed up to",
+            OwnDir::Cache => "strata's cache",
+            OwnDir::Mount => "a strata mount",
+        }
+    }
+}
+
 impl Own {
     pub fn of(repo: &Path, cache: Option<&Path>) -> Own {
         use std::os::unix::fs::MetadataExt;

@@ -137,7 +137,7 @@ impl Walker<'_> {
             Ok(st) => st,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied && !source && self.own.is_mount_point(path) => {
                 // Another user's mount, which root may not look at either.
-                log::info!("{}: left out: a strata mount", path.display());
+                log::info!("{}: left out: {}", path.display(), OwnDir::Mount.what());
                 return Ok(None);
             }
             Err(e) => {
@@ -180,20 +180,9 @@ impl Walker<'_> {
                     self.record(path, format!("nested deeper than {DEPTH_MAX} directories: left out"));
                     return Ok(None);
                 }
-                match if source { None } else { self.own.dir(st.st_dev, st.st_ino, self.root_dev) } {
-                    Some(OwnDir::Repository) => {
-                        log::info!("{}: left out: the repository backed up to", path.display());
-                        return Ok(None);
-                    }
-                    Some(OwnDir::Cache) => {
-                        log::info!("{}: left out: strata's cache", path.display());
-                        return Ok(None);
-                    }
-                    Some(OwnDir::Mount) => {
-                        log::info!("{}: left out: a strata mount", path.display());
-                        return Ok(None);
-                    }
-                    None => {}
+                if let Some(own) = if source { None } else { self.own.dir(st.st_dev, st.st_ino, self.root_dev) } {
+                    log::info!("{}: left out: {}", path.display(), own.what());
+                    return Ok(None);
                 }
                 let parent_dir = parent.filter(|p| p.kind == Kind::Dir);
                 let subtree = if self.excludes.one_file_system && st.st_dev != self.root_dev {
