@@ -2687,7 +2687,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__restore)
-            opts="-i -e -n -r -h --at --host --path --tag --include --exclude --dry-run --overwrite --delete --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            opts="-i -e -n -r -h --at --host --path --tag --include --exclude --include-xattr --exclude-xattr --dry-run --overwrite --delete --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2722,6 +2722,14 @@ _strata() {
                     return 0
                     ;;
                 -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include-xattr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-xattr)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

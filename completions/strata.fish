@@ -196,6 +196,8 @@ complete -c strata -n "__fish_strata_using_subcommand restore" -l path -d 'Choos
 complete -c strata -n "__fish_strata_using_subcommand restore" -l tag -d 'Choose among snapshots with this tag' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob, relative to the restored directory (repeatable)' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -s e -l exclude -d 'Leave out paths matching this glob (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l include-xattr -d 'Set only the extended attributes whose names match this glob (repeatable; all by default)' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -l exclude-xattr -d 'Do not set extended attributes whose names match this glob (repeatable): \'security.selinux\', \'trusted.*\', or \'*\' for none, where the target refuses them' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l overwrite -d 'What to do with files that exist in the target (needed when it is not empty)' -r -f -a "never\t'Keep every existing file'
 if-changed\t'Replace an existing file whose type, size or mtime differ'
 always\t'Replace every existing file'"

@@ -39,8 +39,43 @@ pub struct Options {
     pub dry_run: bool,
     pub include: Option<GlobSet>,
     pub exclude: Option<GlobSet>,
+    pub xattrs: XattrFilter,
     pub report: Report,
     pub warn: Box<dyn FnMut(&str)>,
+}
+
+/// Which extended attributes a restore sets: all, unless patterns on the
+/// whole name (`security.*`) choose. A target that cannot take some (NFS,
+/// a filesystem without xattrs; `trusted.*` without CAP_SYS_ADMIN; SELinux
+/// labels a policy refuses) fails on every file that has them, so the
+/// choice is the way to restore there without those errors.
+#[derive(Default)]
+pub struct XattrFilter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl XattrFilter {
+    /// From `--include-xattr` and `--exclude-xattr` patterns.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<XattrFilter> {
+        let set = |option: &str, patterns: &[String]| -> Result<Option<GlobSet>> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let mut b = globset::GlobSetBuilder::new();
+            for p in patterns {
+                b.add(globset::Glob::new(p).map_err(|e| Error::Invalid(format!("{option} {p:?}: {e}")))?);
+            }
+            b.build().map(Some).map_err(|e| Error::Invalid(format!("{option}: {e}")))
+        };
+        Ok(XattrFilter { include: set("--include-xattr", include)?, exclude: set("--exclude-xattr", exclude)? })
+    }
+
+    fn wants(&self, name: &[u8]) -> bool {
+        let name = Path::new(sys::os(name));
+        self.include.as_ref().is_none_or(|g| g.is_match(name))
+            && !self.exclude.as_ref().is_some_and(|g| g.is_match(name))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -90,6 +125,11 @@ struct Written {
     failed_bytes: AtomicU64,
     /// The target's filesystem is full: the restore stops.
     full: OnceLock<String>,
+    /// The xattrs to set.
+    xattrs: XattrFilter,
+    /// Xattrs that could not be set, by name and errno: how many files
+    /// failed so after the first, which alone is reported on its own.
+    xattr_failures: Mutex<HashMap<(Vec<u8>, i32), u64>>,
 }
 
 impl Written {
@@ -105,6 +145,43 @@ impl Written {
             let _ = self.full.set(format!("{}: {err}", path.display()));
         }
         full
+    }
+
+    /// The message for xattr `name` failing to be set on `path` with `err`,
+    /// unless the same name failed the same way before: a target that
+    /// refuses an xattr refuses it on every file, and one line says so.
+    fn xattr_failed(&self, path: &Path, name: &[u8], err: &std::io::Error) -> Option<String> {
+        let lossy = String::from_utf8_lossy(name);
+        let msg = format!("{}: setting xattr {lossy}: {err}", path.display());
+        let Some(errno) = err.raw_os_error() else { return Some(msg) };
+        let mut seen = self.xattr_failures.lock().unwrap_or_else(|e| e.into_inner());
+        match seen.get_mut(&(name.to_vec(), errno)) {
+            Some(more) => {
+                *more += 1;
+                None
+            }
+            None => {
+                seen.insert((name.to_vec(), errno), 0);
+                Some(format!(
+                    "{msg} (more files failing so are counted at the end; --exclude-xattr '{lossy}' leaves it out)"
+                ))
+            }
+        }
+    }
+
+    /// One line for each xattr that failed on more files than it was
+    /// reported for.
+    fn xattr_summary(&self) -> Vec<String> {
+        let seen = self.xattr_failures.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines: Vec<_> = seen.iter().filter(|(_, &n)| n > 0).collect();
+        lines.sort();
+        lines
+            .into_iter()
+            .map(|((name, errno), n)| {
+                let err = std::io::Error::from_raw_os_error(*errno);
+                format!("setting xattr {} failed on {n} more files the same way: {err}", String::from_utf8_lossy(name))
+            })
+            .collect()
     }
 }
 
@@ -132,7 +209,7 @@ struct Restorer<'a> {
 }
 
 /// Restores `entry` (a directory's contents, or one other entry) into `target`.
-pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<Summary> {
+pub fn run(repo: &Repo, entry: &Entry, target: &Path, mut opts: Options) -> Result<Summary> {
     let is_dir = entry.kind == Kind::Dir;
     // The target as it is on disk (its parent's, should it not exist yet).
     let on_disk = std::fs::canonicalize(target).ok().or_else(|| {
@@ -173,7 +250,7 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
     };
     let owners = sys::is_root();
     let reader = Reader::new(64 << 20);
-    let written = Written::default();
+    let written = Written { xattrs: std::mem::take(&mut opts.xattrs), ..Written::default() };
     let mut r = Restorer {
         repo,
         written: &written,
@@ -229,7 +306,9 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, opts: Options) -> Result<S
         r.files = None; // the workers finish the queue, and the scope joins them
         result
     });
-    for msg in std::mem::take(&mut *written.errors.lock().unwrap_or_else(|e| e.into_inner())) {
+    let mut late = std::mem::take(&mut *written.errors.lock().unwrap_or_else(|e| e.into_inner()));
+    late.extend(written.xattr_summary());
+    for msg in late {
         (r.opts.warn)(&msg);
         r.summary.errors.push(msg);
     }
@@ -614,9 +693,12 @@ impl Restorer<'_> {
                 self.fail(path, format!("setting owner: {err}"));
             }
         }
-        for (k, v) in &e.xattrs {
+        for (k, v) in e.xattrs.iter().filter(|(k, _)| self.written.xattrs.wants(k)) {
             if let Err(err) = sys::set_xattr_at(dir, name, k, v) {
-                self.fail(path, format!("setting xattr {}: {err}", String::from_utf8_lossy(k)));
+                if let Some(msg) = self.written.xattr_failed(path, k, &err) {
+                    (self.opts.warn)(&msg);
+                    self.summary.errors.push(msg);
+                }
             }
         }
         if e.kind != Kind::Symlink {
@@ -686,9 +768,11 @@ fn write_file(repo: &Repo, reader: &Reader, job: FileJob, written: &Written) {
     if chown && unsafe { libc::fchown(raw, e.uid, e.gid) } != 0 {
         fail(format!("setting owner: {}", std::io::Error::last_os_error()));
     }
-    for (k, v) in &e.xattrs {
+    for (k, v) in e.xattrs.iter().filter(|(k, _)| written.xattrs.wants(k)) {
         if let Err(err) = sys::fset_xattr(raw, k, v) {
-            fail(format!("setting xattr {}: {err}", String::from_utf8_lossy(k)));
+            if let Some(msg) = written.xattr_failed(&path, k, &err) {
+                written.fail(msg);
+            }
         }
     }
     if chmod && unsafe { libc::fchmod(raw, e.mode as libc::mode_t) } != 0 {

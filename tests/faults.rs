@@ -321,6 +321,25 @@ impl SmallDisk {
     }
 }
 
+impl SmallDisk {
+    /// A ramfs, which stores no extended attributes at all (as NFSv3 and
+    /// other targets do not): None where it cannot be mounted (not root),
+    /// after saying why; a failure under CI.
+    fn ramfs(at: &std::path::Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let out = std::process::Command::new("mount").args(["-t", "ramfs", "ramfs"]).arg(at).output();
+        match out {
+            Ok(o) if o.status.success() => Some(SmallDisk(at.to_path_buf())),
+            other => {
+                let why = format!("cannot mount a ramfs at {}: {other:?}", at.display());
+                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+                eprintln!("skipped: {why}");
+                None
+            }
+        }
+    }
+}
+
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         // (A loop device goes with its last mount.)
@@ -444,4 +463,80 @@ fn a_full_disk_stops_a_restore_with_one_message_and_no_partial_files() {
     std::fs::remove_file(disk.0.join("filler")).unwrap();
     repo.run(&["restore", "--overwrite", "if-changed", &spec, out.to_str().unwrap()]).ok();
     assert_same(&src, &out, &EXACT);
+}
+
+/// A target that refuses an xattr refuses it on every file that has it: a
+/// restore reports each refused name once, then how many more files it
+/// failed on, not a line per file. --exclude-xattr and --include-xattr
+/// choose what is set, and a restore that leaves out what the target
+/// refuses ends without errors.
+#[test]
+fn a_restore_where_xattrs_are_refused_reports_each_once_and_chooses_by_name() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(src.join("dir")).unwrap();
+    tree::set_xattr(&src.join("dir"), "user.dir", b"d");
+    for i in 0..20 {
+        let f = src.join(format!("dir/f{i:02}"));
+        std::fs::write(&f, format!("file {i}")).unwrap();
+        tree::set_xattr(&f, "user.keep", b"k");
+        tree::set_xattr(&f, "user.drop", b"x");
+    }
+    repo.backup(&[&src], &[]);
+    let from = format!("latest:{}", src.display());
+
+    let Some(ram) = SmallDisk::ramfs(&repo.scratch("ramfs")) else { return };
+    let r = repo.run(&["restore", &from, ram.0.join("all").to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    // The directory's one xattr, each file xattr's first failure, and a
+    // count of the 19 more files for each of the two.
+    assert_eq!(lines.iter().filter(|l| l.contains("setting xattr")).count(), 5, "{}", r.stderr);
+    for name in ["user.keep", "user.drop"] {
+        let first = lines.iter().filter(|l| l.contains(&format!("setting xattr {name}: "))).count();
+        assert_eq!(first, 1, "{}", r.stderr);
+        let more = format!("setting xattr {name} failed on 19 more files the same way: Operation not supported");
+        assert!(r.stderr.contains(&more), "{}", r.stderr);
+    }
+    assert!(r.stderr.contains("--exclude-xattr 'user.keep' leaves it out"), "{}", r.stderr);
+    assert!(r.stderr.contains("5 errors during restore"), "{}", r.stderr);
+    // The content is all there.
+    assert_eq!(std::fs::read(ram.0.join("all/dir/f07")).unwrap(), b"file 7");
+
+    let r = repo.run(&["restore", &from, ram.0.join("none").to_str().unwrap(), "--exclude-xattr", "*"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    // Everything else is as it was. (The xattr names of each path, sorted.)
+    let scan = |p: &std::path::Path| {
+        let mut m = tree::scan(p, &EXACT);
+        let names: Vec<(Vec<u8>, Vec<String>)> = m
+            .iter_mut()
+            .map(|(p, meta)| {
+                let mut n: Vec<String> = meta.xattrs.drain(..).map(|(k, _)| String::from_utf8(k).unwrap()).collect();
+                n.sort();
+                (p.clone(), n)
+            })
+            .collect();
+        (m, names.into_iter().collect::<std::collections::BTreeMap<_, _>>())
+    };
+    let (source, _) = scan(&src);
+    let (none, names) = scan(&ram.0.join("none"));
+    assert!(tree::diff(&source, &none).is_empty(), "{:?}", tree::diff(&source, &none));
+    assert!(names.values().all(|n| n.is_empty()));
+
+    // On a filesystem that takes them, the chosen ones alone.
+    let out = repo.scratch("chosen");
+    repo.run(&["restore", &from, out.to_str().unwrap(), "--exclude-xattr", "user.drop"]).ok();
+    let (_, names) = scan(&out);
+    assert_eq!(names[&b"dir/f03"[..]], ["user.keep"]);
+    assert_eq!(names[&b"dir"[..]], ["user.dir"]);
+    let out = repo.scratch("included");
+    repo.run(&["restore", &from, out.to_str().unwrap(), "--include-xattr", "user.d*", "--exclude-xattr", "user.dir"])
+        .ok();
+    let (_, names) = scan(&out);
+    assert_eq!(names[&b"dir/f03"[..]], ["user.drop"]);
+    assert!(names[&b"dir"[..]].is_empty());
+
+    let r = repo.run(&["restore", &from, repo.scratch("bad").to_str().unwrap(), "--exclude-xattr", "user.[a"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--exclude-xattr \"user.[a\""), "{}", r.stderr);
 }

@@ -494,6 +494,15 @@ pub struct RestoreArgs {
     /// Leave out paths matching this glob (repeatable)
     #[arg(long = "exclude", short = 'e', value_name = "GLOB")]
     pub excludes: Vec<String>,
+    /// Set only the extended attributes whose names match this glob
+    /// (repeatable; all by default)
+    #[arg(long = "include-xattr", value_name = "GLOB")]
+    pub include_xattrs: Vec<String>,
+    /// Do not set extended attributes whose names match this glob
+    /// (repeatable): 'security.selinux', 'trusted.*', or '*' for none, where
+    /// the target refuses them
+    #[arg(long = "exclude-xattr", value_name = "GLOB")]
+    pub exclude_xattrs: Vec<String>,
     /// Print what would be created, overwritten and deleted; change nothing
     #[arg(long, short = 'n')]
     pub dry_run: bool,

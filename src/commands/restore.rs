@@ -20,6 +20,7 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
         dry_run: a.dry_run,
         include: restore::globs(&a.includes)?,
         exclude: restore::globs(&a.excludes)?,
+        xattrs: restore::XattrFilter::new(&a.include_xattrs, &a.exclude_xattrs)?,
         report: Box::new(move |action, p| {
             if json {
                 println!("{}", json!({"type": "action", "action": action, "path": p.to_string_lossy()}));
@@ -56,7 +57,8 @@ pub fn run(g: &Global, a: &RestoreArgs) -> Result<i32> {
         );
     }
     if !s.errors.is_empty() {
-        eprintln!("{} errors during restore (listed above)", s.errors.len());
+        let n = s.errors.len();
+        eprintln!("{n} {} during restore (listed above)", if n == 1 { "error" } else { "errors" });
         return Ok(1);
     }
     Ok(0)
