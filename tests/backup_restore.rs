@@ -525,3 +525,41 @@ fn a_restore_leaves_the_repository_it_reads_from_alone() {
     assert!(!inside.exists());
     assert_eq!(repo.snapshots().len(), 2);
 }
+
+/// A source that does not exist (a disk not attached, a service not
+/// deployed yet) is reported and left out, as restic does, and the backup
+/// exits 3; the snapshot names it, so the next backup with the same paths
+/// has a parent. With no source at all there is nothing to back up.
+#[test]
+fn a_missing_source_is_reported_and_left_out() {
+    let (repo, src) = Repo::with_source(&[("kept", b"data")]);
+    let gone = repo.scratch("gone");
+    let deeper = repo.scratch("no/such/dir");
+    let args = [src.to_str().unwrap(), gone.to_str().unwrap(), deeper.to_str().unwrap()];
+    let r = repo.run(&[&["backup", "--json"][..], &args].concat());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    for p in [&gone, &deeper] {
+        assert!(r.stdout.contains(&format!("{}: does not exist: left out", p.display())), "{}", r.stdout);
+    }
+    let snap = repo.snapshots().pop().unwrap();
+    let paths: Vec<&str> = snap["paths"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    let mut want = args.to_vec();
+    want.sort();
+    assert_eq!(paths, want);
+    assert_eq!(snap["failed"].as_array().unwrap().len(), 2, "{snap}");
+    let ls = repo.run(&["ls", "latest", src.to_str().unwrap()]).ok();
+    assert!(ls.stdout.contains("kept"), "{}", ls.stdout);
+
+    // The same paths again: the first is the parent, and the file unchanged.
+    let r = repo.run(&[&["backup", "--json"][..], &args].concat());
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    let summary = r.stdout.lines().last().unwrap();
+    let summary: serde_json::Value = serde_json::from_str(summary).unwrap();
+    assert_eq!(summary["files_unchanged"], 1, "{summary}");
+    assert_eq!(summary["parent"], snap["id"], "{summary}");
+
+    let r = repo.run(&["backup", gone.to_str().unwrap(), deeper.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("nothing to back up") && r.stderr.contains("does not exist"), "{}", r.stderr);
+    assert_eq!(repo.snapshots().len(), 3);
+}

@@ -260,9 +260,10 @@ fn backup_json_exits_as_soon_as_the_backup_is_done() {
 /// An I/O error says what failed once, not once per layer.
 #[test]
 fn an_io_error_is_printed_once() {
-    let repo = Repo::new();
-    let missing = repo.scratch("no-such-dir");
-    let r = repo.run(&["backup", missing.to_str().unwrap()]);
+    let (repo, src) = Repo::with_source(&[("f", b"data")]);
+    let missing = repo.scratch("no-such-dir").join("f");
+    let path = format!("latest:{}/f", src.display());
+    let r = repo.run(&["dump", &path, "--target", missing.to_str().unwrap()]);
     assert_ne!(r.code, 0);
     assert_eq!(r.stderr.matches("No such file or directory").count(), 1, "{}", r.stderr);
 }

@@ -105,7 +105,14 @@ pub fn absolute(p: &Path) -> Result<PathBuf> {
             _ => {}
         }
     }
-    let parent = out.parent().map(|d| d.canonicalize().map_err(|e| Error::io(d, e))).transpose()?;
+    // A directory that does not exist leaves the path as it is: a source
+    // there is missing, which the backup reports.
+    let parent = match out.parent().map(|d| (d, d.canonicalize())) {
+        Some((_, Ok(d))) => Some(d),
+        Some((_, Err(e))) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Some((d, Err(e))) => return Err(Error::io(d, e)),
+        None => None,
+    };
     Ok(match (parent, out.file_name()) {
         (Some(d), Some(n)) => d.join(n),
         _ => out,
@@ -152,14 +159,23 @@ fn stream_path(s: &Stream, sources: &[PathBuf]) -> Result<PathBuf> {
 pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, Snapshot)> {
     let started = std::time::Instant::now();
     let time = opts.time.unwrap_or_else(Time::now);
-    let mut paths = Vec::new();
+    // A source that does not exist (a disk not attached tonight, a service
+    // not deployed yet) is reported and left out, as restic does; the
+    // snapshot still names it among its paths, so the next backup finds
+    // this one as its parent. If none exists, there is nothing to back up.
+    let (mut paths, mut missing) = (Vec::new(), Vec::new());
     for p in &opts.paths {
         let abs = absolute(p)?;
-        std::fs::symlink_metadata(&abs).map_err(|e| Error::io(&abs, e))?;
-        paths.push(abs);
+        match std::fs::symlink_metadata(&abs) {
+            Ok(_) => paths.push(abs),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(abs),
+            Err(e) => return Err(Error::io(&abs, e)),
+        }
     }
-    paths.sort();
-    paths.dedup();
+    for v in [&mut paths, &mut missing] {
+        v.sort();
+        v.dedup();
+    }
     let mut stream_paths = Vec::new();
     for s in &opts.streams {
         let p = stream_path(s, &paths)?;
@@ -169,10 +185,15 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         stream_paths.push(p);
     }
     if paths.is_empty() && stream_paths.is_empty() {
+        if let Some(first) = missing.first() {
+            let more =
+                if missing.len() > 1 { format!(" (nor do {} more sources)", missing.len() - 1) } else { String::new() };
+            return Err(Error::Invalid(format!("nothing to back up: {} does not exist{more}", first.display())));
+        }
         return Err(Error::Invalid("nothing to back up: give a path or a stream".into()));
     }
     let mut path_bytes: Vec<Vec<u8>> =
-        paths.iter().chain(&stream_paths).map(|p| p.as_os_str().as_bytes().to_vec()).collect();
+        paths.iter().chain(&missing).chain(&stream_paths).map(|p| p.as_os_str().as_bytes().to_vec()).collect();
     path_bytes.sort();
 
     let all = repo.snapshots()?;
@@ -263,6 +284,9 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
             dirs: dirs_tx,
             reads: reads_tx,
         };
+        for p in &missing {
+            walker.record(p, "does not exist: left out");
+        }
         let sources = Sources { streams: &streams, stream_entry: &stream_entry };
         let root = walk_sources(&mut walker, &root, &sources, parent.as_ref().map(|(_, s)| s), parent_root.as_ref());
         let walked = root.map(|r| (r, std::mem::take(&mut walker.counters), std::mem::take(&mut walker.failed)));
@@ -389,7 +413,14 @@ fn virtual_dir(w: &mut Walker, path: &Path, node: &Node, sources: &Sources, pare
             continue;
         };
         if child.source {
-            w.root_dev = sys::fstatat(fd.as_raw_fd(), name).map_err(|e| Error::io(&child_path, e))?.st_dev;
+            w.root_dev = match sys::fstatat(fd.as_raw_fd(), name) {
+                Ok(st) => st.st_dev,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    w.record(&child_path, "vanished before it was read: left out");
+                    continue;
+                }
+                Err(e) => return Err(Error::io(&child_path, e)),
+            };
             if let Some(p) = w.entry(fd.as_raw_fd(), name, &child_path, prev, true)? {
                 pending.push(p);
             }

@@ -89,7 +89,7 @@ pub(crate) fn stat_entry(name: &[u8], st: &libc::stat, kind: Kind) -> Entry {
 }
 
 impl Walker<'_> {
-    fn record(&mut self, path: &Path, why: impl std::fmt::Display) {
+    pub(super) fn record(&mut self, path: &Path, why: impl std::fmt::Display) {
         let msg = format!("{}: {why}", path.display());
         (self.warn)(&msg);
         self.counters.errors += 1;
