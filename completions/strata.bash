@@ -325,12 +325,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__backup)
-            opts="-e -x -r -h --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            opts="-e -x -r -h --files-from --files-from-raw --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --files-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --files-from-raw)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --stdin-from-command)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -71,6 +71,8 @@ complete -c strata -n "__fish_strata_using_subcommand init" -l config -d 'The pr
 complete -c strata -n "__fish_strata_using_subcommand init" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
 complete -c strata -n "__fish_strata_using_subcommand init" -l no-encryption -d 'Store data unencrypted (only for storage you trust)'
 complete -c strata -n "__fish_strata_using_subcommand init" -s h -l help -d 'Print help'
+complete -c strata -n "__fish_strata_using_subcommand backup" -l files-from -d 'Also back up the paths listed in this file, one a line (blank lines and lines starting with \'#\' ignored; \'-\' reads standard input; repeatable)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand backup" -l files-from-raw -d 'Also back up the paths listed in this file, each ended by a NUL byte, as `find -print0` writes them (\'-\' reads standard input; repeatable)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin-from-command -d 'Run this shell command and store its output as one file (a database dump: `pg_dump app`); when it exits nonzero no snapshot is written and its error output is shown' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin-filename -d 'Where --stdin or --stdin-from-command\'s file appears in the snapshot: a name at its root, or an absolute path' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l host -d 'Host name recorded in the snapshot (default: this machine\'s)' -r

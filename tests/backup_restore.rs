@@ -563,3 +563,52 @@ fn a_missing_source_is_reported_and_left_out() {
     assert!(r.stderr.contains("nothing to back up") && r.stderr.contains("does not exist"), "{}", r.stderr);
     assert_eq!(repo.snapshots().len(), 3);
 }
+
+/// --files-from lists paths a line each (comments, blank lines and a
+/// CRLF's CR aside), --files-from-raw as `find -print0` writes them, any
+/// bytes a name may hold; both add to the PATHs given, and '-' reads
+/// standard input.
+#[test]
+fn files_from_lists_take_the_paths_to_back_up() {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let (repo, src) = Repo::with_source(&[
+        ("with space.txt", b"1"),
+        ("dir/inner", b"2"),
+        ("left/out", b"3"),
+        ("given", b"4"),
+        ("piped", b"5"),
+    ]);
+    let odd = src.join(std::ffi::OsStr::from_bytes(b"r\xe9sum\xe9\nline"));
+    std::fs::write(&odd, b"6").unwrap();
+    let s = src.display();
+    let list = repo.scratch("list");
+    std::fs::write(&list, format!("# what to keep\n\n{s}/with space.txt\r\n{s}/dir\n")).unwrap();
+    let raw = repo.scratch("list0");
+    std::fs::write(&raw, [odd.as_os_str().as_bytes(), b"\0"].concat()).unwrap();
+    let mut cmd = repo.cmd();
+    cmd.args(["backup", "--files-from"]).arg(&list).arg("--files-from-raw").arg(&raw);
+    cmd.args(["--files-from", "-"]).arg(src.join("given"));
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(format!("{s}/piped\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let ls = repo.run(&["ls", "latest", src.to_str().unwrap()]).ok();
+    let mut names: Vec<&str> = ls.stdout.lines().collect();
+    names.sort();
+    let want = [format!("{s}/dir"), format!("{s}/given"), format!("{s}/piped"), format!("{s}/with space.txt")];
+    // The odd name prints as its bytes: not a line of UTF-8 of its own.
+    assert_eq!(names.iter().filter(|n| want.contains(&n.to_string())).count(), 4, "{}", ls.stdout);
+    assert!(!ls.stdout.contains("left"), "{}", ls.stdout);
+    let spec = [b"latest:", odd.as_os_str().as_bytes()].concat();
+    let dumped = repo.run_os(&[std::ffi::OsStr::new("dump"), std::ffi::OsStr::from_bytes(&spec)]);
+    assert_eq!(dumped.stdout, "6");
+
+    let empty = repo.scratch("empty");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    let r = repo.run(&["backup", "--files-from", empty.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--files-from") && r.stderr.contains("lists no paths"), "{}", r.stderr);
+}

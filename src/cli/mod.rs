@@ -272,6 +272,15 @@ pub struct BackupArgs {
     /// Files and directories to back up (a --profile's sources when none)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Also back up the paths listed in this file, one a line (blank lines
+    /// and lines starting with '#' ignored; '-' reads standard input;
+    /// repeatable)
+    #[arg(long = "files-from", value_name = "FILE")]
+    pub files_from: Vec<PathBuf>,
+    /// Also back up the paths listed in this file, each ended by a NUL byte,
+    /// as `find -print0` writes them ('-' reads standard input; repeatable)
+    #[arg(long = "files-from-raw", value_name = "FILE")]
+    pub files_from_raw: Vec<PathBuf>,
     /// Streamed files from a profile's database dumps.
     #[arg(skip)]
     pub streams: Vec<crate::backup::Stream>,

@@ -25,11 +25,30 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
     };
     let mut streams = a.streams.clone();
     streams.extend(source.map(|source| backup::Stream { path: a.stdin_filename.clone(), source }));
-    if a.paths.is_empty() && streams.is_empty() {
-        anyhow::bail!("nothing to back up: give PATHs, --stdin, --stdin-from-command, or a --profile with sources");
+    let mut paths = a.paths.clone();
+    let lists = a
+        .files_from
+        .iter()
+        .map(|f| (f, "--files-from"))
+        .chain(a.files_from_raw.iter().map(|f| (f, "--files-from-raw")));
+    for (file, option) in lists {
+        if file.as_os_str() == "-" && a.stdin {
+            anyhow::bail!("{option} -: standard input cannot hold both the list of paths and --stdin's file");
+        }
+        let listed = paths_from(file, option == "--files-from-raw")
+            .map_err(|e| anyhow::anyhow!("{option} {}: {e}", file.display()))?;
+        if listed.is_empty() {
+            anyhow::bail!("{option} {}: lists no paths", file.display());
+        }
+        paths.extend(listed);
+    }
+    if paths.is_empty() && streams.is_empty() {
+        anyhow::bail!(
+            "nothing to back up: give PATHs, --files-from, --stdin, --stdin-from-command, or a --profile with sources"
+        );
     }
     let opts = backup::Options {
-        paths: a.paths.clone(),
+        paths,
         streams,
         host: a.host.clone().unwrap_or_else(strata::sys::hostname),
         tags: a.tags.clone(),
@@ -122,4 +141,25 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         }
     }
     Ok(if c.errors > 0 { 3 } else { 0 })
+}
+
+/// The paths a --files-from (`raw`: --files-from-raw) file lists, as bytes.
+fn paths_from(file: &std::path::Path, raw: bool) -> std::io::Result<Vec<std::path::PathBuf>> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStrExt;
+    let mut text = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().lock().read_to_end(&mut text)?;
+    } else {
+        std::fs::File::open(file)?.read_to_end(&mut text)?;
+    }
+    let listed: Vec<&[u8]> = if raw {
+        text.split(|&b| b == 0).filter(|p| !p.is_empty()).collect()
+    } else {
+        text.split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .filter(|l| !l.is_empty() && !l.starts_with(b"#"))
+            .collect()
+    };
+    Ok(listed.into_iter().map(|p| std::ffi::OsStr::from_bytes(p).into()).collect())
 }
