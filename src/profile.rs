@@ -35,6 +35,8 @@ pub struct Profile {
     #[serde(default)]
     pub exclude_caches: bool,
     #[serde(default)]
+    pub exclude_if_present: Vec<String>,
+    #[serde(default)]
     pub one_file_system: bool,
     pub retention: Option<Retention>,
     pub mirror: Option<Mirror>,
@@ -281,13 +283,15 @@ pub fn apply(cli: &mut Cli, p: &Profile) -> Result<()> {
     }
     match &mut cli.command {
         Command::Backup(a) => {
-            if a.paths.is_empty() && !a.stdin && a.stdin_from_command.is_none() {
+            let listed = !a.files_from.is_empty() || !a.files_from_raw.is_empty();
+            if a.paths.is_empty() && !listed && !a.stdin && a.stdin_from_command.is_none() {
                 a.paths.clone_from(&p.sources);
                 a.streams = p.streams();
             }
             a.excludes.extend(p.excludes.iter().cloned());
             a.exclude_files.extend(p.exclude_files.iter().cloned());
             a.exclude_caches |= p.exclude_caches;
+            a.exclude_if_present.extend(p.exclude_if_present.iter().cloned());
             a.one_file_system |= p.one_file_system;
             if a.tags.is_empty() {
                 a.tags.clone_from(&p.tags);

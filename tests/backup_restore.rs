@@ -612,3 +612,30 @@ fn files_from_lists_take_the_paths_to_back_up() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--files-from") && r.stderr.contains("lists no paths"), "{}", r.stderr);
 }
+
+/// --exclude-if-present leaves out a directory holding an entry of that
+/// name (any kind, a dangling symlink too), with all below it.
+#[test]
+fn a_directory_holding_a_marker_is_left_out() {
+    let (repo, src) = Repo::with_source(&[
+        ("keep/f", b"1"),
+        ("skip/.nobackup", b""),
+        ("skip/f", b"2"),
+        ("deep/a/f", b"3"),
+        ("deep/a/b/.nobackup", b""),
+        ("deep/a/b/c/f", b"4"),
+    ]);
+    std::fs::create_dir_all(src.join("linked")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent", src.join("linked/NOBACKUP")).unwrap();
+    let s = src.to_str().unwrap();
+    let r = repo.run(&["backup", s, "--exclude-if-present", ".nobackup", "--exclude-if-present", "NOBACKUP"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ls = repo.run(&["ls", "-R", "latest", s]).ok();
+    let mut got: Vec<String> = ls.stdout.lines().map(|l| l.strip_prefix(s).unwrap().to_string()).collect();
+    got.sort();
+    assert_eq!(got, ["/deep", "/deep/a", "/deep/a/f", "/keep", "/keep/f"]);
+
+    let r = repo.run(&["backup", s, "--exclude-if-present", "a/.nobackup"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--exclude-if-present \"a/.nobackup\""), "{}", r.stderr);
+}

@@ -97,9 +97,12 @@ fn a_profile_runs_the_whole_job_twice() {
     std::fs::write(a.join("keep.txt"), b"one").unwrap();
     std::fs::write(a.join("skip.tmp"), b"excluded").unwrap();
     std::fs::write(b.join("other"), vec![7u8; 100_000]).unwrap();
+    std::fs::create_dir_all(b.join("scratch")).unwrap();
+    std::fs::write(b.join("scratch/.nobackup"), b"").unwrap();
+    std::fs::write(b.join("scratch/junk"), b"excluded too").unwrap();
     let (mirror, metrics) = (s.repo.scratch("mirror"), s.repo.scratch("strata.prom"));
     s.profile(&format!(
-        "sources = [{:?}, {:?}]\nexcludes = [\"*.tmp\"]\ntags = [\"nightly\"]\nmetrics-file = {:?}\n\
+        "sources = [{:?}, {:?}]\nexcludes = [\"*.tmp\"]\nexclude-if-present = [\".nobackup\"]\ntags = [\"nightly\"]\nmetrics-file = {:?}\n\
          [profiles.p.retention]\nkeep-last = 1\nprune-every = \"1h\"\n\
          [profiles.p.mirror]\ntargets = [{:?}, \"s3://strata/run\"]\nwithout-keys = true\n\
          [profiles.p.check]\nread-data-parts = 2\n",

@@ -15,6 +15,8 @@ pub struct Excludes {
     by_path: Option<GlobSet>,
     by_name: Option<GlobSet>,
     pub caches: bool,
+    /// Names whose presence in a directory leaves it out.
+    pub if_present: Vec<Vec<u8>>,
     pub one_file_system: bool,
     /// strata's cache of buckets, always left out (`Own`).
     pub cache_dir: Option<PathBuf>,
@@ -60,6 +62,17 @@ impl Excludes {
             b.build().map(Some).map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))
         };
         Ok(Excludes { by_path: build(paths, np)?, by_name: build(names, nn)?, ..Excludes::default() })
+    }
+
+    /// The `--exclude-if-present` names: each a file name, no path.
+    pub fn set_if_present(&mut self, names: &[String]) -> Result<()> {
+        for n in names {
+            if n.is_empty() || n.contains('/') || n == "." || n == ".." {
+                return Err(Error::Invalid(format!("--exclude-if-present {n:?}: give a file name, without '/'")));
+            }
+        }
+        self.if_present = names.iter().map(|n| n.as_bytes().to_vec()).collect();
+        Ok(())
     }
 
     pub fn matches(&self, path: &Path, name: &[u8]) -> bool {

@@ -200,6 +200,12 @@ impl Walker<'_> {
                     if self.excludes.caches && is_cache_dir(fd.as_raw_fd()) {
                         return Ok(None);
                     }
+                    if let Some(marker) =
+                        self.excludes.if_present.iter().find(|m| sys::fstatat(fd.as_raw_fd(), m).is_ok())
+                    {
+                        log::info!("{}: left out: it holds {}", path.display(), String::from_utf8_lossy(marker));
+                        return Ok(None);
+                    }
                     entry.xattrs = self.xattrs(path, sys::fxattrs(fd.as_raw_fd()));
                     self.walk_dir(fd, path, parent_dir)?
                 };

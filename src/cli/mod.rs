@@ -319,6 +319,10 @@ pub struct BackupArgs {
     /// Leave out directories holding a valid CACHEDIR.TAG
     #[arg(long)]
     pub exclude_caches: bool,
+    /// Leave out directories holding an entry of this name, a marker such
+    /// as .nobackup (repeatable)
+    #[arg(long = "exclude-if-present", value_name = "NAME")]
+    pub exclude_if_present: Vec<String>,
     /// Do not cross filesystem boundaries
     #[arg(long, short = 'x')]
     pub one_file_system: bool,

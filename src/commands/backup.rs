@@ -13,6 +13,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
     let parent = a.parent.as_deref().map(|p| repo.resolve(p)).transpose()?.map(|(id, _)| id);
     let mut excludes = Excludes::new(&a.excludes, &a.exclude_files)?;
     excludes.caches = a.exclude_caches;
+    excludes.set_if_present(&a.exclude_if_present)?;
     excludes.one_file_system = a.one_file_system;
     excludes.cache_dir = Some(super::cache(g).dir);
     let json = a.json;
