@@ -82,6 +82,7 @@ complete -c strata -n "__fish_strata_using_subcommand backup" -l parent -d 'Snap
 complete -c strata -n "__fish_strata_using_subcommand backup" -s e -l exclude -d 'Leave out paths matching this glob; with a \'/\', matched against the whole path, else against each name (repeatable)' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-file -d 'Read exclude globs from this file, one a line' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-if-present -d 'Leave out directories holding an entry of this name, a marker such as .nobackup (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-larger-than -d 'Leave out files larger than this (500M, 2G)' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -l time -d 'Record the snapshot as taken at this time (for imports): 2026-11-20T14:00:00Z, 2026-11-20T14:00 (local time), 2026-11-20, @1763647200' -r
 complete -c strata -n "__fish_strata_using_subcommand backup" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand backup" -l password-file -d 'Read the password from the first line of this file' -r -F

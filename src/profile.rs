@@ -36,6 +36,8 @@ pub struct Profile {
     pub exclude_caches: bool,
     #[serde(default)]
     pub exclude_if_present: Vec<String>,
+    /// As --exclude-larger-than: "500M", "2G".
+    pub exclude_larger_than: Option<String>,
     #[serde(default)]
     pub one_file_system: bool,
     pub retention: Option<Retention>,
@@ -292,6 +294,10 @@ pub fn apply(cli: &mut Cli, p: &Profile) -> Result<()> {
             a.exclude_files.extend(p.exclude_files.iter().cloned());
             a.exclude_caches |= p.exclude_caches;
             a.exclude_if_present.extend(p.exclude_if_present.iter().cloned());
+            if let (None, Some(size)) = (a.exclude_larger_than, &p.exclude_larger_than) {
+                let bad = || Error::Invalid(format!("exclude-larger-than {size:?}: expected a size like 500M or 2G"));
+                a.exclude_larger_than = Some(crate::cli::parse_size(size).ok_or_else(bad)?);
+            }
             a.one_file_system |= p.one_file_system;
             if a.tags.is_empty() {
                 a.tags.clone_from(&p.tags);
@@ -377,5 +383,31 @@ mod tests {
         assert_eq!(s[2].path, Path::new("/databases/sqlite/data.db.sql"));
         assert_eq!(cmd(2), "sqlite3 -bail '/var/lib/my app/data.db' .dump");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
+    }
+
+    #[test]
+    fn a_profile_gives_backup_its_excludes_unless_flags_do() {
+        use clap::Parser;
+        let p: Profile = toml::from_str(
+            "sources = [\"/srv\"]\nexclude-if-present = [\".nobackup\"]\nexclude-larger-than = \"2G\"\n",
+        )
+        .unwrap();
+        let backup = |args: &[&str]| {
+            let mut cli = Cli::parse_from([&["strata", "backup"][..], args].concat());
+            apply(&mut cli, &p).map(|()| match cli.command {
+                Command::Backup(a) => a,
+                _ => unreachable!(),
+            })
+        };
+        let a = backup(&[]).unwrap();
+        assert_eq!((a.paths, a.exclude_if_present), (vec![PathBuf::from("/srv")], vec![".nobackup".to_string()]));
+        assert_eq!(a.exclude_larger_than, Some(2 << 30));
+        let a = backup(&["--exclude-larger-than", "1M", "--files-from", "list"]).unwrap();
+        assert_eq!(a.exclude_larger_than, Some(1 << 20));
+        assert!(a.paths.is_empty(), "a --files-from backup took the profile's sources too");
+        let bad: Profile = toml::from_str("exclude-larger-than = \"2 gigs\"\n").unwrap();
+        let mut cli = Cli::parse_from(["strata", "backup", "/x"]);
+        let e = apply(&mut cli, &bad).unwrap_err().to_string();
+        assert!(e.contains("exclude-larger-than \"2 gigs\""), "{e}");
     }
 }

@@ -639,3 +639,25 @@ fn a_directory_holding_a_marker_is_left_out() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--exclude-if-present \"a/.nobackup\""), "{}", r.stderr);
 }
+
+/// --exclude-larger-than leaves out the regular files over the size (a
+/// source given by name is backed up as asked).
+#[test]
+fn files_over_exclude_larger_than_are_left_out() {
+    let (repo, src) = Repo::with_source(&[("small", &[1u8; 1000]), ("exact", &[2u8; 1024]), ("big", &[3u8; 1025])]);
+    std::fs::write(src.join("sparse"), b"").unwrap();
+    std::fs::File::options().write(true).open(src.join("sparse")).unwrap().set_len(1 << 30).unwrap();
+    let s = src.to_str().unwrap();
+    let r = repo.run(&["backup", s, "--exclude-larger-than", "1K"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ls = repo.run(&["ls", "latest", s]).ok();
+    let names: Vec<&str> = ls.stdout.lines().map(|l| l.rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["exact", "small"]);
+    let big = src.join("big");
+    repo.run(&["backup", big.to_str().unwrap(), "--exclude-larger-than", "1K"]).ok();
+    let ls = repo.run(&["ls", "latest", s]).ok();
+    assert!(ls.stdout.contains("/big"), "{}", ls.stdout);
+    let r = repo.run(&["backup", s, "--exclude-larger-than", "1Q"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("1Q") && r.stderr.contains("--exclude-larger-than"), "{}", r.stderr);
+}

@@ -17,6 +17,8 @@ pub struct Excludes {
     pub caches: bool,
     /// Names whose presence in a directory leaves it out.
     pub if_present: Vec<Vec<u8>>,
+    /// Regular files larger than this are left out.
+    pub larger_than: Option<u64>,
     pub one_file_system: bool,
     /// strata's cache of buckets, always left out (`Own`).
     pub cache_dir: Option<PathBuf>,

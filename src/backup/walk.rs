@@ -213,6 +213,10 @@ impl Walker<'_> {
                 return Ok(Some(Pending::Dir(entry, subtree)));
             }
             Kind::File => {
+                if self.excludes.larger_than.is_some_and(|max| entry.size > max) && !source {
+                    log::info!("{}: left out: {} bytes, over --exclude-larger-than", path.display(), entry.size);
+                    return Ok(None);
+                }
                 self.progress.files.fetch_add(1, Ordering::Relaxed);
                 if let Some(group) = entry.link_group() {
                     if let Some(slot) = self.links.get(&group).cloned() {

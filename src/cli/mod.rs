@@ -323,6 +323,9 @@ pub struct BackupArgs {
     /// as .nobackup (repeatable)
     #[arg(long = "exclude-if-present", value_name = "NAME")]
     pub exclude_if_present: Vec<String>,
+    /// Leave out files larger than this (500M, 2G)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg)]
+    pub exclude_larger_than: Option<u64>,
     /// Do not cross filesystem boundaries
     #[arg(long, short = 'x')]
     pub one_file_system: bool,

@@ -14,6 +14,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
     let mut excludes = Excludes::new(&a.excludes, &a.exclude_files)?;
     excludes.caches = a.exclude_caches;
     excludes.set_if_present(&a.exclude_if_present)?;
+    excludes.larger_than = a.exclude_larger_than;
     excludes.one_file_system = a.one_file_system;
     excludes.cache_dir = Some(super::cache(g).dir);
     let json = a.json;
