@@ -5,6 +5,7 @@
 //! times and inode match its entry is taken as unchanged (as backup does);
 //! otherwise it is hashed and compared with the stored hash.
 
+use crate::backup::Own;
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::tree::{join_path, Content, Entry, Kind};
@@ -12,6 +13,7 @@ use crate::repo::Repo;
 use crate::sys;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::Arc;
 
 /// One change, at a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,12 +166,19 @@ pub struct Live {
     dir: OwnedFd,
     /// Where it is, for messages.
     path: std::path::PathBuf,
+    /// What backup leaves out wherever it meets it, and the device of the
+    /// directory compared: left out here too, so the repository does not
+    /// show as added, nor a strata mount below get walked (every snapshot).
+    own: Arc<(Own, u64)>,
 }
 
 impl Live {
-    pub fn open(path: &Path) -> Result<Live> {
+    pub fn open(path: &Path, own: Own) -> Result<Live> {
         let dir = sys::open_dir(path).map_err(|e| Error::io(path, e))?;
-        Ok(Live { dir, path: path.to_path_buf() })
+        let dev = sys::fstat(dir.as_raw_fd()).map_err(|e| Error::io(path, e))?.st_dev;
+        // Absolute, as mountinfo names mount points.
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        Ok(Live { dir, path, own: Arc::new((own, dev)) })
     }
 }
 
@@ -195,7 +204,7 @@ impl Differ<'_> {
             let name = if order == std::cmp::Ordering::Less { None } else { Some(names[j].as_slice()) };
             let child = join_path(path, a.map_or_else(|| name.unwrap_or_default(), |a| &a.name));
             let b = match name {
-                Some(n) => live_entry(fd, n, &live.path.join(sys::os(n)))?,
+                Some(n) => live_entry(fd, n, &live.path.join(sys::os(n)), live)?,
                 None => None,
             };
             self.live_entries(&child, a, b, fd, live)?;
@@ -210,7 +219,7 @@ impl Differ<'_> {
             let p = live.path.join(sys::os(&b.name));
             let dir = sys::openat(fd, &b.name, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW, 0)
                 .map_err(|e| Error::io(&p, e))?;
-            Ok(Live { dir, path: p })
+            Ok(Live { dir, path: p, own: live.own.clone() })
         };
         match (a, b) {
             (None, None) => Ok(()),
@@ -294,16 +303,23 @@ impl Differ<'_> {
 }
 
 /// The live entry `name` in `dir` as backup would record it (no content,
-/// no owner names); `None` when it vanished or is a socket.
-fn live_entry(dir: RawFd, name: &[u8], path: &Path) -> Result<Option<Entry>> {
+/// no owner names); `None` when it vanished, is a socket, or is what backup
+/// leaves out of its own (`Own`).
+fn live_entry(dir: RawFd, name: &[u8], path: &Path, live: &Live) -> Result<Option<Entry>> {
+    let (own, dev) = &*live.own;
     let st = match sys::fstatat(dir, name) {
         Ok(st) => st,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && own.is_mount_point(path) => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
     let Some(kind) = crate::backup::kind_of(st.st_mode) else {
         return Ok(None);
     };
+    if let Some(what) = (kind == Kind::Dir).then(|| own.dir(st.st_dev, st.st_ino, *dev)).flatten() {
+        log::info!("{}: left out: {}", path.display(), what.what());
+        return Ok(None);
+    }
     let mut e = crate::backup::stat_entry(name, &st, kind);
     e.xattrs = sys::xattrs_at(dir, name).map_err(|err| Error::io(path, err))?;
     if kind == Kind::Symlink {

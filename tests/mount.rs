@@ -634,6 +634,10 @@ fn a_backup_leaves_out_its_own_repository_and_mounts() {
     let inside = snap.join(top.join("data").strip_prefix("/").unwrap());
     let third = repo.backup(&[&inside], &[]);
     assert_eq!((&third["files"], &third["errors"]), (&1.into(), &0.into()), "{third}");
+    // A diff against the live directory leaves them out as backup does:
+    // no change (it walked every snapshot through the mount before).
+    let diff = repo.run(&["diff", "latest~1", top.to_str().unwrap()]).ok();
+    assert!(diff.stdout.starts_with("\nadded: 0 files, 0 dirs, 0 others"), "{}", diff.stdout);
 
     // A mount the backup may not even look at (root's, without
     // allow_other, met by a backup run as nobody) is left out too, and

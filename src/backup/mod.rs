@@ -11,8 +11,8 @@ mod read;
 mod trees;
 mod walk;
 
-pub use exclude::Excludes;
 pub(crate) use exclude::CACHEDIR_SIGNATURE;
+pub use exclude::{Excludes, Own};
 pub use pipeline::Progress;
 pub(crate) use walk::{kind_of, stat_entry};
 

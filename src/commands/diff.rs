@@ -61,7 +61,8 @@ pub fn run(g: &Global, a: &DiffArgs) -> Result<i32> {
                 None => None,
             }
         };
-        d.live(path, tree.as_ref(), &strata::diff::Live::open(dir)?)?;
+        let own = strata::backup::Own::of(repo.path(), Some(&super::cache(g).dir));
+        d.live(path, tree.as_ref(), &strata::diff::Live::open(dir, own)?)?;
     } else if let Some(to) = &to {
         diff_stored(&mut d, &repo, path, &from.tree, &to.tree)?;
     }
