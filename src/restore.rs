@@ -835,3 +835,42 @@ pub fn globs(patterns: &[String]) -> Result<Option<GlobSet>> {
     }
     b.build().map(Some).map_err(|e| Error::Invalid(format!("patterns: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::tree::{Content, Tree};
+    use crate::repo::testing::memory_repo;
+
+    /// A tree naming an entry `../escape` (written by a compromised client,
+    /// say) is refused as corrupt: a restore creates nothing outside its
+    /// target, nor anything in it from that tree.
+    #[test]
+    fn a_tree_with_a_name_leading_out_of_the_target_restores_nothing() {
+        let repo = memory_repo();
+        let file =
+            |name: &[u8]| Entry { content: Content::Inline(Vec::new()), ..Entry::new(name.to_vec(), Kind::File) };
+        let plain = Tree { entries: vec![file(b"../escape"), file(b"ok")] }.encode();
+        let id = repo.keys().id(&plain);
+        let mut w = repo.records().writer();
+        w.put_object(&id, repo.records().seal(&id, &plain));
+        w.write().unwrap();
+        let root = Entry { subtree: Some(id), ..Entry::new(Vec::new(), Kind::Dir) };
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        let opts = Options {
+            overwrite: None,
+            delete: false,
+            dry_run: false,
+            include: None,
+            exclude: None,
+            xattrs: XattrFilter::default(),
+            report: Box::new(|_, _| {}),
+            warn: Box::new(|_| {}),
+        };
+        let e = run(&repo, &root, &target, opts).unwrap_err().to_string();
+        assert!(e.contains(&format!("tree {id}")) && e.contains("\"../escape\" is not a file name"), "{e}");
+        assert!(!dir.path().join("escape").exists());
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    }
+}

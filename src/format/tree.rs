@@ -7,7 +7,7 @@ use super::parts::{decode_index, Stored};
 use super::{decode, encode, Time, CHUNK_LIST_VERSION, TAG_CHUNK_LIST, TAG_TREE, TREE_VERSION};
 use super::{CHUNK_LIST_PARTS_VERSION, TREE_PARTS_VERSION};
 use crate::crypto::Id;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// A file keeps at most this many pieces inline; more go to a chunk list
 /// object (about 36 bytes a piece, so trees stay small).
@@ -168,12 +168,21 @@ impl Tree {
         encode(TAG_TREE, TREE_VERSION, self)
     }
 
+    /// A tree whose entry names are all file names: anything else (`..`,
+    /// a name with a '/') would lead a restore out of its target, so such
+    /// a tree is as corrupt as one that does not decode.
     pub fn decode(bytes: &[u8]) -> Result<Tree> {
-        if let [TAG_TREE, 1, ..] = bytes {
+        let tree = if let [TAG_TREE, 1, ..] = bytes {
             let old: v1::Tree = decode("tree", TAG_TREE, 1, bytes)?;
-            return Ok(Tree { entries: old.entries.into_iter().map(Entry::from).collect() });
+            Tree { entries: old.entries.into_iter().map(Entry::from).collect() }
+        } else {
+            decode("tree", TAG_TREE, TREE_VERSION, bytes)?
+        };
+        if let Some(e) = tree.entries.iter().find(|e| !is_file_name(&e.name)) {
+            let name = String::from_utf8_lossy(&e.name);
+            return Err(Error::corrupt("tree", format!("entry name {name:?} is not a file name")));
         }
-        decode("tree", TAG_TREE, TREE_VERSION, bytes)
+        Ok(tree)
     }
 
     /// A tree record as stored: a whole tree, or the index of its parts.
@@ -183,6 +192,12 @@ impl Tree {
             None => Tree::decode(bytes).map(Stored::Whole),
         }
     }
+}
+
+/// Whether `name` can name an entry in a directory: not empty, `.` or
+/// `..`, and without '/' or NUL.
+fn is_file_name(name: &[u8]) -> bool {
+    !matches!(name, b"" | b"." | b"..") && !name.iter().any(|&b| b == b'/' || b == 0)
 }
 
 /// Version 1 trees: entries without a content hash.
@@ -352,7 +367,7 @@ pub(crate) mod tests {
 
     fn arb_entry() -> impl Strategy<Value = Entry> {
         (
-            proptest::collection::vec(any::<u8>(), 1..20),
+            proptest::collection::vec(any::<u8>(), 1..20).prop_filter("a file name", |n| is_file_name(n)),
             any::<u32>(),
             any::<(i64, u32, u64, u64)>(),
             proptest::collection::vec(
@@ -376,6 +391,19 @@ pub(crate) mod tests {
                 hash,
                 ..Entry::new(name, Kind::Symlink)
             })
+    }
+
+    #[test]
+    fn a_tree_whose_names_are_not_file_names_is_corrupt() {
+        for bad in [&b""[..], b".", b"..", b"../etc", b"a/b", b"/", b"a\0b"] {
+            let t = Tree { entries: vec![Entry::new(bad.to_vec(), Kind::File)] };
+            let e = Tree::decode(&t.encode()).unwrap_err().to_string();
+            assert!(e.contains("is not a file name"), "{e}");
+        }
+        for good in [&b"..."[..], b".a", b"a..", b"\xff\n"] {
+            let t = Tree { entries: vec![Entry::new(good.to_vec(), Kind::File)] };
+            assert_eq!(Tree::decode(&t.encode()).unwrap(), t);
+        }
     }
 
     proptest! {

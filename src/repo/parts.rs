@@ -19,7 +19,7 @@ impl Repo {
     /// A tree and the ids of the parts it was stored in (none when it was
     /// stored whole): what a walk that marks records must mark besides `id`.
     pub fn tree_parts(&self, id: &Id) -> Result<(Tree, Vec<Id>)> {
-        match Tree::decode_stored(&self.records.object("tree", id)?)? {
+        match decode_tree(id, &self.records.object("tree", id)?)? {
             Stored::Whole(t) => Ok((t, Vec::new())),
             Stored::Parts(parts) => {
                 let mut entries = Vec::with_capacity(parts.iter().map(|p| p.items as usize).sum());
@@ -96,6 +96,14 @@ impl Repo {
     }
 }
 
+/// A tree record, whole or the index of its parts; an error names its id.
+fn decode_tree(id: &Id, bytes: &[u8]) -> Result<Stored<Tree>> {
+    Tree::decode_stored(bytes).map_err(|e| match e {
+        Error::Corrupt { detail, .. } => Error::corrupt(format!("tree {id}"), detail),
+        e => e,
+    })
+}
+
 pub struct TreeCursor<'a> {
     repo: &'a Repo,
     id: Id,
@@ -109,7 +117,7 @@ pub struct TreeCursor<'a> {
 
 impl<'a> TreeCursor<'a> {
     pub fn open(repo: &'a Repo, id: &Id) -> Result<TreeCursor<'a>> {
-        let (current, parts) = match Tree::decode_stored(&repo.records.object("tree", id)?)? {
+        let (current, parts) = match decode_tree(id, &repo.records.object("tree", id)?)? {
             Stored::Whole(t) => (t.entries, VecDeque::new()),
             Stored::Parts(p) => (Vec::new(), p.into()),
         };
