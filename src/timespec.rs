@@ -1,6 +1,8 @@
 //! Parsing the moments users type: `2026-11-20T14:00:00Z`, `2026-11-20T14:00`
 //! (local time when no zone is given), `2026-11-20`, `@1763647200` (Unix
-//! seconds). Used by `mount --at` and the mount's `at/`.
+//! seconds), and relative to now: `now`, `today`, `yesterday`, either with
+//! a time (`yesterday 14:00`), and `2h ago` (`-2h`; s, m, h, d). Used by
+//! `--at`, snapshot names, `backup --time` and the mount's `at/`.
 //!
 //! A time means the end of the unit it is written in: `14:00` is 14:00:59.999…,
 //! `2026-11-20` the last instant of that day. So "the newest snapshot at
@@ -32,6 +34,17 @@ pub fn parse_start(s: &str) -> Option<Time> {
 
 fn parse_as(s: &str, end: bool) -> Option<Time> {
     let s = s.trim();
+    if let Some(t) = relative(s) {
+        return Some(t);
+    }
+    // Today's and yesterday's date, local, stand for the word.
+    let lower = s.to_ascii_lowercase();
+    for (word, days) in [("today", 0), ("yesterday", 1)] {
+        if let Some(rest) = lower.strip_prefix(word).filter(|r| r.is_empty() || r.starts_with([' ', 'T', 't'])) {
+            let date = (Local::now() - chrono::Duration::days(days)).date_naive();
+            return parse_as(&format!("{}{}", date.format("%Y-%m-%d"), rest.to_ascii_uppercase()), end);
+        }
+    }
     let (last_nano, last_sec, last_hms) = if end { (999_999_999, 59, (23, 59, 59)) } else { (0, 0, (0, 0, 0)) };
     if let Some(secs) = s.strip_prefix('@') {
         return secs.parse::<i64>().ok().map(|secs| Time { secs, nanos: last_nano });
@@ -64,6 +77,17 @@ fn parse_as(s: &str, end: bool) -> Option<Time> {
     } else {
         local(naive)
     }
+}
+
+/// `now`, or a span back from it: `2h ago`, `-2h`, `1d12h ago`.
+fn relative(s: &str) -> Option<Time> {
+    if s.eq_ignore_ascii_case("now") {
+        return Some(Time::now());
+    }
+    let span = s.strip_prefix('-').or_else(|| s.strip_suffix("ago").map(str::trim_end))?;
+    let span = parse_duration(span).filter(|_| !span.chars().all(|c| c.is_ascii_digit()))?;
+    let now = Time::now();
+    Some(Time { secs: now.secs.checked_sub(i64::try_from(span.as_secs()).ok()?)?, nanos: now.nanos })
 }
 
 /// A wait such as `90s`, `5m`, `1h30m` or plain seconds (`--retry-lock`).
@@ -106,7 +130,9 @@ mod tests {
         assert_eq!(parse("2025-11-20Z"), end(1763683199));
         assert!(parse("2025-11-20T14:00").is_some());
         assert!(parse("2025-11-20").is_some());
-        assert_eq!(parse("yesterday"), None);
+        assert_eq!(parse("tomorrow"), None);
+        assert_eq!(parse("2h later"), None);
+        assert_eq!(parse("-5"), None, "a bare number is no span");
         let start = |secs| Some(Time { secs, nanos: 0 });
         assert_eq!(parse_start("2025-11-20T14:00:00Z"), start(1763647200));
         assert_eq!(parse_start("2025-11-20T14:00Z"), start(1763647200));
@@ -124,5 +150,29 @@ mod tests {
         for bad in ["", "5x", "m", "1.5m"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn relative_forms() {
+        let near = |t: Option<Time>, want: i64| {
+            let t = t.expect("parses").secs;
+            assert!((t - want).abs() <= 2, "{t} is not about {want}");
+        };
+        let now = Time::now().secs;
+        near(parse("now"), now);
+        near(parse("NOW"), now);
+        near(parse("2h ago"), now - 7200);
+        near(parse("2h  ago"), now - 7200);
+        near(parse("-1d12h"), now - 36 * 3600);
+        near(parse_start("90m ago"), now - 5400);
+        // The words are today's and yesterday's local dates.
+        let day = |back: i64| (Local::now() - chrono::Duration::days(back)).date_naive().format("%Y-%m-%d").to_string();
+        assert_eq!(parse("today"), parse(&day(0)));
+        assert_eq!(parse_start("Yesterday"), parse_start(&day(1)));
+        assert_eq!(parse("yesterday 14:00"), parse(&format!("{}T14:00", day(1))));
+        assert_eq!(parse("yesterday T14:00:30"), None);
+        assert_eq!(parse("yesterdayT14:00:30"), parse(&format!("{}T14:00:30", day(1))));
+        assert_eq!(parse("today 09:30Z"), parse(&format!("{}T09:30Z", day(0))));
+        assert_eq!(parse("todays"), None);
     }
 }

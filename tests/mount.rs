@@ -74,6 +74,35 @@ fn layout_latest_ids_hosts_tags_and_at() {
     drop(m);
 }
 
+/// at/ and --at take moments relative to now: `now`, `today`,
+/// `yesterday 14:00`, `2h ago`, `-2h`; backup --time too.
+#[test]
+fn at_takes_moments_relative_to_now() {
+    if !fuse_available() {
+        return;
+    }
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("f"), b"old").unwrap();
+    repo.backup(&[&src], &["--time", "2d ago"]);
+    std::fs::write(src.join("f"), b"new").unwrap();
+    repo.backup(&[&src], &[]);
+    let m = Mount::start(&repo, &repo.scratch("mnt"), &[]);
+    let read = |at: &str| {
+        let p = m.dir.join("at").join(at).join(src.strip_prefix("/").unwrap()).join("f");
+        std::fs::read_to_string(p).ok()
+    };
+    for (at, want) in [("now", "new"), ("today", "new"), ("1d ago", "old"), ("-1d", "old"), ("yesterday", "old")] {
+        assert_eq!(read(at).as_deref(), Some(want), "at/{at}");
+    }
+    assert_eq!(read("3d ago"), None);
+    assert!(std::fs::read_to_string(m.dir.join("at/README")).unwrap().contains("yesterday 14:00"));
+    drop(m);
+    let ls = repo.run(&["ls", "-l", "--at", "36h ago", &format!("{}/f", src.display())]).ok();
+    assert!(ls.stdout.contains(" 3 "), "the old file is 3 bytes: {}", ls.stdout);
+}
+
 #[test]
 fn hardlinks_share_an_inode_and_holes_are_visible() {
     if !fuse_available() {

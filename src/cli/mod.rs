@@ -107,7 +107,7 @@ fn parse_wait(s: &str) -> Result<std::time::Duration, String> {
 
 pub(super) fn parse_time(s: &str) -> Result<crate::format::Time, String> {
     crate::timespec::parse_start(s).ok_or_else(|| {
-        format!("{s:?}: expected a time like 2026-11-20T14:00:00Z, 2026-11-20T14:00 (local) or @1763647200")
+        format!("{s:?}: expected a time like 2026-11-20T14:00:00Z, 2026-11-20T14:00 (local), @1763647200 or '2h ago'")
     })
 }
 
@@ -153,7 +153,8 @@ pub enum Command {
     ///   hosts/<host>/<time>, hosts/<host>/latest, tags/<tag>/<time>
     ///   at/<time>           the newest snapshot at or before any moment:
     ///                       2026-11-20T14:00:00Z, 2026-11-20T14:00 (local time),
-    ///                       2026-11-20 (the end of that day), @1763647200
+    ///                       2026-11-20 (the end of that day), @1763647200,
+    ///                       'yesterday 14:00', today, now, '2h ago', -2h
     ///   history/<path>/     the versions of that file or directory, one per
     ///                       change, each named by the snapshot that first held it
     ///                       (a directory's: a symlink to it under snapshots/)

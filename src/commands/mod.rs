@@ -214,7 +214,10 @@ pub fn choose(repo: &Repo, spec: Option<&str>, at: Option<&str>, sel: &Selection
         return Ok(repo.resolve_in(spec, sel)?);
     };
     let time = strata::timespec::parse(t).ok_or_else(|| {
-        anyhow!("--at {t:?}: not a time (try 2026-11-20T14:00 (local time), 2026-11-20T14:00:00Z or @1763647200)")
+        anyhow!(
+            "--at {t:?}: not a time (try 2026-11-20T14:00 (local time), 2026-11-20T14:00:00Z, @1763647200, \
+             'yesterday 14:00' or '2h ago')"
+        )
     })?;
     repo.snapshot_at_in(time, sel)?.ok_or_else(|| anyhow!("--at {t}: no snapshot is that old (among those selected)"))
 }

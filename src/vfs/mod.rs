@@ -82,6 +82,7 @@ or before it, e.g.:
   ls at/2026-11-20T14:00/         (local time)
   ls at/2026-11-20/               (the end of that day, local time)
   ls at/@1763647200/              (Unix seconds)
+  ls 'at/yesterday 14:00/'        (also today, now, '2h ago', -2h)
 
 A moment before the first snapshot does not exist.
 ";
