@@ -37,8 +37,8 @@ pub struct Options {
     pub overwrite: Option<Overwrite>,
     pub delete: bool,
     pub dry_run: bool,
-    pub include: Option<GlobSet>,
-    pub exclude: Option<GlobSet>,
+    pub include: Option<PathGlobs>,
+    pub exclude: Option<PathGlobs>,
     pub xattrs: XattrFilter,
     pub report: Report,
     pub warn: Box<dyn FnMut(&str)>,
@@ -205,6 +205,8 @@ struct Restorer<'a> {
     repo_at: Option<PathBuf>,
     /// The process's umask, which `openat` applies to a new file's mode.
     umask: u32,
+    /// Which --include patterns matched a path so far.
+    included: Vec<bool>,
     summary: Summary,
 }
 
@@ -263,8 +265,10 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, mut opts: Options) -> Resu
         fresh_owner: FreshOwner::Unseen,
         repo_at,
         umask: sys::umask(),
+        included: Vec::new(),
         summary: Summary::default(),
     };
+    r.included = vec![false; r.opts.include.as_ref().map_or(0, |g| g.patterns.len())];
     if !r.owners {
         (r.opts.warn)("not running as root: file owners are not restored");
     }
@@ -308,6 +312,13 @@ pub fn run(repo: &Repo, entry: &Entry, target: &Path, mut opts: Options) -> Resu
     });
     let mut late = std::mem::take(&mut *written.errors.lock().unwrap_or_else(|e| e.into_inner()));
     late.extend(written.xattr_summary());
+    // A pattern that matched nothing is most likely a mistake (as borg
+    // says): the restore would end, quietly, with less than was wanted.
+    if let (Some(g), Ok(())) = (&r.opts.include, &result) {
+        for (p, _) in g.patterns.iter().zip(&r.included).filter(|(_, hit)| !**hit) {
+            late.push(format!("--include {p:?}: matched nothing in the restored tree"));
+        }
+    }
     for msg in late {
         (r.opts.warn)(&msg);
         r.summary.errors.push(msg);
@@ -410,10 +421,20 @@ impl Restorer<'_> {
         }
     }
 
-    fn selected(&self, rel: &[u8]) -> (bool, bool) {
+    fn selected(&mut self, rel: &[u8]) -> (bool, bool) {
         let p = Path::new(sys::os(rel));
-        let excluded = self.opts.exclude.as_ref().is_some_and(|g| g.is_match(p));
-        let included = self.opts.include.as_ref().is_none_or(|g| g.is_match(p));
+        let excluded = self.opts.exclude.as_ref().is_some_and(|g| g.set.is_match(p));
+        let included = match &self.opts.include {
+            None => true,
+            Some(g) if self.included.iter().all(|&hit| hit) => g.set.is_match(p),
+            Some(g) => {
+                let hits = g.set.matches(p);
+                for i in &hits {
+                    self.included[i / 2] = true;
+                }
+                !hits.is_empty()
+            }
+        };
         (excluded, included)
     }
 
@@ -814,9 +835,16 @@ fn remove_all(dir: RawFd, name: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// Builds a glob set from restore --include/--exclude patterns, matched
-/// against paths relative to the restored directory.
-pub fn globs(patterns: &[String]) -> Result<Option<GlobSet>> {
+/// Restore's --include or --exclude patterns, matched against paths
+/// relative to the restored directory: each pattern is two globs in the
+/// set (itself, and everything below what it names).
+pub struct PathGlobs {
+    set: GlobSet,
+    patterns: Vec<String>,
+}
+
+/// Builds the glob set of restore --include/--exclude patterns.
+pub fn globs(patterns: &[String]) -> Result<Option<PathGlobs>> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -833,7 +861,8 @@ pub fn globs(patterns: &[String]) -> Result<Option<GlobSet>> {
             globset::Glob::new(&format!("{p}/**")).map_err(|e| Error::Invalid(format!("pattern {p:?}: {e}")))?;
         b.add(below);
     }
-    b.build().map(Some).map_err(|e| Error::Invalid(format!("patterns: {e}")))
+    let set = b.build().map_err(|e| Error::Invalid(format!("patterns: {e}")))?;
+    Ok(Some(PathGlobs { set, patterns: patterns.to_vec() }))
 }
 
 #[cfg(test)]

@@ -336,6 +336,17 @@ fn restore_include_and_exclude() {
     assert!(out.join("docs/a.md").exists());
     assert!(!out.join("docs/old").exists());
     assert!(!out.join("code.rs").exists());
+
+    // A pattern that matches nothing is named, and the restore exits 1
+    // (borg's "never matched"); what the others chose is restored.
+    let out = repo.scratch("out2");
+    let r = restore(&repo, &format!("latest:{}", src.display()), &out, &["-i", "code.rs", "-i", "doc", "-n"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("--include \"doc\": matched nothing"), "{}", r.stderr);
+    assert!(!r.stderr.contains("code.rs"), "{}", r.stderr);
+    let r = restore(&repo, &format!("latest:{}", src.display()), &out, &["-i", "code.rs", "-i", "docs/*/b.md"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(out.join("code.rs").exists() && out.join("docs/old/b.md").exists() && !out.join("docs/a.md").exists());
 }
 
 #[test]
