@@ -198,8 +198,8 @@ complete -c strata -n "__fish_strata_using_subcommand restore" -l at -d 'The new
 complete -c strata -n "__fish_strata_using_subcommand restore" -l host -d 'Choose among this host\'s snapshots' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l path -d 'Choose among snapshots of this source path' -r -F
 complete -c strata -n "__fish_strata_using_subcommand restore" -l tag -d 'Choose among snapshots with this tag' -r
-complete -c strata -n "__fish_strata_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob, relative to the restored directory (repeatable)' -r
-complete -c strata -n "__fish_strata_using_subcommand restore" -s e -l exclude -d 'Leave out paths matching this glob (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -s i -l include -d 'Restore only paths matching this glob (repeatable): with a \'/\', a path relative to the restored directory, else a name at any depth' -r
+complete -c strata -n "__fish_strata_using_subcommand restore" -s e -l exclude -d 'Leave out paths matching this glob (repeatable), as --include matches' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l include-xattr -d 'Set only the extended attributes whose names match this glob (repeatable; all by default)' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l exclude-xattr -d 'Do not set extended attributes whose names match this glob (repeatable): \'security.selinux\', \'trusted.*\', or \'*\' for none, where the target refuses them' -r
 complete -c strata -n "__fish_strata_using_subcommand restore" -l overwrite -d 'What to do with files that exist in the target (needed when it is not empty)' -r -f -a "never\t'Keep every existing file'

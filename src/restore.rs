@@ -835,9 +835,10 @@ fn remove_all(dir: RawFd, name: &[u8]) -> std::io::Result<()> {
     }
 }
 
-/// Restore's --include or --exclude patterns, matched against paths
-/// relative to the restored directory: each pattern is two globs in the
-/// set (itself, and everything below what it names).
+/// Restore's --include or --exclude patterns: one with a '/' matches a
+/// path relative to the restored directory, one without a name at any
+/// depth (as backup's --exclude, and restic's). Each pattern is two globs
+/// in the set: what it names, and everything below that.
 pub struct PathGlobs {
     set: GlobSet,
     patterns: Vec<String>,
@@ -851,6 +852,8 @@ pub fn globs(patterns: &[String]) -> Result<Option<PathGlobs>> {
     let mut b = globset::GlobSetBuilder::new();
     for p in patterns {
         let p = p.trim_start_matches('/');
+        let p = if p.contains('/') { p.to_string() } else { format!("**/{p}") };
+        let p = p.as_str();
         let g = globset::GlobBuilder::new(p)
             .literal_separator(true)
             .build()

@@ -347,6 +347,15 @@ fn restore_include_and_exclude() {
     let r = restore(&repo, &format!("latest:{}", src.display()), &out, &["-i", "code.rs", "-i", "docs/*/b.md"]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
     assert!(out.join("code.rs").exists() && out.join("docs/old/b.md").exists() && !out.join("docs/a.md").exists());
+
+    // Without a '/', a pattern names a file at any depth, as backup's do.
+    let out = repo.scratch("out3");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &["--exclude", "*.md"]).ok();
+    assert!(out.join("code.rs").exists() && out.join("docs/old").is_dir());
+    assert!(!out.join("docs/a.md").exists() && !out.join("docs/old/b.md").exists());
+    let out = repo.scratch("out4");
+    restore(&repo, &format!("latest:{}", src.display()), &out, &["--include", "b.md"]).ok();
+    assert!(out.join("docs/old/b.md").exists() && !out.join("docs/a.md").exists() && !out.join("code.rs").exists());
 }
 
 #[test]

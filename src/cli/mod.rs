@@ -505,10 +505,11 @@ pub struct RestoreArgs {
     pub select: SelectArgs,
     /// Directory to restore into
     pub target: PathBuf,
-    /// Restore only paths matching this glob, relative to the restored directory (repeatable)
+    /// Restore only paths matching this glob (repeatable): with a '/', a
+    /// path relative to the restored directory, else a name at any depth
     #[arg(long = "include", short = 'i', value_name = "GLOB")]
     pub includes: Vec<String>,
-    /// Leave out paths matching this glob (repeatable)
+    /// Leave out paths matching this glob (repeatable), as --include matches
     #[arg(long = "exclude", short = 'e', value_name = "GLOB")]
     pub excludes: Vec<String>,
     /// Set only the extended attributes whose names match this glob
