@@ -5,7 +5,7 @@
 //! id and carries on past a bad one, reporting it.
 
 use crate::error::{Error, Result};
-use crate::format::tree::{Entry, Kind, Piece};
+use crate::format::tree::{join_path, Entry, Kind, Piece};
 use crate::reader::{FileMap, Reader};
 use crate::repo::{Repo, TreeCursor};
 use crate::sorted_names::SortedNames;
@@ -362,7 +362,13 @@ impl Restorer<'_> {
     /// Moves past the existing names before `name` (all that are left for
     /// `None`): they are not in the tree, and --delete deletes them.
     /// Returns whether `name` itself exists.
-    fn pass_existing(&mut self, dir: RawFd, path: &Path, there: &mut Option<Existing>, name: Option<&[u8]>) -> bool {
+    fn pass_existing(
+        &mut self,
+        dir: RawFd,
+        (path, rel): (&Path, &[u8]),
+        there: &mut Option<Existing>,
+        name: Option<&[u8]>,
+    ) -> bool {
         if name.is_none() && !self.opts.delete {
             return false;
         }
@@ -386,7 +392,7 @@ impl Restorer<'_> {
                 }
                 _ => {
                     if let (Some(Ok(extra)), true) = (names.next(), self.opts.delete) {
-                        self.delete_extra(dir, path, &extra);
+                        self.delete_extra(dir, (path, rel), &extra);
                     }
                 }
             }
@@ -407,9 +413,16 @@ impl Restorer<'_> {
         holds
     }
 
-    fn delete_extra(&mut self, dir: RawFd, path: &Path, name: &[u8]) {
+    /// Deletes `name`, which the snapshot lacks, unless --include or
+    /// --exclude leave its path out of the restore: a restore of a part
+    /// deletes only within that part.
+    fn delete_extra(&mut self, dir: RawFd, (path, rel): (&Path, &[u8]), name: &[u8]) {
         let p = path.join(sys::os(name));
-        if self.holds_repo(&p) {
+        let rel = join_path(rel, name);
+        let at = Path::new(sys::os(&rel));
+        let chosen = self.opts.include.as_ref().is_none_or(|g| g.set.is_match(at))
+            && !self.opts.exclude.as_ref().is_some_and(|g| g.set.is_match(at));
+        if !chosen || self.holds_repo(&p) {
             return;
         }
         (self.opts.report)("delete", &p);
@@ -496,7 +509,7 @@ impl Restorer<'_> {
                 }
             };
             for e in run {
-                let present = self.pass_existing(dir, path, there, Some(&e.name));
+                let present = self.pass_existing(dir, (path, rel), there, Some(&e.name));
                 child.truncate(base);
                 child.extend_from_slice(&e.name);
                 child_rel.truncate(rel_base);
@@ -504,7 +517,7 @@ impl Restorer<'_> {
                 any |= self.entry(dir, e, Path::new(sys::os(&child)), &child_rel, present, chosen)?;
             }
         }
-        self.pass_existing(dir, path, there, None);
+        self.pass_existing(dir, (path, rel), there, None);
         Ok(any)
     }
 

@@ -356,6 +356,15 @@ fn restore_include_and_exclude() {
     let out = repo.scratch("out4");
     restore(&repo, &format!("latest:{}", src.display()), &out, &["--include", "b.md"]).ok();
     assert!(out.join("docs/old/b.md").exists() && !out.join("docs/a.md").exists() && !out.join("code.rs").exists());
+
+    // --delete deletes only within what the patterns choose.
+    std::fs::write(out.join("stray"), b"mine").unwrap();
+    std::fs::write(out.join("docs/old/stray"), b"old").unwrap();
+    std::fs::write(out.join("docs/old/keep.tmp"), b"kept").unwrap();
+    let args = ["--include", "docs/old", "--exclude", "*.tmp", "--delete", "--overwrite", "always"];
+    restore(&repo, &format!("latest:{}", src.display()), &out, &args).ok();
+    assert!(!out.join("docs/old/stray").exists());
+    assert!(out.join("stray").exists() && out.join("docs/old/keep.tmp").exists() && out.join("docs/old/b.md").exists());
 }
 
 #[test]
