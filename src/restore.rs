@@ -163,7 +163,8 @@ impl Written {
             None => {
                 seen.insert((name.to_vec(), errno), 0);
                 Some(format!(
-                    "{msg} (more files failing so are counted at the end; --exclude-xattr '{lossy}' leaves it out)"
+                    "{msg} (further files where it fails so are counted at the end; --exclude-xattr '{lossy}' leaves \
+                     it out)"
                 ))
             }
         }

@@ -307,31 +307,23 @@ impl SmallDisk {
         if ext4 {
             return Some(SmallDisk(at.to_path_buf()));
         }
-        let size = format!("size={mib}m");
-        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &size, "tmpfs"]).arg(at).output();
-        match out {
-            Ok(o) if o.status.success() => Some(SmallDisk(at.to_path_buf())),
-            other => {
-                let why = format!("cannot mount a small filesystem at {}: {other:?}", at.display());
-                assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-                eprintln!("skipped: {why}");
-                None
-            }
-        }
+        SmallDisk::virtual_fs(at, "tmpfs", &format!("size={mib}m"))
     }
-}
 
-impl SmallDisk {
     /// A ramfs, which stores no extended attributes at all (as NFSv3 and
-    /// other targets do not): None where it cannot be mounted (not root),
-    /// after saying why; a failure under CI.
+    /// other targets do not); None as for `mount`.
     fn ramfs(at: &std::path::Path) -> Option<SmallDisk> {
         std::fs::create_dir_all(at).unwrap();
-        let out = std::process::Command::new("mount").args(["-t", "ramfs", "ramfs"]).arg(at).output();
+        SmallDisk::virtual_fs(at, "ramfs", "defaults")
+    }
+
+    /// A filesystem of type `kind` without a device at `at`.
+    fn virtual_fs(at: &std::path::Path, kind: &str, options: &str) -> Option<SmallDisk> {
+        let out = std::process::Command::new("mount").args(["-t", kind, "-o", options, kind]).arg(at).output();
         match out {
             Ok(o) if o.status.success() => Some(SmallDisk(at.to_path_buf())),
             other => {
-                let why = format!("cannot mount a ramfs at {}: {other:?}", at.display());
+                let why = format!("cannot mount a {kind} at {}: {other:?}", at.display());
                 assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
                 eprintln!("skipped: {why}");
                 None
