@@ -408,6 +408,40 @@ fn a_full_disk_fails_the_backup_at_once_and_loses_nothing() {
     assert_same(&small, &out, &EXACT);
 }
 
+/// A writer writes RocksDB's files with O_DIRECT where it can; a ramfs
+/// refuses that, and a repository there works all the same (buffered).
+#[test]
+fn a_repository_where_direct_writes_are_refused_still_works() {
+    let scratch = Repo::uninit();
+    let Some(ram) = SmallDisk::ramfs(&scratch.scratch("ramfs")) else { return };
+    use std::os::unix::fs::OpenOptionsExt;
+    let probe = ram.0.join("probe");
+    let refused = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(&probe)
+        .map_err(|e| e.raw_os_error());
+    assert_eq!(refused.err(), Some(Some(libc::EINVAL)), "ramfs took O_DIRECT: this test tests nothing");
+    let repo = Repo::at(&ram.0.join("repo"));
+    repo.run(&["init", "--kdf-memory", "64", "--kdf-iterations", "1"]).ok();
+    let src = scratch.scratch("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // Past a memtable (32 MiB), so a flush runs during the backup too.
+    for i in 0..5 {
+        std::fs::write(src.join(format!("f{i}")), tree::random(i, 8 << 20)).unwrap();
+    }
+    repo.backup(&[&src], &[]);
+    std::fs::write(src.join("f0"), b"changed").unwrap();
+    repo.backup(&[&src], &[]);
+    repo.run(&["forget", "--keep-last", "1"]).ok();
+    repo.run(&["prune"]).ok();
+    repo.run(&["check", "--read-data"]).ok();
+    let out = scratch.scratch("out");
+    repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]).ok();
+    assert_same(&src, &out, &EXACT);
+}
+
 #[test]
 fn a_full_disk_stops_a_restore_with_one_message_and_no_partial_files() {
     let repo = Repo::new();

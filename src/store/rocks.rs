@@ -121,6 +121,15 @@ fn open_db(path: &Path, mode: OpenMode) -> Result<DB> {
     // corpus, cold: 4.4 s -> 3.5 s.
     opts.set_advise_random_on_open(mode != OpenMode::Read);
     opts.set_keep_log_file_num(3);
+    // A writer writes its table and blob files past the page cache. A
+    // buffered first backup of the bench corpus spent 4.3 s of its 18 s of
+    // CPU in the kernel, most of it copying into fresh page-cache pages;
+    // written direct, 1.5 s, and the backup took 7.7 s instead of 10.0 s
+    // (medians of 3, taking turns). And a nightly backup no longer pushes
+    // the host's working set out of memory with repository data it does not
+    // read back. Where the filesystem refuses O_DIRECT (ramfs, some FUSE
+    // filesystems) the files go through the cache as before.
+    opts.set_use_direct_io_for_flush_and_compaction(mode != OpenMode::Read && direct_writes_work(path));
     // Chunks and their index entries are written without the WAL, to
     // different families: they must reach disk together, or a crash could
     // leave an index entry whose chunk is lost (and later backups would
@@ -132,6 +141,27 @@ fn open_db(path: &Path, mode: OpenMode) -> Result<DB> {
         OpenMode::Read => DB::open_cf_descriptors_read_only(&opts, path, cfs, false),
     }
     .map_err(|e| Error::Store { path: path.to_path_buf(), detail: e.into_string() })
+}
+
+/// Whether a file in `path` (or, before the database exists, its parent)
+/// takes an aligned O_DIRECT write. (Asked for direct I/O where there is
+/// none, RocksDB refuses to open the database.)
+fn direct_writes_work(path: &Path) -> bool {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = if path.is_dir() { path } else { path.parent().unwrap_or(path) };
+    let probe = dir.join(format!(".direct-probe-{}", std::process::id()));
+    let file =
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).custom_flags(libc::O_DIRECT).open(&probe);
+    let works = file.is_ok_and(|mut f| {
+        // 4096 bytes at a 4096-byte boundary suit any logical block size.
+        #[repr(align(4096))]
+        struct Block([u8; 4096]);
+        let block = Block([0; 4096]);
+        f.write_all(&block.0).is_ok()
+    });
+    let _ = std::fs::remove_file(&probe);
+    works
 }
 
 impl RocksStore {
