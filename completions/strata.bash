@@ -325,7 +325,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__backup)
-            opts="-e -x -r -h --files-from --files-from-raw --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --exclude-if-present --exclude-larger-than --one-file-system --time --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            opts="-e -x -n -r -h --files-from --files-from-raw --stdin --stdin-from-command --stdin-filename --host --tag --description --parent --exclude --exclude-file --exclude-caches --exclude-if-present --exclude-larger-than --one-file-system --time --dry-run --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

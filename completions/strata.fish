@@ -95,6 +95,7 @@ complete -c strata -n "__fish_strata_using_subcommand backup" -l profile -d 'Sta
 complete -c strata -n "__fish_strata_using_subcommand backup" -l stdin -d 'Also store standard input as one file (see --stdin-filename)'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l exclude-caches -d 'Leave out directories holding a valid CACHEDIR.TAG'
 complete -c strata -n "__fish_strata_using_subcommand backup" -s x -l one-file-system -d 'Do not cross filesystem boundaries'
+complete -c strata -n "__fish_strata_using_subcommand backup" -s n -l dry-run -d 'Read, chunk and compress everything, and say what the backup would add; write nothing (no snapshot; the repository is only read)'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l json -d 'Print progress and the summary as JSON lines'
 complete -c strata -n "__fish_strata_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l host -d 'Only snapshots of this host' -r

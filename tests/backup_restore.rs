@@ -690,3 +690,45 @@ fn files_over_exclude_larger_than_are_left_out() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("1Q") && r.stderr.contains("--exclude-larger-than"), "{}", r.stderr);
 }
+
+/// `backup --dry-run` does all a backup does but store: it reports what a
+/// real backup then adds, to the byte, and leaves the repository as it was.
+#[test]
+fn a_dry_run_reports_what_the_backup_would_add_and_writes_nothing() {
+    let (repo, src) = Repo::with_source(&[("same", b"unchanged"), ("edited", b"first"), ("dup", &[5u8; 300_000])]);
+    std::fs::write(src.join("edited"), b"second version").unwrap();
+    std::fs::write(src.join("new"), tree::random(1, 3 << 20)).unwrap();
+    // Content already stored, or met twice, is counted once or not at all.
+    std::fs::write(src.join("dup2"), [5u8; 300_000]).unwrap();
+    std::fs::write(src.join("new2"), tree::random(1, 3 << 20)).unwrap();
+    let files = |dir: &std::path::Path| {
+        let mut v: Vec<_> = std::fs::read_dir(dir.join("db"))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name(), e.metadata().unwrap().len(), e.metadata().unwrap().modified().unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files(&repo.path);
+
+    let dry = repo.backup(&[&src], &["--dry-run"]);
+    assert_eq!((dry["dry_run"].as_bool(), dry["snapshot"].is_null()), (Some(true), true), "{dry}");
+    assert_eq!(files(&repo.path), before, "a dry run wrote to the store");
+    assert_eq!(repo.snapshots().len(), 1);
+    let text = repo.run(&["backup", "-n", src.to_str().unwrap()]).ok().stdout;
+    assert!(text.starts_with("dry run: nothing written\n"), "{text}");
+    assert!(text.contains(", would add "), "{text}");
+
+    let real = repo.backup(&[&src], &[]);
+    for k in ["files", "files_new", "files_changed", "files_unchanged", "bytes", "bytes_read", "chunks_added"] {
+        assert_eq!(dry[k], real[k], "{k}: dry run {dry}, backup {real}");
+    }
+    // The trees may differ by a few bytes (the times of /tmp, on the way to
+    // the source, change between the runs); the chunks do not.
+    let added = |v: &serde_json::Value| v["bytes_added"].as_i64().unwrap();
+    assert!((added(&dry) - added(&real)).abs() < 64, "dry run {dry}, backup {real}");
+    assert_eq!((real["files_new"].as_u64(), real["files_changed"].as_u64()), (Some(3), Some(1)), "{real}");
+    assert!(real["bytes_added"].as_u64().unwrap() > 3 << 20, "{real}");
+    assert_eq!(repo.snapshots().len(), 2);
+}

@@ -68,6 +68,9 @@ pub struct Options {
     /// Estimate the total for the progress (`Progress::bytes_total`): the
     /// parent's size, else a scan of the sources' sizes beside the backup.
     pub estimate: bool,
+    /// Do everything but store: read, chunk and seal, and count what would
+    /// be added; write no record and no snapshot.
+    pub dry_run: bool,
 }
 
 /// Bytes of the regular files under `paths` (symlinks not followed,
@@ -156,7 +159,8 @@ fn stream_path(s: &Stream, sources: &[PathBuf]) -> Result<PathBuf> {
     Ok(out)
 }
 
-pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, Snapshot)> {
+/// Backs up; returns the snapshot, and its id unless it was a dry run.
+pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Option<Id>, Snapshot)> {
     let started = std::time::Instant::now();
     let time = opts.time.unwrap_or_else(Time::now);
     // A source that does not exist (a disk not attached tonight, a service
@@ -241,7 +245,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         node.stream = Some(i);
     }
 
-    let pipeline = Pipeline::start(repo.records().clone(), progress.clone());
+    let pipeline = Pipeline::start(repo.records().clone(), progress.clone(), opts.dry_run);
     let chunker = repo.config().chunker()?;
     let (dirs_tx, dirs_rx) = crossbeam_channel::bounded(64);
     let (reads_tx, reads_rx) = crossbeam_channel::bounded(2 * read::READERS);
@@ -335,7 +339,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Id, S
         failed,
         duration_ms: started.elapsed().as_millis() as u64,
     };
-    let id = repo.commit(&snapshot)?;
+    let id = if opts.dry_run { None } else { Some(repo.commit(&snapshot)?) };
     Ok((id, snapshot))
 }
 

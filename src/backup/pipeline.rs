@@ -223,6 +223,8 @@ struct Shared {
     /// no snapshot can be committed over chunks that never reached the store.
     fatal: Mutex<Option<String>>,
     progress: Arc<Progress>,
+    /// A dry run: records are counted, never stored.
+    dry: bool,
 }
 
 impl Shared {
@@ -259,10 +261,12 @@ pub struct Pipeline {
 const BATCH_BYTES: usize = 4 << 20;
 
 impl Pipeline {
-    pub fn start(records: Records, progress: Arc<Progress>) -> Pipeline {
+    /// Starts the threads; with `dry`, records are sealed and counted in
+    /// `progress` as usual but never stored.
+    pub fn start(records: Records, progress: Arc<Progress>, dry: bool) -> Pipeline {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let shared =
-            Arc::new(Shared { records, inflight: Mutex::new(HashSet::new()), fatal: Mutex::new(None), progress });
+        let inflight = Mutex::new(HashSet::new());
+        let shared = Arc::new(Shared { records, inflight, fatal: Mutex::new(None), progress, dry });
         let (jobs_tx, jobs_rx) = bounded::<Job>(2 * cores);
         let (writes_tx, writes_rx) = bounded::<Vec<Write>>(4 * cores);
         let workers = (0..cores)
@@ -411,6 +415,9 @@ fn store(sh: &Shared, outbox: &mut Outbox, data: Vec<u8>) -> Result<Piece> {
 }
 
 fn writer(writes: Receiver<Vec<Write>>, sh: Arc<Shared>) {
+    if sh.dry {
+        return count_only(writes, &sh);
+    }
     let mut batch = sh.records.writer();
     let mut ids = Vec::new();
     let flush = |batch: &mut crate::repo::RecordWriter, ids: &mut Vec<Id>| {
@@ -440,6 +447,24 @@ fn writer(writes: Receiver<Vec<Write>>, sh: Arc<Shared>) {
         }
     }
     flush(&mut batch, &mut ids);
+}
+
+/// A dry run's writer: counts what a backup would add and stores nothing.
+/// Chunk ids stay in the in-flight set, so a chunk met again is new only
+/// once; objects (trees, chunk lists) are remembered here.
+fn count_only(writes: Receiver<Vec<Write>>, sh: &Shared) {
+    let mut objects = HashSet::new();
+    for w in writes.into_iter().flatten() {
+        let bytes = match w {
+            Write::Chunk { record, .. } => {
+                sh.progress.chunks_added.fetch_add(1, Ordering::Relaxed);
+                record.len()
+            }
+            Write::Object { id, record } if objects.insert(id) => record.len(),
+            Write::Object { .. } => 0,
+        };
+        sh.progress.bytes_added.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
 }
 
 #[cfg(test)]
@@ -479,7 +504,7 @@ mod tests {
 
     #[test]
     fn a_failed_write_fails_every_check_and_the_finish() {
-        let p = Pipeline::start(records(Arc::new(Full(MemoryStore::new()))), Arc::new(Progress::default()));
+        let p = Pipeline::start(records(Arc::new(Full(MemoryStore::new()))), Arc::new(Progress::default()), false);
         let slot = FileSlot::new();
         // More than one batch, so a write happens (and fails) before the end.
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -513,7 +538,7 @@ mod tests {
     #[test]
     fn records_held_in_outboxes_are_stored_once_by_the_finish() {
         let records = records(Arc::new(MemoryStore::new()));
-        let p = Pipeline::start(records.clone(), Arc::new(Progress::default()));
+        let p = Pipeline::start(records.clone(), Arc::new(Progress::default()), false);
         let (mut a, mut b) = (p.outbox(), p.outbox());
         let slot = FileSlot::new();
         // Far below OUTBOX_BYTES: nothing is sent until the outboxes are.
@@ -533,7 +558,7 @@ mod tests {
     fn duplicate_chunks_are_stored_once_and_pieces_keep_order() {
         let records = records(Arc::new(MemoryStore::new()));
         let progress = Arc::new(Progress::default());
-        let p = Pipeline::start(records.clone(), progress.clone());
+        let p = Pipeline::start(records.clone(), progress.clone(), false);
         let slot = FileSlot::new();
         for i in 0..40u8 {
             p.submit(&slot, vec![i % 4; 1000]).unwrap();
@@ -547,6 +572,36 @@ mod tests {
         }
         assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 4);
         assert_stored(&records, 4, 1000);
+    }
+
+    #[test]
+    fn a_dry_run_counts_each_new_record_once_and_stores_none() {
+        let records = records(Arc::new(MemoryStore::new()));
+        let stored = Pipeline::start(records.clone(), Arc::new(Progress::default()), false);
+        let slot = FileSlot::new();
+        stored.submit(&slot, vec![0; 1000]).unwrap();
+        stored.finish().unwrap();
+
+        let progress = Arc::new(Progress::default());
+        let p = Pipeline::start(records.clone(), progress.clone(), true);
+        let slot = FileSlot::new();
+        // [0; 1000] is stored already, [1..4; 1000] are new, each met 10 times.
+        for i in 0..40u8 {
+            p.submit(&slot, vec![i % 4; 1000]).unwrap();
+        }
+        slot.seal(None);
+        let (pieces, _) = slot.wait().unwrap();
+        assert_eq!(pieces[3], Piece::Data { id: records.keys().id(&[3; 1000]), len: 1000 });
+        let tree = (Id([7; 32]), b"a tree".to_vec());
+        p.put_objects(vec![tree.clone()]).unwrap();
+        p.put_objects(vec![tree]).unwrap();
+        p.finish().unwrap();
+        assert_eq!(progress.chunks_added.load(Ordering::Relaxed), 3);
+        let one = records.seal(&records.keys().id(&[1; 1000]), &[1; 1000]).len();
+        let tree = records.seal(&Id([7; 32]), b"a tree").len();
+        assert_eq!(progress.bytes_added.load(Ordering::Relaxed), (3 * one + tree) as u64);
+        assert_stored(&records, 1, 1000);
+        assert!(!records.has_object(&Id([7; 32])).unwrap());
     }
 
     /// The store holds exactly the chunks `[i; len]` for `i` below `n`.

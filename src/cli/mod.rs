@@ -334,6 +334,10 @@ pub struct BackupArgs {
     /// 2026-11-20T14:00 (local time), 2026-11-20, @1763647200
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     pub time: Option<crate::format::Time>,
+    /// Read, chunk and compress everything, and say what the backup would
+    /// add; write nothing (no snapshot; the repository is only read)
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
     /// Print progress and the summary as JSON lines
     #[arg(long)]
     pub json: bool,

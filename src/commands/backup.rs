@@ -9,7 +9,7 @@ use strata::cli::{BackupArgs, Global};
 use strata::repo::Access;
 
 pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
-    let repo = open(g, Access::Write)?;
+    let repo = open(g, if a.dry_run { Access::Read } else { Access::Write })?;
     let parent = a.parent.as_deref().map(|p| repo.resolve(p)).transpose()?.map(|(id, _)| id);
     let mut excludes = Excludes::new(&a.excludes, &a.exclude_files)?;
     excludes.caches = a.exclude_caches;
@@ -59,6 +59,7 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         parent,
         excludes,
         estimate: bar.is_some() || json,
+        dry_run: a.dry_run,
         warn: Box::new(move |m: &str| {
             if json {
                 println!("{}", json!({"type": "warning", "message": m}));
@@ -125,7 +126,8 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
         println!(
             "{}",
             json!({
-                "type": "summary", "snapshot": id.to_hex(), "short_id": id.short(),
+                "type": "summary", "dry_run": a.dry_run,
+                "snapshot": id.map(|id| id.to_hex()), "short_id": id.map(|id| id.short()),
                 "files": c.files, "dirs": c.dirs, "files_new": c.files_new, "files_changed": c.files_changed,
                 "files_unchanged": c.files_unchanged, "bytes": c.bytes, "bytes_read": c.bytes_read,
                 "bytes_added": c.bytes_added, "chunks_added": c.chunks_added, "errors": c.errors,
@@ -133,9 +135,13 @@ pub fn run(g: &Global, a: &BackupArgs) -> Result<i32> {
             })
         );
     } else {
+        let (head, added) = match id {
+            Some(id) => (format!("snapshot {} saved", id.short()), "added"),
+            None => ("dry run: nothing written".to_string(), "would add"),
+        };
         println!(
-            "snapshot {} saved\n  files: {} new, {} changed, {} unchanged ({} dirs)\n  read {}, added {} to the repository, {} total\n  took {:.1}s",
-            id.short(), c.files_new, c.files_changed, c.files_unchanged, c.dirs,
+            "{head}\n  files: {} new, {} changed, {} unchanged ({} dirs)\n  read {}, {added} {} to the repository, {} total\n  took {:.1}s",
+            c.files_new, c.files_changed, c.files_unchanged, c.dirs,
             human(c.bytes_read), human(c.bytes_added), human(c.bytes), s.duration_ms as f64 / 1000.0
         );
         if c.errors > 0 {

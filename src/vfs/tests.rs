@@ -38,6 +38,7 @@ fn backup_at(repo: &Repo, src: &std::path::Path, time: Option<Time>) {
         excludes: Excludes::default(),
         warn: Box::new(|m| panic!("{m}")),
         estimate: false,
+        dry_run: false,
     };
     backup::run(repo, opts, Arc::new(Progress::default())).unwrap();
 }
