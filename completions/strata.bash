@@ -2851,7 +2851,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__snapshots)
-            opts="-r -h --host --tag --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            opts="-r -h --host --tag --path --latest --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2862,6 +2862,14 @@ _strata() {
                     return 0
                     ;;
                 --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --latest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

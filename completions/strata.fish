@@ -98,8 +98,10 @@ complete -c strata -n "__fish_strata_using_subcommand backup" -s x -l one-file-s
 complete -c strata -n "__fish_strata_using_subcommand backup" -s n -l dry-run -d 'Read, chunk and compress everything, and say what the backup would add; write nothing (no snapshot; the repository is only read)'
 complete -c strata -n "__fish_strata_using_subcommand backup" -l json -d 'Print progress and the summary as JSON lines'
 complete -c strata -n "__fish_strata_using_subcommand backup" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c strata -n "__fish_strata_using_subcommand snapshots" -l host -d 'Only snapshots of this host' -r
-complete -c strata -n "__fish_strata_using_subcommand snapshots" -l tag -d 'Only snapshots with this tag' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l host -d 'Only snapshots of this host (repeatable)' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l tag -d 'Only snapshots with this tag (repeatable: any of them)' -r
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l path -d 'Only snapshots of this source path (repeatable: all of them)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand snapshots" -l latest -d 'Only the newest N snapshots of each host and set of paths' -r
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand snapshots" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r

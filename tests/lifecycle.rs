@@ -147,6 +147,41 @@ fn forget_by_policy_groups_explains_and_keeps_what_it_should() {
     assert!(e.code == 2 && e.stderr.contains("tomorrow"), "{}", e.stderr);
 }
 
+/// `snapshots` narrows the list as forget does (--host, --tag, --path,
+/// each repeatable), and --latest N keeps each group's newest N.
+#[test]
+fn snapshots_lists_what_the_filters_choose() {
+    let repo = Repo::new();
+    let (a, b) = (repo.scratch("a"), repo.scratch("b"));
+    fill(&a, 0, 1);
+    fill(&b, 1, 1);
+    let at = |n: u32| format!("2026-03-01T{n:02}:00:00Z");
+    for n in 0..4 {
+        repo.backup(&[&a], &["--time", &at(n), "--host", "alpha", "--tag", if n % 2 == 0 { "even" } else { "odd" }]);
+    }
+    repo.backup(&[&a, &b], &["--time", &at(5), "--host", "alpha"]);
+    repo.backup(&[&b], &["--time", &at(6), "--host", "beta"]);
+    let times = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["snapshots", "--json"];
+        all.extend(args);
+        let list = repo.run(&all).ok().json();
+        list.as_array().unwrap().iter().map(|s| s["time"].as_str().unwrap()[11..13].to_string()).collect()
+    };
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    assert_eq!(times(&[]), ["00", "01", "02", "03", "05", "06"]);
+    assert_eq!(times(&["--path", a]), ["00", "01", "02", "03", "05"]);
+    assert_eq!(times(&["--path", a, "--path", b]), ["05"]);
+    assert_eq!(times(&["--host", "beta", "--host", "alpha", "--tag", "odd"]), ["01", "03"]);
+    assert_eq!(times(&["--latest", "1"]), ["03", "05", "06"]);
+    assert_eq!(times(&["--latest", "2", "--host", "alpha"]), ["02", "03", "05"]);
+    // A relative path is the one a backup from here would record.
+    let rel = repo.cmd().current_dir(repo.scratch("")).args(["snapshots", "--path", "b"]).output().unwrap();
+    let text = String::from_utf8(rel.stdout).unwrap();
+    assert!(text.ends_with("2 snapshots\n"), "{text}");
+    let e = repo.run(&["snapshots", "--latest", "0"]);
+    assert!(e.code == 2 && e.stderr.contains("--latest"), "{}", e.stderr);
+}
+
 #[test]
 fn a_held_snapshot_survives_forget_and_prune_until_released() {
     let repo = Repo::new();

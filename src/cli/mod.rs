@@ -345,12 +345,18 @@ pub struct BackupArgs {
 
 #[derive(Args, Debug)]
 pub struct SnapshotsArgs {
-    /// Only snapshots of this host
-    #[arg(long)]
-    pub host: Option<String>,
-    /// Only snapshots with this tag
-    #[arg(long)]
-    pub tag: Option<String>,
+    /// Only snapshots of this host (repeatable)
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+    /// Only snapshots with this tag (repeatable: any of them)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only snapshots of this source path (repeatable: all of them)
+    #[arg(long, value_name = "PATH")]
+    pub path: Vec<PathBuf>,
+    /// Only the newest N snapshots of each host and set of paths
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub latest: Option<u32>,
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,

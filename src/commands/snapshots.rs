@@ -1,7 +1,10 @@
 use super::{human, open, path_str, time_str};
 use anyhow::Result;
 use serde_json::json;
+use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use strata::cli::{Global, SnapshotsArgs};
+use strata::forget::Filter;
 use strata::repo::Access;
 
 pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
@@ -9,12 +12,28 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
     let now = strata::format::Time::now();
     let holds = repo.holds()?;
     let held = |id: &strata::crypto::Id| holds.get(id).filter(|h| h.active(now));
-    let list: Vec<_> = repo
-        .snapshots()?
-        .into_iter()
-        .filter(|(_, s)| a.host.as_ref().is_none_or(|h| &s.host == h))
-        .filter(|(_, s)| a.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
-        .collect();
+    let paths = a
+        .path
+        .iter()
+        .map(|p| strata::backup::absolute(p).map(|p| p.as_os_str().as_bytes().to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = Filter { hosts: a.host.clone(), tags: a.tag.clone(), paths };
+    let mut list: Vec<_> = repo.snapshots()?.into_iter().filter(|(_, s)| filter.matches(s)).collect();
+    if let Some(n) = a.latest {
+        // Oldest first: count each group's snapshots from the newest.
+        let mut seen: HashMap<(&str, &[Vec<u8>]), u32> = HashMap::new();
+        let keep: Vec<bool> = list
+            .iter()
+            .rev()
+            .map(|(_, s)| {
+                let count = seen.entry((&s.host, &s.paths)).or_default();
+                *count += 1;
+                *count <= n
+            })
+            .collect();
+        let mut keep = keep.into_iter().rev();
+        list.retain(|_| keep.next().unwrap_or(false));
+    }
     if a.json {
         let v: Vec<_> = list
             .iter()
