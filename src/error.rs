@@ -31,7 +31,7 @@ pub enum Error {
     Missing { what: &'static str, id: String },
     #[error("snapshot {0}: no such snapshot")]
     NoSuchSnapshot(String),
-    #[error("snapshot prefix {0}: ambiguous, matches several snapshots")]
+    #[error("snapshot {0}: ambiguous, matches several snapshots")]
     AmbiguousSnapshot(String),
     #[error("store {path}: {detail}")]
     Store { path: PathBuf, detail: String },

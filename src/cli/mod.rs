@@ -478,8 +478,9 @@ pub struct SelectArgs {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// Snapshot: id, unique id prefix, latest, latest~N, or its time
-    /// (2026-12-02T06:18:42Z; local time without a zone); left out with --at
+    /// Snapshot: id, unique id prefix, latest, latest~N, or the time it
+    /// was taken in (2026-12-02T06:18:42Z; local time without a zone; a day
+    /// such as 2026-12-02, today, yesterday); left out with --at
     #[arg(value_name = "SNAPSHOT")]
     pub snapshot: Option<OsString>,
     /// Path within the snapshot

@@ -530,7 +530,11 @@ impl Repo {
             };
             return all.len().checked_sub(back + 1).map(|i| all[i].clone()).ok_or_else(none);
         }
-        if spec.contains(['-', ':', '@']) {
+        let spec_lc = spec.to_ascii_lowercase();
+        let hex = !spec_lc.is_empty() && spec_lc.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex || spec.contains(['-', ':', '@']) {
+            // A time (`today`, `yesterday 14:00` too): the snapshot taken
+            // within it.
             let (Some(from), Some(to)) = (crate::timespec::parse_start(spec), crate::timespec::parse(spec)) else {
                 return Err(none());
             };
@@ -538,12 +542,11 @@ impl Repo {
             return match (found.next(), found.next()) {
                 (Some(s), None) => Ok(s),
                 (Some(_), Some(_)) => Err(Error::AmbiguousSnapshot(format!("{spec}{}", sel.describe()))),
-                _ => Err(none()),
+                _ => Err(Error::NoSuchSnapshot(format!(
+                    "{spec}{} (none was taken then; --at '{spec}' takes the newest at or before it)",
+                    sel.describe()
+                ))),
             };
-        }
-        let spec_lc = spec.to_ascii_lowercase();
-        if spec_lc.is_empty() || !spec_lc.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(none());
         }
         let mut found = all.into_iter().filter(|(id, _)| id.to_hex().starts_with(&spec_lc));
         match (found.next(), found.next()) {
@@ -713,5 +716,25 @@ mod tests {
         assert_eq!((at.0, at.1.tags), (a, vec!["y".to_string()]));
         assert!(repo.snapshot_at(Time { secs: 50, nanos: 0 }).unwrap().is_none());
         assert!(matches!(repo.resolve("latest~2"), Err(Error::NoSuchSnapshot(_))));
+    }
+
+    #[test]
+    fn snapshots_resolve_by_words_for_times_and_say_when_none_was_taken() {
+        let repo = memory_repo();
+        let now = Time::now().secs;
+        let (_, _) = snapshot(&repo, now - 3 * 86_400, "h", &[]);
+        let (today, _) = snapshot(&repo, now, "h", &[]);
+        assert_eq!(repo.resolve("today").unwrap().0, today);
+        assert_eq!(repo.resolve("TODAY").unwrap().0, today);
+        // Each names a time in which no snapshot was taken.
+        for spec in ["yesterday", "2h ago", "-1d", "now"] {
+            let e = repo.resolve(spec).unwrap_err().to_string();
+            assert!(e.contains(&format!("--at '{spec}'")), "{spec}: {e}");
+        }
+        // Hex is still an id prefix, and nonsense is no snapshot.
+        assert!(matches!(repo.resolve("dead"), Err(Error::NoSuchSnapshot(s)) if !s.contains("--at")));
+        assert!(matches!(repo.resolve("zzzz"), Err(Error::NoSuchSnapshot(s)) if !s.contains("--at")));
+        snapshot(&repo, now, "other", &[]);
+        assert!(matches!(repo.resolve("today"), Err(Error::AmbiguousSnapshot(_))));
     }
 }
