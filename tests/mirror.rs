@@ -130,6 +130,15 @@ fn a_mirror_refuses_a_target_that_is_something_else() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("the repository itself"), "{}", r.stderr);
     assert_eq!(std::fs::read(full.join("x")).unwrap(), b"x");
+    // Nor inside it, through a path that does not exist yet, or a symlink.
+    let inside = repo.path.join("offsite/new");
+    std::os::unix::fs::symlink(&repo.path, repo.scratch("link")).unwrap();
+    for target in [inside.clone(), repo.scratch("link").join("x/../y")] {
+        let r = keyless(&repo.path, &["mirror", target.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("is inside the repository"), "{}", r.stderr);
+    }
+    assert!(!repo.path.join("offsite").exists() && !repo.path.join("y").exists());
 }
 
 /// kill -9 at any moment of a mirror, then mirror again: the target never
