@@ -254,8 +254,8 @@ complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-within-yea
 complete -c strata -n "__fish_strata_using_subcommand forget" -l keep-tag -d 'Keep every snapshot with this tag (repeatable)' -r
 complete -c strata -n "__fish_strata_using_subcommand forget" -l group-by -d 'Group snapshots by these (host, paths, tags; \'\' for one group)' -r
 complete -c strata -n "__fish_strata_using_subcommand forget" -l host -d 'Only snapshots of this host (repeatable)' -r
-complete -c strata -n "__fish_strata_using_subcommand forget" -l tag -d 'Only snapshots with this tag (repeatable)' -r
-complete -c strata -n "__fish_strata_using_subcommand forget" -l path -d 'Only snapshots of this source path (repeatable: all must match)' -r -F
+complete -c strata -n "__fish_strata_using_subcommand forget" -l tag -d 'Only snapshots with this tag (repeatable: any of them)' -r
+complete -c strata -n "__fish_strata_using_subcommand forget" -l path -d 'Only snapshots of this source path (repeatable: all of them)' -r -F
 complete -c strata -n "__fish_strata_using_subcommand forget" -s r -l repo -d 'Repository directory' -r -F
 complete -c strata -n "__fish_strata_using_subcommand forget" -l password-file -d 'Read the password from the first line of this file' -r -F
 complete -c strata -n "__fish_strata_using_subcommand forget" -l password-command -d 'Run this shell command and use the first line it prints as the password' -r

@@ -54,15 +54,8 @@ pub struct ForgetArgs {
     /// Group snapshots by these (host, paths, tags; '' for one group)
     #[arg(long, value_name = "KEYS", default_value = "host,paths")]
     pub group_by: GroupBy,
-    /// Only snapshots of this host (repeatable)
-    #[arg(long, value_name = "HOST")]
-    pub host: Vec<String>,
-    /// Only snapshots with this tag (repeatable)
-    #[arg(long, value_name = "TAG")]
-    pub tag: Vec<String>,
-    /// Only snapshots of this source path (repeatable: all must match)
-    #[arg(long, value_name = "PATH")]
-    pub path: Vec<PathBuf>,
+    #[command(flatten)]
+    pub filter: super::FilterArgs,
     /// Say what would be removed; remove nothing
     #[arg(long, short = 'n')]
     pub dry_run: bool,

@@ -343,8 +343,9 @@ pub struct BackupArgs {
     pub json: bool,
 }
 
+/// Which snapshots `snapshots` lists and `forget` considers.
 #[derive(Args, Debug)]
-pub struct SnapshotsArgs {
+pub struct FilterArgs {
     /// Only snapshots of this host (repeatable)
     #[arg(long, value_name = "HOST")]
     pub host: Vec<String>,
@@ -354,6 +355,25 @@ pub struct SnapshotsArgs {
     /// Only snapshots of this source path (repeatable: all of them)
     #[arg(long, value_name = "PATH")]
     pub path: Vec<PathBuf>,
+}
+
+impl FilterArgs {
+    /// The filter, with relative paths made absolute as backup records them.
+    pub fn filter(&self) -> crate::error::Result<crate::forget::Filter> {
+        use std::os::unix::ffi::OsStrExt;
+        let paths = self
+            .path
+            .iter()
+            .map(|p| crate::backup::absolute(p).map(|p| p.as_os_str().as_bytes().to_vec()))
+            .collect::<crate::error::Result<Vec<_>>>()?;
+        Ok(crate::forget::Filter { hosts: self.host.clone(), tags: self.tag.clone(), paths })
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotsArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Only the newest N snapshots of each host and set of paths
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub latest: Option<u32>,

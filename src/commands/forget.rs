@@ -1,9 +1,8 @@
 use super::{open, path_str, time_str};
 use anyhow::{bail, Result};
 use serde_json::json;
-use std::os::unix::ffi::OsStrExt;
 use strata::cli::{ForgetArgs, Global};
-use strata::forget::{self, Filter, Group};
+use strata::forget::{self, Group};
 use strata::format::Time;
 use strata::policy::Policy;
 use strata::repo::Access;
@@ -34,12 +33,7 @@ pub fn run(g: &Global, a: &ForgetArgs) -> Result<i32> {
     }
     let repo = open(g, Access::Write)?;
     let groups = if a.snapshots.is_empty() {
-        let paths = a
-            .path
-            .iter()
-            .map(|p| strata::backup::absolute(p).map(|p| p.as_os_str().as_bytes().to_vec()))
-            .collect::<Result<Vec<_>, _>>()?;
-        let filter = Filter { hosts: a.host.clone(), tags: a.tag.clone(), paths };
+        let filter = a.filter.filter()?;
         forget::plan(repo.snapshots()?, &repo.holds()?, &policy, a.group_by, &filter, Time::now(), &chrono::Local)
     } else {
         by_id(&repo, &a.snapshots)?

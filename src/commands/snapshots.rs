@@ -2,9 +2,7 @@ use super::{human, open, path_str, time_str};
 use anyhow::Result;
 use serde_json::json;
 use std::collections::HashMap;
-use std::os::unix::ffi::OsStrExt;
 use strata::cli::{Global, SnapshotsArgs};
-use strata::forget::Filter;
 use strata::repo::Access;
 
 pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
@@ -12,12 +10,7 @@ pub fn run(g: &Global, a: &SnapshotsArgs) -> Result<i32> {
     let now = strata::format::Time::now();
     let holds = repo.holds()?;
     let held = |id: &strata::crypto::Id| holds.get(id).filter(|h| h.active(now));
-    let paths = a
-        .path
-        .iter()
-        .map(|p| strata::backup::absolute(p).map(|p| p.as_os_str().as_bytes().to_vec()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let filter = Filter { hosts: a.host.clone(), tags: a.tag.clone(), paths };
+    let filter = a.filter.filter()?;
     let mut list: Vec<_> = repo.snapshots()?.into_iter().filter(|(_, s)| filter.matches(s)).collect();
     if let Some(n) = a.latest {
         // Oldest first: count each group's snapshots from the newest.
