@@ -353,6 +353,30 @@ pub fn umask() -> u32 {
     mask as u32
 }
 
+/// `path` made absolute through its nearest existing ancestor, symlinks
+/// there resolved (a new target does not exist yet). The part below it is
+/// made of directories a mirror or restore would create, so its `..` are taken
+/// as written.
+pub fn resolve_new(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut rest: Vec<std::ffi::OsString> = Vec::new();
+    let mut at = std::path::absolute(path).ok()?;
+    loop {
+        if let Ok(mut real) = std::fs::canonicalize(&at) {
+            for c in rest.iter().rev() {
+                match c.to_str() {
+                    Some("..") => _ = real.pop(),
+                    Some(".") => {}
+                    _ => real.push(c),
+                }
+            }
+            return Some(real);
+        }
+        let below = at.parent()?.to_path_buf();
+        rest.push(at.components().next_back()?.as_os_str().to_os_string());
+        at = below;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

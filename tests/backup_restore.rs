@@ -547,11 +547,13 @@ fn a_restore_leaves_the_repository_it_reads_from_alone() {
     assert!(r.stderr.contains("left alone"), "{}", r.stderr);
     repo.run(&["check", "--read-data"]).ok();
 
-    let inside = repo.path.join("restored");
-    let r = restore(&repo, &format!("latest:{to}"), &inside, &[]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("inside the repository"), "{}", r.stderr);
-    assert!(!inside.exists());
+    // Also two levels down, where neither the target nor its parent exists.
+    for inside in [repo.path.join("restored"), repo.path.join("new/restored")] {
+        let r = restore(&repo, &format!("latest:{to}"), &inside, &[]);
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.contains("inside the repository"), "{}", r.stderr);
+        assert!(!inside.exists() && !repo.path.join("new").exists());
+    }
     assert_eq!(repo.snapshots().len(), 2);
 }
 

@@ -31,10 +31,12 @@ pub fn run(g: &Global, a: &MirrorArgs) -> Result<i32> {
         let t = target.to_string_lossy();
         let r = match bucket(&t)? {
             Some(b) => progress(|p| source.mirror_to_bucket(&b, opts, p)),
-            None if resolved(target).is_some_and(|p| p == here) => bail!("mirror target {t}: is the repository itself"),
+            None if strata::sys::resolve_new(target).is_some_and(|p| p == here) => {
+                bail!("mirror target {t}: is the repository itself")
+            }
             // A copy inside the repository goes with it (an rm -rf, a
             // disk lost), which is what a mirror is for.
-            None if resolved(target).is_some_and(|p| p.starts_with(&here)) => {
+            None if strata::sys::resolve_new(target).is_some_and(|p| p.starts_with(&here)) => {
                 bail!("mirror target {t}: is inside the repository {}; a mirror belongs elsewhere", here.display())
             }
             None => progress(|p| source.mirror_to_dir(target, opts, p)),
@@ -120,29 +122,5 @@ fn print(r: &MirrorReport) {
     }
     if !r.damaged.is_empty() {
         println!("  damaged records at the source: no snapshot was copied (run `strata check`)");
-    }
-}
-
-/// `path` made absolute through its nearest existing ancestor, symlinks
-/// there resolved (a new mirror target does not exist yet). The part below
-/// it is made of directories a mirror would create, so its `..` are taken
-/// as written.
-fn resolved(path: &std::path::Path) -> Option<std::path::PathBuf> {
-    let mut rest: Vec<std::ffi::OsString> = Vec::new();
-    let mut at = std::path::absolute(path).ok()?;
-    loop {
-        if let Ok(mut real) = std::fs::canonicalize(&at) {
-            for c in rest.iter().rev() {
-                match c.to_str() {
-                    Some("..") => _ = real.pop(),
-                    Some(".") => {}
-                    _ => real.push(c),
-                }
-            }
-            return Some(real);
-        }
-        let below = at.parent()?.to_path_buf();
-        rest.push(at.components().next_back()?.as_os_str().to_os_string());
-        at = below;
     }
 }

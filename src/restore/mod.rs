@@ -104,10 +104,7 @@ struct Restorer<'a> {
 pub fn run(repo: &Repo, entry: &Entry, target: &Path, mut opts: Options) -> Result<Summary> {
     let is_dir = entry.kind == Kind::Dir;
     // The target as it is on disk (its parent's, should it not exist yet).
-    let on_disk = std::fs::canonicalize(target).ok().or_else(|| {
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        Some(std::fs::canonicalize(parent).ok()?.join(target.file_name()?))
-    });
+    let on_disk = sys::resolve_new(target);
     let repo_at = match (std::fs::canonicalize(repo.path()), on_disk) {
         (Ok(r), Some(t)) if t.starts_with(&r) => {
             return Err(Error::Invalid(format!(
