@@ -168,9 +168,11 @@ impl Tree {
         encode(TAG_TREE, TREE_VERSION, self)
     }
 
-    /// A tree whose entry names are all file names: anything else (`..`,
-    /// a name with a '/') would lead a restore out of its target, so such
-    /// a tree is as corrupt as one that does not decode.
+    /// A tree whose entry names are all file names, each once, in byte
+    /// order: anything else (`..`, a name with a '/') would lead a restore
+    /// out of its target, and names out of order would hide entries from
+    /// `find` (a lookup through the mount) while a listing shows them, so
+    /// such a tree is as corrupt as one that does not decode.
     pub fn decode(bytes: &[u8]) -> Result<Tree> {
         let tree = if let [TAG_TREE, 1, ..] = bytes {
             let old: v1::Tree = decode("tree", TAG_TREE, 1, bytes)?;
@@ -181,6 +183,11 @@ impl Tree {
         if let Some(e) = tree.entries.iter().find(|e| !is_file_name(&e.name)) {
             let name = String::from_utf8_lossy(&e.name);
             return Err(Error::corrupt("tree", format!("entry name {name:?} is not a file name")));
+        }
+        if let Some(w) = tree.entries.windows(2).find(|w| w[0].name >= w[1].name) {
+            let (a, b) = (String::from_utf8_lossy(&w[0].name), String::from_utf8_lossy(&w[1].name));
+            let what = if w[0].name == w[1].name { "is repeated" } else { "are out of order" };
+            return Err(Error::corrupt("tree", format!("entry names {a:?} and {b:?} {what}")));
         }
         Ok(tree)
     }
@@ -406,10 +413,25 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn a_tree_whose_names_are_out_of_order_or_repeated_is_corrupt() {
+        let tree =
+            |names: &[&[u8]]| Tree { entries: names.iter().map(|n| Entry::new(n.to_vec(), Kind::File)).collect() };
+        let e = Tree::decode(&tree(&[b"a", b"c", b"b"]).encode()).unwrap_err().to_string();
+        assert!(e.contains("\"c\" and \"b\" are out of order"), "{e}");
+        let e = Tree::decode(&tree(&[b"a", b"b", b"b"]).encode()).unwrap_err().to_string();
+        assert!(e.contains("\"b\" and \"b\" is repeated"), "{e}");
+        // Byte order, not the locale's: "B" < "a" < "\xff".
+        let t = tree(&[b"B", b"a", b"\xff"]);
+        assert_eq!(Tree::decode(&t.encode()).unwrap(), t);
+    }
+
     proptest! {
         #[test]
         fn roundtrip(entries in proptest::collection::vec(arb_entry(), 0..6)) {
-            let t = Tree { entries };
+            let mut t = Tree { entries };
+            t.sort();
+            t.entries.dedup_by(|a, b| a.name == b.name);
             prop_assert_eq!(Tree::decode(&t.encode()).unwrap(), t);
         }
 
