@@ -67,6 +67,9 @@ _strata() {
             strata,restore)
                 cmd="strata__subcmd__restore"
                 ;;
+            strata,rewrite)
+                cmd="strata__subcmd__rewrite"
+                ;;
             strata,run)
                 cmd="strata__subcmd__run"
                 ;;
@@ -153,6 +156,9 @@ _strata() {
                 ;;
             strata__subcmd__help,restore)
                 cmd="strata__subcmd__help__subcmd__restore"
+                ;;
+            strata__subcmd__help,rewrite)
+                cmd="strata__subcmd__help__subcmd__rewrite"
                 ;;
             strata__subcmd__help,run)
                 cmd="strata__subcmd__help__subcmd__run"
@@ -275,7 +281,7 @@ _strata() {
 
     case "${cmd}" in
         strata)
-            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help --version init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="-r -h -V --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help --version init backup snapshots ls diff dump run find stats restore mount forget prune rewrite check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1091,7 +1097,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help)
-            opts="init backup snapshots ls diff dump run find stats restore mount forget prune check hold tag log mirror key generate help"
+            opts="init backup snapshots ls diff dump run find stats restore mount forget prune rewrite check hold tag log mirror key generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1497,6 +1503,20 @@ _strata() {
             return 0
             ;;
         strata__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__help__subcmd__rewrite)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -2751,6 +2771,80 @@ _strata() {
                     ;;
                 --overwrite)
                     COMPREPLY=($(compgen -W "never if-changed always" -- "${cur}"))
+                    return 0
+                    ;;
+                --repo)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --retry-lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cache-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        strata__subcmd__rewrite)
+            opts="-e -n -r -h --exclude --exclude-file --host --tag --path --forget --dry-run --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exclude)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -e)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --exclude-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --repo)

@@ -22,6 +22,7 @@ pub mod prune;
 pub mod reader;
 pub mod repo;
 pub mod restore;
+pub mod rewrite;
 pub mod s3;
 pub mod sorted_names;
 pub mod stats;

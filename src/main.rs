@@ -18,6 +18,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
             | Command::Backup(_)
             | Command::Forget(_)
             | Command::Prune(_)
+            | Command::Rewrite(_)
             | Command::Tag(_)
             | Command::Hold(_)
             | Command::Key(_)
@@ -38,6 +39,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Restore(a) => commands::restore::run(g, a),
         Command::Mount(a) => commands::mount::run(g, a),
         Command::Forget(a) => commands::forget::run(g, a),
+        Command::Rewrite(a) => commands::rewrite::run(g, a),
         Command::Prune(a) => commands::prune::run(g, a),
         Command::Check(a) => commands::check::run(g, a),
         Command::Hold(c) => commands::hold::run(g, c),

@@ -390,3 +390,101 @@ fn many_small_backups_leave_few_store_files() {
     assert_eq!(repo.snapshots().len(), 81);
     repo.run(&["check"]).ok();
 }
+
+#[test]
+fn rewrite_takes_files_out_of_snapshots_and_prune_gives_the_space_back() {
+    let repo = Repo::new();
+    let src = repo.scratch("src");
+    tree::build_full(&src);
+    std::fs::create_dir_all(src.join("app/.cache/deep")).unwrap();
+    std::fs::write(src.join("app/.cache/deep/blob"), tree::random(77, 2 << 20)).unwrap();
+    std::fs::write(src.join("app/prod.env"), b"PASSWORD=hunter2\n").unwrap();
+    std::fs::write(src.join("dir/sub/old.env"), b"TOKEN=1\n").unwrap();
+    repo.backup(&[&src], &["--time", "2026-01-01T00:00:00Z"]);
+    std::fs::write(src.join("app/prod.env"), b"PASSWORD=hunter3\n").unwrap();
+    repo.backup(&[&src], &["--time", "2026-01-02T00:00:00Z"]);
+    let before = ids(&repo);
+    let s = src.to_str().unwrap();
+    // By name, by a whole path (a directory, with all it holds), and by a
+    // relative path: one of three hardlinks.
+    let cache = format!("{s}/app/.cache");
+    let excludes = ["-e", "*.env", "-e", &cache, "-e", "sub/linked-three"];
+    let rewrite = |args: &[&str]| repo.run(&[&["rewrite"], args, &excludes[..]].concat());
+    let gone = [format!("{s}/app/.cache"), format!("{s}/app/prod.env"), format!("{s}/dir/sub/linked-three")];
+    let gone = [&gone[..], &[format!("{s}/dir/sub/old.env")]].concat();
+
+    let out = rewrite(&["-n"]).ok().stdout;
+    assert!(out.contains("would rewrite 2 of 2 snapshots"), "{out}");
+    for p in &gone {
+        assert!(out.contains(&format!("\n  {p}\n")), "{p} in {out}");
+    }
+    assert_eq!(ids(&repo), before, "a dry run writes nothing");
+
+    // The newest, kept beside its rewrite.
+    let doc = rewrite(&["latest", "--json"]).ok().json();
+    let r = &doc["snapshots"][0];
+    assert_eq!(r["id"], before[1].as_str());
+    let paths: Vec<&str> = r["removed"]["paths"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(paths, gone);
+    assert_eq!(r["removed"]["files"], 4, "{r}");
+    assert_eq!(r["removed"]["dirs"], 2, "{r}");
+    assert_eq!(r["removed"]["bytes"], (2 << 20) + 17 + 8 + 70_000, "{r}");
+    let new = r["new_id"].as_str().unwrap().to_string();
+    let snaps = repo.snapshots();
+    assert_eq!(snaps.len(), 3);
+    let by_id = |id: &str| snaps.iter().find(|x| x["id"] == id).unwrap();
+    let (old, rewritten) = (by_id(&before[1]), by_id(&new));
+    assert_eq!(rewritten["time"], old["time"]);
+    assert_eq!(rewritten["tags"], serde_json::json!(["rewrite"]));
+    assert_eq!(rewritten["files"].as_u64().unwrap(), old["files"].as_u64().unwrap() - 4);
+    assert_eq!(rewritten["bytes"].as_u64().unwrap(), old["bytes"].as_u64().unwrap() - (2 << 20) - 17 - 8 - 70_000);
+    // The rewrite restores as the source without what was taken out, every
+    // attribute kept (directory times too); the original, as it was.
+    let out = repo.scratch("restored");
+    repo.run(&["restore", &format!("{new}:{s}"), out.to_str().unwrap()]).ok();
+    let mut expected = tree::scan(&src, &EXACT);
+    expected.retain(|p, _| {
+        let p = [s.as_bytes(), b"/", p].concat();
+        !gone.iter().any(|g| p.starts_with(g.as_bytes()) && matches!(p.get(g.len()), None | Some(b'/')))
+    });
+    let diff = tree::diff(&expected, &tree::scan(&out, &EXACT));
+    assert!(diff.is_empty(), "{diff:#?}");
+    assert_restores(&repo, &format!("{}:{s}", before[1]), &src);
+
+    // --forget refuses a held snapshot, and then rewrites nothing.
+    repo.run(&["hold", "add", &before[0], "--reason", "audit"]).ok();
+    let e = rewrite(&["--forget"]);
+    assert!(e.code == 1 && e.stderr.contains(&before[0][..16]) && e.stderr.contains("held (audit)"), "{}", e.stderr);
+    assert_eq!(ids(&repo).len(), 3);
+    repo.run(&["hold", "remove", &before[0]]).ok();
+
+    let out = rewrite(&["--forget"]).ok().stdout;
+    assert!(out.contains("rewrote 2 of 3 snapshots"), "the rewrite matches nothing: {out}");
+    let after = ids(&repo);
+    assert_eq!(after.len(), 3);
+    assert!(!after.contains(&before[0]) && !after.contains(&before[1]) && after.contains(&new), "{after:?}");
+    let found = repo.run(&["find", "*.env"]).ok();
+    assert!(found.stderr.contains("0 matches in 3 snapshots"), "{}", found.stderr);
+    // One line a rewrite in the audit log, naming the original and its rewrite.
+    let log = repo.run(&["log", "--json"]).ok().stdout;
+    let rewrites: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "rewrite")
+        .collect();
+    assert_eq!(rewrites.len(), 3, "{log}");
+    assert_eq!(rewrites[0]["snapshots"], serde_json::json!([before[1], new]));
+    assert!(rewrites[0]["detail"].as_str().unwrap().contains("--exclude \"*.env\""), "{log}");
+
+    // The data no snapshot holds any more comes back: most of the 2 MiB
+    // the blob took (prune's own writes take a little).
+    let size = du(&repo.path);
+    repo.run(&["prune"]).ok();
+    assert!(du(&repo.path) + (3 << 19) <= size, "{} -> {}", size, du(&repo.path));
+    repo.run(&["check", "--read-data"]).ok();
+
+    let e = repo.run(&["rewrite", "latest"]);
+    assert!(e.code == 1 && e.stderr.contains("nothing to take out"), "{}", e.stderr);
+    let e = repo.run(&["rewrite", "latest", "--host", "x", "-e", "a"]);
+    assert!(e.code == 1 && e.stderr.contains("not both"), "{}", e.stderr);
+}

@@ -67,6 +67,33 @@ pub struct ForgetArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct RewriteArgs {
+    /// Snapshots to rewrite (id, prefix, latest, latest~N, a time); all
+    /// that the filters choose when none
+    #[arg(value_name = "SNAPSHOT")]
+    pub snapshots: Vec<String>,
+    /// Take out paths matching this glob; with a '/', matched against the
+    /// whole path, else against each name (repeatable)
+    #[arg(long = "exclude", short = 'e', value_name = "GLOB")]
+    pub excludes: Vec<String>,
+    /// Read exclude globs from this file, one a line
+    #[arg(long = "exclude-file", value_name = "FILE")]
+    pub exclude_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub filter: super::FilterArgs,
+    /// Remove each original snapshot once its rewrite is written (instead
+    /// of tagging the rewrite `rewrite`)
+    #[arg(long)]
+    pub forget: bool,
+    /// Say what would be taken out of which snapshots; write nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
 pub(super) const CHECK_EXIT: &str = "\
 EXIT STATUS
   0  everything checked is sound (and, with --max-age, fresh)

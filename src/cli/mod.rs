@@ -185,6 +185,22 @@ pub enum Command {
     Forget(ForgetArgs),
     /// Delete the data no snapshot uses any more, and give the space back
     Prune(PruneArgs),
+    /// Take files out of existing snapshots: each becomes a new snapshot
+    /// without them (a secret or a cache backed up by mistake)
+    ///
+    /// The excludes are backup's: a glob with a '/' matches the whole path
+    /// (from the snapshot's root, as backed up), one without matches any
+    /// name. A matched directory goes with all it holds. The snapshots are
+    /// those named, else every one the filters choose (all, without any).
+    ///
+    /// Each snapshot the excludes match something in is written again, with
+    /// its time, host, paths and tags, plus the tag `rewrite`; with --forget
+    /// the original is removed instead, in the same step (a held snapshot
+    /// is refused). Only the directories on the way to what was removed
+    /// are stored again. The data goes at the next prune, once no snapshot
+    /// holds it. Every rewrite is in the audit log (strata log).
+    #[command(verbatim_doc_comment)]
+    Rewrite(RewriteArgs),
     /// Verify the repository: its structure, and with --read-data its data
     ///
     /// Without --read-data, checks the structure and reads no chunk data: every

@@ -17,6 +17,7 @@ pub mod mirror;
 pub mod mount;
 pub mod prune;
 pub mod restore;
+pub mod rewrite;
 pub mod run;
 pub mod snapshots;
 pub mod stats;

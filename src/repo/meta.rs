@@ -160,9 +160,16 @@ impl Repo {
     /// changes nothing, when one of them is held. Their data stays until
     /// `prune`.
     pub fn forget(&self, snapshots: &[(Id, Snapshot)]) -> Result<()> {
+        let mut batch = Batch::default();
+        self.forget_into(&mut batch, snapshots)?;
+        let ids: Vec<Id> = snapshots.iter().map(|(id, _)| *id).collect();
+        self.change(batch, "forget", ids, String::new())
+    }
+
+    /// Queues the removal of `snapshots`; an error, when one is held.
+    fn forget_into(&self, batch: &mut Batch, snapshots: &[(Id, Snapshot)]) -> Result<()> {
         let holds = self.holds()?;
         let now = Time::now();
-        let mut batch = Batch::default();
         for (id, s) in snapshots {
             if let Some(h) = holds.get(id).filter(|h| h.active(now)) {
                 return Err(Error::Invalid(format!("snapshot {}: held ({}), not forgotten", id.short(), h.reason)));
@@ -171,8 +178,22 @@ impl Repo {
             batch.delete(Cf::Meta, key(TAGS, &id.0));
             batch.delete(Cf::Meta, key(HOLD, &id.0));
         }
-        let ids: Vec<Id> = snapshots.iter().map(|(id, _)| *id).collect();
-        self.change(batch, "forget", ids, String::new())
+        Ok(())
+    }
+
+    /// Commits `new`, a rewrite of snapshot `old` whose trees are written,
+    /// and with `forget` removes `old` (refused, changing nothing, when it
+    /// is held): one synced batch, logged as "rewrite" with `detail`. A
+    /// crash leaves the old snapshot, or the new one in its place.
+    pub fn commit_rewrite(&self, old: &(Id, Snapshot), new: &Snapshot, forget: bool, detail: String) -> Result<Id> {
+        let mut batch = Batch::default();
+        if forget {
+            self.forget_into(&mut batch, std::slice::from_ref(old))?;
+        }
+        self.store.flush()?;
+        let id = self.put_snapshot(&mut batch, new);
+        self.change(batch, "rewrite", vec![old.0, id], detail)?;
+        Ok(id)
     }
 }
 

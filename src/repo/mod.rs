@@ -462,16 +462,22 @@ impl Repo {
     /// leaves no snapshot; after, the whole snapshot.
     pub fn commit(&self, snapshot: &Snapshot) -> Result<Id> {
         self.store.flush()?;
-        let plain = snapshot.encode();
-        let id = self.keys().id(&plain);
         let mut batch = Batch::default();
-        batch.put(Cf::Snapshots, Snapshot::key(snapshot.time, &id).to_vec(), self.records.seal(&id, &plain));
+        let id = self.put_snapshot(&mut batch, snapshot);
         self.store.write(batch, Durability::Sync)?;
         // The snapshot is in; tidying is for the next open's sake.
         if let Err(e) = self.store.tidy() {
             log::warn!("{}: merging small store files: {e}", self.path.display());
         }
         Ok(id)
+    }
+
+    /// Queues a snapshot record; returns its id.
+    fn put_snapshot(&self, batch: &mut Batch, snapshot: &Snapshot) -> Id {
+        let plain = snapshot.encode();
+        let id = self.keys().id(&plain);
+        batch.put(Cf::Snapshots, Snapshot::key(snapshot.time, &id).to_vec(), self.records.seal(&id, &plain));
+        id
     }
 
     /// A snapshot record; its tags are the record's unless changed since.
