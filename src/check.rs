@@ -300,10 +300,32 @@ pub fn run(repo: &Repo, unlock: Option<Unlock>, opts: &Options, progress: &dyn F
     }
     c.freshness(&snapshots, newest);
     c.report.warnings.extend(exposed(repo.path()));
+    c.note_repaired();
     let mut report = c.report;
     report.problems = c.problems.list;
     report.problems_not_listed = c.problems.dropped;
     Ok(report)
+}
+
+impl Check<'_> {
+    /// Says of what is missing when `repair` removed it, and how it comes
+    /// back.
+    fn note_repaired(&mut self) {
+        let Ok(marked) = self.repo.missing() else { return };
+        if marked.is_empty() {
+            return;
+        }
+        let marked: HashSet<String> = marked.iter().map(Id::to_hex).collect();
+        for p in &mut self.problems.list {
+            let lost = matches!(p.kind, "chunk_unindexed" | "chunk_missing" | "tree_missing" | "chunk_list_missing");
+            if lost && p.id.as_ref().is_some_and(|id| marked.contains(id)) {
+                p.detail.push_str(
+                    "; removed by repair as damaged or lost: the next backup of a file that still holds this \
+                     data stores it again",
+                );
+            }
+        }
+    }
 }
 
 /// A warning when users other than the repository's owner can read any of

@@ -19,6 +19,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
             | Command::Forget(_)
             | Command::Prune(_)
             | Command::Rewrite(_)
+            | Command::Repair(_)
             | Command::Tag(_)
             | Command::Hold(_)
             | Command::Key(_)
@@ -40,6 +41,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
         Command::Mount(a) => commands::mount::run(g, a),
         Command::Forget(a) => commands::forget::run(g, a),
         Command::Rewrite(a) => commands::rewrite::run(g, a),
+        Command::Repair(a) => commands::repair::run(g, a),
         Command::Prune(a) => commands::prune::run(g, a),
         Command::Check(a) => commands::check::run(g, a),
         Command::Hold(c) => commands::hold::run(g, c),

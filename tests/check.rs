@@ -151,21 +151,25 @@ fn a_sound_repository_checks_clean_with_and_without_data() {
     assert!(text.contains("no problems found") && text.contains("read data (all)"), "{text}");
 }
 
-#[test]
-fn a_flipped_byte_in_a_blob_file_names_the_chunk_its_snapshots_and_paths() {
-    let (repo, src) = backed_up();
-    let victim = chunks_of(&repo, &src.join("sub/victim"))[0];
-    // Find the record in the chunks' blob files by its id (in its key) and
-    // flip a byte of its value.
+/// Flips a byte of chunk `id`'s record, found in the chunks' blob files by
+/// its id (in its key).
+fn damage_chunk(repo: &Repo, id: &Id) {
     let mut hit = false;
     for f in files(&repo.path, Cf::Chunks, strata::store::files::FileKind::Blob) {
         let b = std::fs::read(&f).unwrap();
-        if let Some(pos) = b.windows(32).position(|w| w == victim.0) {
+        if let Some(pos) = b.windows(32).position(|w| w == id.0) {
             flip(&f, pos + 32 + 100);
             hit = true;
         }
     }
-    assert!(hit, "the victim's record is in a blob file");
+    assert!(hit, "the record is in a blob file");
+}
+
+#[test]
+fn a_flipped_byte_in_a_blob_file_names_the_chunk_its_snapshots_and_paths() {
+    let (repo, src) = backed_up();
+    let victim = chunks_of(&repo, &src.join("sub/victim"))[0];
+    damage_chunk(&repo, &victim);
     assert_eq!(check(&repo, &[]).0, 0, "the structure check reads no data");
     let (code, r) = check(&repo, &["--read-data"]);
     assert_eq!(code, 1);
@@ -377,4 +381,59 @@ fn a_damaged_or_lost_log_loses_no_committed_snapshot() {
     let out = repo.scratch("out");
     repo.run(&["restore", &format!("latest:{}", src.join("sub").display()), out.to_str().unwrap()]).ok();
     assert_eq!(std::fs::read(out.join("victim")).unwrap(), tree::random(2, 64 << 10));
+}
+
+#[test]
+fn repair_removes_damaged_chunks_and_the_next_backup_makes_every_snapshot_whole() {
+    let (repo, src) = backed_up();
+    // One chunk of a small file, one of a file with a chunk list.
+    let victim = chunks_of(&repo, &src.join("sub/victim"))[0];
+    let in_list = chunks_of(&repo, &src.join("large"))[500];
+    damage_chunk(&repo, &victim);
+    damage_chunk(&repo, &in_list);
+    // A backup now keeps the damaged records: the files look unchanged.
+    repo.backup(&[&src], &[]);
+    let ids = snapshot_ids(&repo);
+    let damaged = |r: &Value, kind: &str| -> Vec<String> {
+        assert!(kinds(r).iter().all(|k| k == kind), "{r:#}");
+        let mut v: Vec<String> = r["problems"].as_array().unwrap().iter().map(|p| p["id"].to_string()).collect();
+        v.sort();
+        v
+    };
+    let mut both = vec![format!("{:?}", victim.to_hex()), format!("{:?}", in_list.to_hex())];
+    both.sort();
+    assert_eq!(damaged(&check(&repo, &["--read-data"]).1, "chunk_damaged"), both);
+
+    let out = repo.run(&["repair", "--dry-run"]).ok().stdout;
+    assert!(out.contains("would remove 2 damaged chunks") && out.contains(&victim.to_hex()), "{out}");
+    assert_eq!(damaged(&check(&repo, &["--read-data"]).1, "chunk_damaged"), both, "a dry run changes nothing");
+
+    let out = repo.run(&["repair"]).ok().stdout;
+    assert!(out.contains("removed 2 damaged chunks") && out.contains("sub/victim"), "{out}");
+    // Gone, and said to be; a restore names the files, and restores the rest.
+    let (code, r) = check(&repo, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(damaged(&r, "chunk_unindexed"), both);
+    assert!(r["problems"][0]["detail"].as_str().unwrap().contains("removed by repair"), "{r:#}");
+    let out = repo.scratch("partial");
+    let e = repo.run(&["restore", &format!("latest:{}", src.display()), out.to_str().unwrap()]);
+    assert!(e.code != 0 && e.stderr.contains("sub/victim") && e.stderr.contains("large"), "{}", e.stderr);
+    assert_eq!(std::fs::read(out.join("changing")).unwrap(), b"two");
+    let again = repo.run(&["repair"]).ok().stdout;
+    assert!(again.contains("2 records an earlier repair removed are still missing"), "{again}");
+
+    // The next backup reads both files again, though they look unchanged,
+    // and stores what they hold: every snapshot is whole again.
+    repo.backup(&[&src], &[]);
+    let (code, r) = check(&repo, &["--read-data"]);
+    assert_eq!(code, 0, "{r:#}");
+    let whole = repo.scratch("whole");
+    repo.run(&["restore", &format!("{}:{}", ids[0], src.display()), whole.to_str().unwrap()]).ok();
+    for f in ["sub/victim", "large"] {
+        assert_eq!(std::fs::read(whole.join(f)).unwrap(), std::fs::read(src.join(f)).unwrap(), "{f}");
+    }
+    let out = repo.run(&["repair"]).ok().stdout;
+    assert!(out.contains("nothing to repair"), "{out}");
+    let log = repo.run(&["log"]).ok().stdout;
+    assert_eq!(log.matches(" repair ").count(), 2, "removed, then stored again: {log}");
 }

@@ -252,6 +252,8 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Optio
     let warn = &*opts.warn;
     let changed = std::sync::Mutex::new(Vec::new());
     let readers = read::Readers { pipeline: &pipeline, progress: &progress, chunker, warn, changed: &changed };
+    // Records `repair` removed: files that use them are read again.
+    let lost = repo.missing()?;
     let streams: Vec<_> = opts.streams.iter().map(|_| FileSlot::new()).collect();
     let stream_entry = stream_entry(time);
     let (walked, built, streamed) = std::thread::scope(|scope| {
@@ -273,6 +275,7 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Optio
             .collect();
         let mut walker = Walker {
             repo,
+            lost: &lost,
             excludes: &opts.excludes,
             own,
             progress: &progress,
@@ -340,6 +343,13 @@ pub fn run(repo: &Repo, opts: Options, progress: Arc<Progress>) -> Result<(Optio
         duration_ms: started.elapsed().as_millis() as u64,
     };
     let id = if opts.dry_run { None } else { Some(repo.commit(&snapshot)?) };
+    if id.is_some() && !lost.is_empty() {
+        match repo.clear_stored_again(&lost) {
+            // In the audit log too.
+            Ok(n) => log::info!("{n} of the {} records repair removed are stored again", lost.len()),
+            Err(e) => warn(&format!("the snapshot is written, but marking records stored again failed: {e}")),
+        }
+    }
     Ok((id, snapshot))
 }
 

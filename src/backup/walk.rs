@@ -7,14 +7,15 @@ use super::exclude::{Excludes, Own, OwnDir, CACHEDIR_SIGNATURE};
 use super::pipeline::{FileSlot, Progress};
 use super::read::ReadJob;
 use super::trees::{DirJob, Origin, Pending, TreeRef};
+use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
-use crate::format::tree::{Entry, Kind, DEPTH_MAX};
+use crate::format::tree::{Content, Entry, Kind, Piece, DEPTH_MAX};
 use crate::format::Time;
 use crate::repo::{Repo, TreeCursor};
 use crate::sorted_names::SortedNames;
 use crate::sys;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 
 pub(super) struct Walker<'a> {
     pub repo: &'a Repo,
+    /// Records `repair` removed (`Repo::missing`).
+    pub lost: &'a HashSet<Id>,
     pub excludes: &'a Excludes,
     pub own: Own,
     pub progress: &'a Progress,
@@ -230,6 +233,7 @@ impl Walker<'_> {
                         && p.mtime == entry.mtime
                         && p.ctime == entry.ctime
                         && p.ino == entry.ino
+                        && !self.lacks(&p.content)
                 });
                 if let Some(p) = unchanged {
                     entry.xattrs = self.xattrs(path, sys::xattrs_at(dir, name));
@@ -251,6 +255,19 @@ impl Walker<'_> {
             Kind::Fifo | Kind::CharDev | Kind::BlockDev => {}
         }
         Ok(Some(Pending::Ready(entry)))
+    }
+
+    /// Whether `content` uses a record `repair` removed: the file is read
+    /// again, which stores it again should the file still hold its data.
+    fn lacks(&self, content: &Content) -> bool {
+        if self.lost.is_empty() {
+            return false;
+        }
+        let uses = |pieces: &[Piece]| pieces.iter().filter_map(Piece::id).any(|id| self.lost.contains(&id));
+        match content {
+            Content::Inline(pieces) => uses(pieces),
+            Content::List { id, .. } => self.lost.contains(id) || self.repo.chunk_list(id).map_or(true, |p| uses(&p)),
+        }
     }
 
     /// Opens a file and queues it for the readers; its slot fills as they go.

@@ -9,7 +9,6 @@ use crate::error::{Error, Result};
 use crate::repo::{BlobRecord, ChunkEntry, Repo};
 use crate::store::files::{FileKind, StoreFile};
 use crate::store::Cf;
-use std::path::Path;
 use std::sync::Mutex;
 
 /// Which chunks `--read-data` reads.
@@ -140,10 +139,12 @@ impl Check<'_> {
                 _ => continue,
             };
             match (live, file) {
-                (Ok(()), Some(file)) => {
-                    let detail = format!("a stale copy of chunk {id} (the live one is sound): {detail}");
-                    self.problems.add("blob_file_damaged", None, Some(Path::new(&file)), detail);
-                }
+                // Garbage no snapshot reads: the data is intact, the disk
+                // under it perhaps not.
+                (Ok(()), Some(file)) => self.report.warnings.push(format!(
+                    "{file}: a stale copy of chunk {id} (awaiting prune's garbage collection; the live one is \
+                     sound) is damaged: {detail}"
+                )),
                 (Ok(()), None) => {}
                 (Err(e), file) => {
                     let detail = match file {
@@ -252,10 +253,13 @@ impl Check<'_> {
                     Some(BlobRecord::Chunk { id, entry: Some(_) }) => {
                         suspects.push((id, d.detail, Some(at)));
                     }
-                    Some(BlobRecord::Chunk { entry: None, .. }) => {
-                        let detail = format!("at byte {}: {} (a record no index entry names)", d.offset, d.detail);
-                        self.problems.add("blob_file_damaged", None, Some(&f.path), detail);
-                    }
+                    // Garbage, as a stale copy below: what no index entry
+                    // names no snapshot reads (one it should is reported
+                    // as unindexed).
+                    Some(BlobRecord::Chunk { entry: None, .. }) => self.report.warnings.push(format!(
+                        "{at}: a record no index entry names (garbage for prune) is damaged: {}",
+                        d.detail
+                    )),
                     _ => {
                         let detail = format!("at byte {}: {}", d.offset, d.detail);
                         self.problems.add("blob_file_damaged", None, Some(&f.path), detail);

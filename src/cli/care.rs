@@ -94,6 +94,16 @@ pub struct RewriteArgs {
     pub json: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// Say what would be removed; change nothing
+    #[arg(long, short = 'n')]
+    pub dry_run: bool,
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
 pub(super) const CHECK_EXIT: &str = "\
 EXIT STATUS
   0  everything checked is sound (and, with --max-age, fresh)

@@ -221,6 +221,21 @@ pub enum Command {
     /// Never changes the repository; runs beside a backup or a mount.
     #[command(verbatim_doc_comment, after_long_help = CHECK_EXIT)]
     Check(CheckArgs),
+    /// Remove damaged data from the repository, so that backups store it again
+    ///
+    /// Reads all of it, as check --read-data does. Each chunk, tree or
+    /// chunk list found damaged is removed, and marked missing with those
+    /// found lost. A backup then reads again every file that uses a missing
+    /// record, even one that looks unchanged, and stores what the file
+    /// still holds: every snapshot that uses that data is whole again (ids
+    /// are content hashes). Until then, restore and the mount report those
+    /// files as damaged, and check lists them. Without repair, a backup
+    /// would keep reusing the damaged record.
+    ///
+    /// Damage repair cannot mend (a store file RocksDB cannot read, a
+    /// damaged snapshot record) is listed, and the exit status is 1.
+    #[command(verbatim_doc_comment)]
+    Repair(RepairArgs),
     /// Hold snapshots (legal hold): a held snapshot survives every forget and prune
     #[command(subcommand)]
     Hold(HoldCommand),

@@ -1,6 +1,6 @@
 use super::{human, spinner};
 use anyhow::Result;
-use strata::check::{self, Options, Report, Stage, Subset};
+use strata::check::{self, Options, Problem, Report, Stage, Subset};
 use strata::cli::{CheckArgs, Global};
 use strata::repo::{Access, Repo};
 
@@ -55,7 +55,7 @@ fn open(g: &Global, no_key: bool) -> Result<(Repo, Option<Vec<u8>>)> {
     Ok((repo, None))
 }
 
-fn run_on(repo: &Repo, password: Option<Vec<u8>>, opts: &Options) -> Result<Report> {
+pub(super) fn run_on(repo: &Repo, password: Option<Vec<u8>>, opts: &Options) -> Result<Report> {
     let bar = spinner();
     let progress = |stage: Stage| {
         let Some(b) = &bar else { return };
@@ -99,24 +99,7 @@ fn run_on(repo: &Repo, password: Option<Vec<u8>>, opts: &Options) -> Result<Repo
 }
 
 fn print(r: &Report) {
-    for p in &r.problems {
-        let what = match (&p.id, &p.file) {
-            (Some(id), _) => format!(" {id}"),
-            (None, Some(f)) => format!(" {f}"),
-            (None, None) => String::new(),
-        };
-        println!("problem: {}{what}: {}", p.kind, p.detail);
-        if !p.snapshots.is_empty() {
-            let short: Vec<&str> = p.snapshots.iter().map(|s| &s[..s.len().min(8)]).collect();
-            println!("  used {} times, by snapshots {}", p.uses, short.join(" "));
-            for path in &p.paths {
-                println!("    {path}");
-            }
-            if p.paths.len() as u64 > 0 && p.uses > p.paths.len() as u64 {
-                println!("    (and more)");
-            }
-        }
-    }
+    print_problems(&r.problems);
     if r.problems_not_listed > 0 {
         println!("... and {} more problems", r.problems_not_listed);
     }
@@ -155,5 +138,27 @@ fn print(r: &Report) {
         println!("no problems found");
     } else {
         println!("{n} problems found");
+    }
+}
+
+/// Each problem: what and where, and the snapshots and paths using it.
+pub(super) fn print_problems<'a>(problems: impl IntoIterator<Item = &'a Problem>) {
+    for p in problems {
+        let what = match (&p.id, &p.file) {
+            (Some(id), _) => format!(" {id}"),
+            (None, Some(f)) => format!(" {f}"),
+            (None, None) => String::new(),
+        };
+        println!("problem: {}{what}: {}", p.kind, p.detail);
+        if !p.snapshots.is_empty() {
+            let short: Vec<&str> = p.snapshots.iter().map(|s| &s[..s.len().min(8)]).collect();
+            println!("  used {} times, by snapshots {}", p.uses, short.join(" "));
+            for path in &p.paths {
+                println!("    {path}");
+            }
+            if p.paths.len() as u64 > 0 && p.uses > p.paths.len() as u64 {
+                println!("    (and more)");
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod ls;
 pub mod mirror;
 pub mod mount;
 pub mod prune;
+pub mod repair;
 pub mod restore;
 pub mod rewrite;
 pub mod run;

@@ -6,6 +6,8 @@
 //! hold/<snapshot id>    Hold           legal hold
 //! tags/<snapshot id>    Tags           tags that replace the record's
 //! log/<time><random>    AuditEntry     one per forget, prune, hold, tag change
+//! missing/<record id>   "missing"      a record `repair` removed as damaged
+//!                                      (or found lost), until stored again
 //! ```
 //!
 //! Values are sealed like every other record (`<id><record>`, the id being
@@ -20,11 +22,12 @@ use crate::format::meta::{AuditEntry, Hold, Tags};
 use crate::format::snapshot::Snapshot;
 use crate::format::{record, Time};
 use crate::store::{Batch, Cf, Durability};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub(super) const HOLD: &[u8] = b"hold/";
 pub(super) const TAGS: &[u8] = b"tags/";
 pub(super) const LOG: &[u8] = b"log/";
+pub(super) const MISSING: &[u8] = b"missing/";
 
 fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     [prefix, rest].concat()
@@ -179,6 +182,57 @@ impl Repo {
             batch.delete(Cf::Meta, key(HOLD, &id.0));
         }
         Ok(())
+    }
+
+    /// The records `repair` removed as damaged or found lost, and no
+    /// backup has stored again since: a backup reads a file that looks
+    /// unchanged again when its content uses one of them.
+    pub fn missing(&self) -> Result<HashSet<Id>> {
+        self.meta_range(MISSING)?
+            .into_iter()
+            .map(|(k, _)| Id::from_slice(&k).ok_or_else(|| Error::corrupt("missing record mark", "bad key")))
+            .collect()
+    }
+
+    /// Removes the damaged chunk records `chunks` and tree and chunk-list
+    /// records `objects`, then marks them, and the records `lost` (already
+    /// gone), missing: one synced batch, logged as "repair" with `detail`.
+    /// A crash between the two leaves records gone but unmarked, which
+    /// `check` reports as missing and the next `repair` marks.
+    pub fn remove_damaged(&self, chunks: &[Id], objects: &[Id], lost: &[Id], detail: String) -> Result<()> {
+        let mut w = self.records().writer();
+        for id in chunks {
+            if let Some(entry) = self.records().chunk_entry(id)? {
+                w.delete_chunk(&entry);
+            }
+        }
+        for id in objects {
+            w.delete_object(id);
+        }
+        w.write()?;
+        self.store.flush()?;
+        let mut batch = Batch::default();
+        for id in chunks.iter().chain(objects).chain(lost) {
+            batch.put(Cf::Meta, key(MISSING, &id.0), self.seal_meta(b"missing"));
+        }
+        self.change(batch, "repair", Vec::new(), detail)
+    }
+
+    /// Unmarks the records of `missing` that are stored again (a backup met
+    /// their data); returns how many.
+    pub fn clear_stored_again(&self, missing: &HashSet<Id>) -> Result<usize> {
+        let mut batch = Batch::default();
+        let mut n = 0;
+        for id in missing {
+            if self.records().has_chunk(id)? || self.records().has_object(id)? {
+                batch.delete(Cf::Meta, key(MISSING, &id.0));
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.change(batch, "repair", Vec::new(), format!("{n} records removed as damaged are stored again"))?;
+        }
+        Ok(n)
     }
 
     /// Commits `new`, a rewrite of snapshot `old` whose trees are written,
