@@ -437,3 +437,33 @@ fn repair_removes_damaged_chunks_and_the_next_backup_makes_every_snapshot_whole(
     let log = repo.run(&["log"]).ok().stdout;
     assert_eq!(log.matches(" repair ").count(), 2, "removed, then stored again: {log}");
 }
+
+#[test]
+fn repair_removes_a_damaged_tree_and_the_next_backup_stores_it_again() {
+    let (repo, src) = backed_up();
+    let ids = snapshot_ids(&repo);
+    // The tree of `sub` is the same in both snapshots.
+    let sub = entry(&repo, &src.join("sub")).subtree.unwrap();
+    raw(&repo, |s, b| {
+        let mut rec = s.get(Cf::Trees, &sub.0).unwrap().unwrap();
+        let mid = rec.len() / 2;
+        rec[mid] ^= 1;
+        b.put(Cf::Trees, sub.0.to_vec(), rec);
+    });
+    let out = repo.run(&["repair"]).ok().stdout;
+    assert!(out.contains("removed 0 damaged chunks and 1 damaged trees or chunk lists"), "{out}");
+    let (code, r) = check(&repo, &[]);
+    assert_eq!(code, 1);
+    only(&r, "tree_missing", &sub, &ids, &[&src.join("sub")]);
+    assert!(r["problems"][0]["detail"].as_str().unwrap().contains("removed by repair"), "{r:#}");
+
+    // The next backup lists `sub` again and stores the same tree.
+    let summary = repo.backup(&[&src], &[]);
+    assert_eq!(entry(&repo, &src.join("sub")).subtree.unwrap(), sub, "{summary}");
+    let (code, r) = check(&repo, &["--read-data"]);
+    assert_eq!(code, 0, "{r:#}");
+    // (Whole, for `sub/victim`'s link outside `sub`.)
+    let out = repo.scratch("first");
+    repo.run(&["restore", &format!("{}:{}", ids[0], src.display()), out.to_str().unwrap()]).ok();
+    tree::assert_same(&src.join("sub"), &out.join("sub"), &tree::Options { dir_mtimes: true });
+}
