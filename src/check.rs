@@ -315,10 +315,11 @@ impl Check<'_> {
         if marked.is_empty() {
             return;
         }
-        let marked: HashSet<String> = marked.iter().map(Id::to_hex).collect();
+        let marked: Vec<String> = marked.iter().map(Id::to_hex).collect();
         for p in &mut self.problems.list {
-            let lost = matches!(p.kind, "chunk_unindexed" | "chunk_missing" | "tree_missing" | "chunk_list_missing");
-            if lost && p.id.as_ref().is_some_and(|id| marked.contains(id)) {
+            // The record itself, or a part of it the detail names.
+            let named = |id: &String| p.id.as_ref() == Some(id) || p.detail.contains(id.as_str());
+            if p.id.is_some() && marked.iter().any(named) {
                 p.detail.push_str(
                     "; removed by repair as damaged or lost: the next backup of a file that still holds this \
                      data stores it again",

@@ -198,7 +198,8 @@ pub enum Command {
     /// the original is removed instead, in the same step (a held snapshot
     /// is refused). Only the directories on the way to what was removed
     /// are stored again. The data goes at the next prune, once no snapshot
-    /// holds it. Every rewrite is in the audit log (strata log).
+    /// holds it; a mirror keeps the original until `mirror --prune`. Every
+    /// rewrite is in the audit log (strata log).
     #[command(verbatim_doc_comment)]
     Rewrite(RewriteArgs),
     /// Verify the repository: its structure, and with --read-data its data

@@ -37,6 +37,41 @@ impl Repo {
         }
     }
 
+    /// The records of the tree (`tree`) or chunk list `id` that are
+    /// damaged or missing: its own, when it does not read or decode, or
+    /// when it is whole but wrong; else those of its parts that do not, or
+    /// hold other than their index says. None when it reads.
+    pub fn damaged_records(&self, id: &Id, tree: bool) -> Vec<Id> {
+        let what = if tree { "tree" } else { "chunk list" };
+        fn parts_of<T>(s: Stored<T>) -> Vec<Part> {
+            match s {
+                Stored::Parts(parts) => parts,
+                Stored::Whole(_) => Vec::new(),
+            }
+        }
+        let stored = self.records.object(what, id).and_then(|bytes| match tree {
+            true => Tree::decode_stored(&bytes).map(parts_of),
+            false => decode_chunk_list_stored(&bytes).map(parts_of),
+        });
+        let Ok(parts) = stored else { return vec![*id] };
+        let items = |plain: &[u8]| match tree {
+            true => Tree::decode(plain).map(|t| t.entries.len()),
+            false => decode_chunk_list(plain).map(|l| l.len()),
+        };
+        let bad: Vec<Id> = parts
+            .iter()
+            .filter(
+                |p| !matches!(self.records.object(what, &p.id).and_then(|b| items(&b)), Ok(n) if n as u64 == p.items),
+            )
+            .map(|p| p.id)
+            .collect();
+        let sound = if tree { self.tree_parts(id).is_ok() } else { self.chunk_list_parts(id).is_ok() };
+        match (bad.is_empty(), sound) {
+            (true, false) => vec![*id],
+            _ => bad,
+        }
+    }
+
     /// One part of the tree `of`, checked against its index entry.
     fn tree_part(&self, of: &Id, part: &Part) -> Result<Tree> {
         let mut tree = None;
@@ -205,5 +240,33 @@ mod tests {
             }
             assert_eq!(c.find(b"zzz").unwrap(), None);
         }
+    }
+
+    #[test]
+    fn damaged_records_names_the_part_at_fault_or_the_tree_itself() {
+        let repo = memory_repo();
+        let (small, _) = stored(&repo, 10);
+        let (big, _) = stored(&repo, 300_000);
+        assert!(repo.damaged_records(&big, true).is_empty() && repo.damaged_records(&small, true).is_empty());
+        let parts = repo.tree_parts(&big).unwrap().1;
+        let put = |id: &Id, plain: &[u8]| {
+            let mut w = repo.records().writer();
+            w.put_object(id, repo.records().seal(id, plain));
+            w.write().unwrap();
+        };
+        // A part that decodes to something else than its index says.
+        let other = Tree { entries: vec![Entry::new(b"x".to_vec(), Kind::File)] }.encode();
+        put(&parts[2], &other);
+        assert_eq!(repo.damaged_records(&big, true), [parts[2]]);
+        // A part gone.
+        let mut w = repo.records().writer();
+        w.delete_object(&parts[4]);
+        w.write().unwrap();
+        assert_eq!(repo.damaged_records(&big, true), [parts[2], parts[4]]);
+        // A whole tree, or an index, that does not decode.
+        put(&small, b"not a tree");
+        assert_eq!(repo.damaged_records(&small, true), [small]);
+        put(&big, b"not an index");
+        assert_eq!(repo.damaged_records(&big, true), [big]);
     }
 }
