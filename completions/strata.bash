@@ -2887,7 +2887,7 @@ _strata() {
             return 0
             ;;
         strata__subcmd__rewrite)
-            opts="-e -n -r -h --exclude --exclude-file --host --tag --path --forget --dry-run --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
+            opts="-e -n -r -h --exclude --exclude-file --exclude-lost --host --tag --path --forget --dry-run --json --repo --password-file --password-command --retry-lock --cache-dir --cache-limit --config --profile --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

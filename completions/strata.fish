@@ -294,6 +294,7 @@ complete -c strata -n "__fish_strata_using_subcommand rewrite" -l cache-dir -d '
 complete -c strata -n "__fish_strata_using_subcommand rewrite" -l cache-limit -d 'How much of a bucket\'s data that cache keeps (500M, 2G); pack indexes and snapshot records come on top' -r
 complete -c strata -n "__fish_strata_using_subcommand rewrite" -l config -d 'The profiles file [default: $XDG_CONFIG_HOME/strata/strata.toml when it exists, else /etc/strata/strata.toml]' -r -F
 complete -c strata -n "__fish_strata_using_subcommand rewrite" -l profile -d 'Start from this profile: its repository and password, and for backup its sources, excludes, tags, host and database dumps, for mirror its targets; flags and the environment override it' -r
+complete -c strata -n "__fish_strata_using_subcommand rewrite" -l exclude-lost -d 'Also take out the files whose data is lost (damaged, and removed by `repair`) and the directories whose listing is: what no backup could store again'
 complete -c strata -n "__fish_strata_using_subcommand rewrite" -l forget -d 'Remove each original snapshot once its rewrite is written (instead of tagging the rewrite `rewrite`)'
 complete -c strata -n "__fish_strata_using_subcommand rewrite" -s n -l dry-run -d 'Say what would be taken out of which snapshots; write nothing'
 complete -c strata -n "__fish_strata_using_subcommand rewrite" -l json -d 'Print JSON instead of text'

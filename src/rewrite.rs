@@ -8,12 +8,12 @@
 
 use crate::backup::Excludes;
 use crate::crypto::Id;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::format::parts::TreeWriter;
 use crate::format::snapshot::Snapshot;
-use crate::format::tree::Kind;
+use crate::format::tree::{Content, Entry, Kind, Piece};
 use crate::repo::{RecordWriter, Repo, TreeCursor};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// What a rewrite takes out of a tree.
@@ -64,8 +64,17 @@ pub struct Rewriter<'a> {
     done: HashMap<(Id, Vec<u8>), (Id, Removed)>,
     /// What removed trees held.
     counted: HashMap<Id, Removed>,
+    /// Also take out what uses these records (`Repo::missing`), and what
+    /// cannot be read: files whose content, directories whose tree.
+    lost: Option<HashSet<Id>>,
+    /// Trees found readable or not, with `lost`.
+    readable: HashMap<Id, bool>,
     writer: RecordWriter,
 }
+
+/// Trees remembered at most (in `done`, `counted` and `readable` each);
+/// the memory is cleared when full, costing only reads.
+const REMEMBERED_MAX: usize = 1 << 18;
 
 /// Records queued before they are written.
 const BATCH_BYTES: usize = 8 << 20;
@@ -73,13 +82,52 @@ const BATCH_BYTES: usize = 8 << 20;
 impl<'a> Rewriter<'a> {
     pub fn new(repo: &'a Repo, excludes: &'a Excludes, dry: bool) -> Rewriter<'a> {
         let writer = repo.records().writer();
-        Rewriter { repo, excludes, dry, done: HashMap::new(), counted: HashMap::new(), writer }
+        let (done, counted, readable) = (HashMap::new(), HashMap::new(), HashMap::new());
+        Rewriter { repo, excludes, dry, done, counted, lost: None, readable, writer }
+    }
+
+    /// Also takes out the files whose content uses a record of `lost`, or
+    /// cannot be read, and the directories whose tree: what `repair` found
+    /// damaged and no backup could store again.
+    pub fn without_lost(mut self, lost: HashSet<Id>) -> Self {
+        self.lost = Some(lost);
+        self
+    }
+
+    /// Whether the file of entry `e` is lost (see `without_lost`).
+    fn file_lost(&self, e: &Entry) -> bool {
+        let Some(lost) = &self.lost else { return false };
+        let uses = |pieces: &[Piece]| pieces.iter().filter_map(Piece::id).any(|id| lost.contains(&id));
+        match &e.content {
+            Content::Inline(pieces) => uses(pieces),
+            Content::List { id, .. } => lost.contains(id) || self.repo.chunk_list(id).map_or(true, |p| uses(&p)),
+        }
+    }
+
+    /// Whether the tree `id` is lost (see `without_lost`).
+    fn tree_lost(&mut self, id: &Id) -> bool {
+        let Some(lost) = &self.lost else { return false };
+        if let Some(&known) = self.readable.get(id) {
+            return !known;
+        }
+        let gone = lost.contains(id) || !self.repo.damaged_records(id, true).is_empty();
+        if self.readable.len() >= REMEMBERED_MAX {
+            self.readable.clear();
+        }
+        self.readable.insert(*id, !gone);
+        gone
     }
 
     /// `s` without what the excludes match, and what that is; `None` when
     /// they match nothing in it. Unless a dry run, its trees are stored
     /// (durable once the new snapshot is committed).
     pub fn rewrite(&mut self, s: &Snapshot) -> Result<Option<(Snapshot, Removed)>> {
+        if self.tree_lost(&s.tree) {
+            return Err(Error::Invalid(format!(
+                "its root tree {} is lost: nothing of it can be kept (forget it)",
+                s.tree
+            )));
+        }
         let (tree, removed) = self.tree(&s.tree, b"")?;
         if tree == s.tree {
             return Ok(None);
@@ -125,10 +173,12 @@ impl<'a> Rewriter<'a> {
         while let Some(run) = cursor.next_run()? {
             for mut e in run {
                 let at = [path, b"/", &e.name].concat();
-                if self.excludes.matches(Path::new(crate::sys::os(&at)), &e.name) {
+                let tree_lost = e.subtree.is_some_and(|sub| self.tree_lost(&sub));
+                if tree_lost || self.file_lost(&e) || self.excludes.matches(Path::new(crate::sys::os(&at)), &e.name) {
                     changed = true;
                     removed.count(e.kind, e.size);
-                    if let (Kind::Dir, Some(sub)) = (e.kind, e.subtree) {
+                    // What a lost tree held is not known.
+                    if let (Kind::Dir, Some(sub), false) = (e.kind, e.subtree, tree_lost) {
                         let below = self.count(&sub)?;
                         removed.add(&below);
                     }
@@ -156,6 +206,9 @@ impl<'a> Rewriter<'a> {
             }
             false => *id,
         };
+        if self.done.len() >= REMEMBERED_MAX {
+            self.done.clear();
+        }
         self.done.insert(key, (new, removed.clone()));
         Ok((new, removed))
     }
@@ -175,6 +228,9 @@ impl<'a> Rewriter<'a> {
                     c.add(&below);
                 }
             }
+        }
+        if self.counted.len() >= REMEMBERED_MAX {
+            self.counted.clear();
         }
         self.counted.insert(*id, c.clone());
         Ok(c)

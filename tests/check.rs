@@ -467,3 +467,49 @@ fn repair_removes_a_damaged_tree_and_the_next_backup_stores_it_again() {
     repo.run(&["restore", &format!("{}:{}", ids[0], src.display()), out.to_str().unwrap()]).ok();
     tree::assert_same(&src.join("sub"), &out.join("sub"), &tree::Options { dir_mtimes: true });
 }
+
+#[test]
+fn rewrite_exclude_lost_takes_out_what_no_backup_could_store_again() {
+    let (repo, src) = backed_up();
+    let ids = snapshot_ids(&repo);
+    let sub = entry(&repo, &src.join("sub")).subtree.unwrap();
+    let in_list = chunks_of(&repo, &src.join("large"))[500];
+    damage_chunk(&repo, &in_list);
+    raw(&repo, |s, b| {
+        let mut rec = s.get(Cf::Trees, &sub.0).unwrap().unwrap();
+        let mid = rec.len() / 2;
+        rec[mid] ^= 1;
+        b.put(Cf::Trees, sub.0.to_vec(), rec);
+    });
+    repo.run(&["repair"]).ok();
+    // The source no longer holds them: nothing can store them again, and a
+    // prune cannot tell what the lost tree used.
+    std::fs::remove_dir_all(src.join("sub")).unwrap();
+    std::fs::remove_file(src.join("large")).unwrap();
+    std::fs::remove_file(src.join("victim-link")).unwrap();
+    repo.backup(&[&src], &[]);
+    assert_eq!(check(&repo, &[]).0, 1);
+    let e = repo.run(&["prune"]);
+    assert!(e.code == 1 && e.stderr.contains("prune stopped before deleting anything"), "{}", e.stderr);
+
+    let (large, sub_dir) = (src.join("large"), src.join("sub"));
+    let out = repo.run(&["rewrite", "--exclude-lost", "-n"]).ok().stdout;
+    assert!(out.contains("would rewrite 2 of 3 snapshots"), "{out}");
+    for p in [&large, &sub_dir] {
+        assert!(out.contains(&format!("\n  {}\n", p.display())), "{} in {out}", p.display());
+    }
+    let out = repo.run(&["rewrite", "--exclude-lost", "--forget"]).ok().stdout;
+    assert!(out.contains("rewrote 2 of 3 snapshots"), "{out}");
+    let (code, r) = check(&repo, &["--read-data"]);
+    assert_eq!(code, 0, "{r:#}");
+    repo.run(&["prune"]).ok();
+    assert_eq!(check(&repo, &["--read-data"]).0, 0);
+    // What was not lost is kept: the first snapshot's other files.
+    let first = repo.snapshots().into_iter().next().unwrap();
+    assert!(!snapshot_ids(&repo).contains(&ids[0]));
+    let out = repo.scratch("first");
+    repo.run(&["restore", &format!("{}:{}", first["id"].as_str().unwrap(), src.display()), out.to_str().unwrap()]).ok();
+    assert_eq!(std::fs::read(out.join("changing")).unwrap(), b"one");
+    assert_eq!(std::fs::read_dir(out.join("many")).unwrap().count(), 1500);
+    assert!(!out.join("large").exists() && !out.join("sub").exists());
+}

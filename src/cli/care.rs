@@ -80,6 +80,11 @@ pub struct RewriteArgs {
     /// Read exclude globs from this file, one a line
     #[arg(long = "exclude-file", value_name = "FILE")]
     pub exclude_files: Vec<PathBuf>,
+    /// Also take out the files whose data is lost (damaged, and removed by
+    /// `repair`) and the directories whose listing is: what no backup
+    /// could store again
+    #[arg(long)]
+    pub exclude_lost: bool,
     #[command(flatten)]
     pub filter: super::FilterArgs,
     /// Remove each original snapshot once its rewrite is written (instead

@@ -190,8 +190,11 @@ pub enum Command {
     ///
     /// The excludes are backup's: a glob with a '/' matches the whole path
     /// (from the snapshot's root, as backed up), one without matches any
-    /// name. A matched directory goes with all it holds. The snapshots are
-    /// those named, else every one the filters choose (all, without any).
+    /// name. A matched directory goes with all it holds. With --exclude-lost,
+    /// so do the files whose data is lost and the directories whose listing
+    /// is (damaged, removed by repair, and stored again by no backup), as
+    /// restic's repair snapshots does. The snapshots are those named, else
+    /// every one the filters choose (all, without any).
     ///
     /// Each snapshot the excludes match something in is written again, with
     /// its time, host, paths and tags, plus the tag `rewrite`; with --forget

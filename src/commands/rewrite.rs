@@ -13,8 +13,8 @@ use strata::rewrite::{Removed, Rewriter};
 const TAG: &str = "rewrite";
 
 pub fn run(g: &Global, a: &RewriteArgs) -> Result<i32> {
-    if a.excludes.is_empty() && a.exclude_files.is_empty() {
-        bail!("nothing to take out: give --exclude or --exclude-file");
+    if a.excludes.is_empty() && a.exclude_files.is_empty() && !a.exclude_lost {
+        bail!("nothing to take out: give --exclude, --exclude-file or --exclude-lost");
     }
     let filtered = !a.filter.host.is_empty() || !a.filter.tag.is_empty() || !a.filter.path.is_empty();
     if !a.snapshots.is_empty() && filtered {
@@ -39,6 +39,9 @@ pub fn run(g: &Global, a: &RewriteArgs) -> Result<i32> {
     // Every rewrite is worked out (and its trees stored) before any is
     // committed, so a refusal below leaves every snapshot as it was.
     let mut rewriter = Rewriter::new(&repo, &excludes, a.dry_run);
+    if a.exclude_lost {
+        rewriter = rewriter.without_lost(repo.missing()?);
+    }
     let mut plans = Vec::new();
     for (id, s) in &chosen {
         let rewritten = rewriter.rewrite(s).map_err(|e| anyhow::anyhow!("snapshot {}: {e}", id.short()))?;
@@ -121,7 +124,8 @@ fn counts(r: &Removed) -> String {
 fn describe(a: &RewriteArgs) -> String {
     let e = a.excludes.iter().map(|p| format!("--exclude {p:?}"));
     let f = a.exclude_files.iter().map(|f| format!("--exclude-file {:?}", f.display().to_string()));
-    e.chain(f).collect::<Vec<_>>().join(" ")
+    let lost = a.exclude_lost.then(|| "--exclude-lost".to_string());
+    e.chain(f).chain(lost).collect::<Vec<_>>().join(" ")
 }
 
 type Done = ((Id, Snapshot), Option<(Option<Id>, Removed)>);
