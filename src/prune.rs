@@ -206,6 +206,10 @@ pub fn run(repo: &Repo, dry_run: bool, progress: &dyn Fn(Stage)) -> Result<Repor
         return Ok(report);
     }
     write(&mut writer)?;
+    // What repair marked missing and no snapshot uses any more is no
+    // longer awaited.
+    let unused: Vec<Id> = repo.missing()?.into_iter().filter(|id| !live.contains(id)).collect();
+    repo.unmark_missing(&unused, "are used by no snapshot any more")?;
     crash_point(|| "prune:swept".into());
     records.flush()?;
     crash_point(|| "prune:flushed".into());

@@ -504,6 +504,8 @@ fn rewrite_exclude_lost_takes_out_what_no_backup_could_store_again() {
     assert_eq!(code, 0, "{r:#}");
     repo.run(&["prune"]).ok();
     assert_eq!(check(&repo, &["--read-data"]).0, 0);
+    let log = repo.run(&["log"]).ok().stdout;
+    assert!(log.contains("2 records removed as damaged are used by no snapshot any more"), "{log}");
     // What was not lost is kept: the first snapshot's other files.
     let first = repo.snapshots().into_iter().next().unwrap();
     assert!(!snapshot_ids(&repo).contains(&ids[0]));

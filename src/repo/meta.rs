@@ -221,18 +221,27 @@ impl Repo {
     /// Unmarks the records of `missing` that are stored again (a backup met
     /// their data); returns how many.
     pub fn clear_stored_again(&self, missing: &HashSet<Id>) -> Result<usize> {
-        let mut batch = Batch::default();
-        let mut n = 0;
+        let mut again = Vec::new();
         for id in missing {
             if self.records().has_chunk(id)? || self.records().has_object(id)? {
-                batch.delete(Cf::Meta, key(MISSING, &id.0));
-                n += 1;
+                again.push(*id);
             }
         }
-        if n > 0 {
-            self.change(batch, "repair", Vec::new(), format!("{n} records removed as damaged are stored again"))?;
+        self.unmark_missing(&again, "are stored again")?;
+        Ok(again.len())
+    }
+
+    /// Unmarks `ids` (see `missing`), logged as "repair": "N records removed
+    /// as damaged {why}".
+    pub fn unmark_missing(&self, ids: &[Id], why: &str) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
         }
-        Ok(n)
+        let mut batch = Batch::default();
+        for id in ids {
+            batch.delete(Cf::Meta, key(MISSING, &id.0));
+        }
+        self.change(batch, "repair", Vec::new(), format!("{} records removed as damaged {why}", ids.len()))
     }
 
     /// Commits `new`, a rewrite of snapshot `old` whose trees are written,
