@@ -106,8 +106,9 @@ impl Mark<'_> {
 /// the environment, the process kills itself (SIGKILL, no clean-up, as a
 /// power cut would) when prune reaches that point. Points: `prune:marked`,
 /// `prune:batch:<n>` (after the n-th delete batch is written), `prune:swept`,
-/// `prune:flushed`, `prune:compacted`.
-fn crash_point(point: impl FnOnce() -> String) {
+/// `prune:flushed`, `prune:compacted`; and `repair:removed` (the damaged
+/// records deleted, not yet marked missing).
+pub(crate) fn crash_point(point: impl FnOnce() -> String) {
     if let Some(want) = std::env::var_os("STRATA_CRASH_AT") {
         if want == point().as_str() {
             unsafe { libc::raise(libc::SIGKILL) };

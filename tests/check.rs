@@ -515,3 +515,21 @@ fn rewrite_exclude_lost_takes_out_what_no_backup_could_store_again() {
     assert_eq!(std::fs::read_dir(out.join("many")).unwrap().count(), 1500);
     assert!(!out.join("large").exists() && !out.join("sub").exists());
 }
+
+#[test]
+fn a_repair_killed_between_removing_and_marking_is_finished_by_the_next() {
+    let (repo, src) = backed_up();
+    let victim = chunks_of(&repo, &src.join("sub/victim"))[0];
+    damage_chunk(&repo, &victim);
+    let killed = repo.cmd().args(["repair"]).env("STRATA_CRASH_AT", "repair:removed").output().unwrap();
+    assert!(!killed.status.success(), "killed");
+    // Removed, not marked: a backup would not read the file again.
+    let (code, r) = check(&repo, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&r), ["chunk_unindexed"], "{r:#}");
+    assert!(!r["problems"][0]["detail"].as_str().unwrap().contains("removed by repair"), "{r:#}");
+    let out = repo.run(&["repair"]).ok().stdout;
+    assert!(out.contains("marked 1 lost records missing"), "{out}");
+    repo.backup(&[&src], &[]);
+    assert_eq!(check(&repo, &["--read-data"]).0, 0);
+}

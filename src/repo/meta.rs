@@ -211,6 +211,7 @@ impl Repo {
         }
         w.write()?;
         self.store.flush()?;
+        crate::prune::crash_point(|| "repair:removed".into());
         let mut batch = Batch::default();
         for id in chunks.iter().chain(objects).chain(lost) {
             batch.put(Cf::Meta, key(MISSING, &id.0), self.seal_meta(b"missing"));
