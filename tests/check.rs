@@ -165,6 +165,16 @@ fn damage_chunk(repo: &Repo, id: &Id) {
     assert!(hit, "the record is in a blob file");
 }
 
+/// Flips a bit in the middle of tree `id`'s record.
+fn damage_tree(repo: &Repo, id: &Id) {
+    raw(repo, |s, b| {
+        let mut rec = s.get(Cf::Trees, &id.0).unwrap().unwrap();
+        let mid = rec.len() / 2;
+        rec[mid] ^= 1;
+        b.put(Cf::Trees, id.0.to_vec(), rec);
+    });
+}
+
 #[test]
 fn a_flipped_byte_in_a_blob_file_names_the_chunk_its_snapshots_and_paths() {
     let (repo, src) = backed_up();
@@ -210,12 +220,7 @@ fn a_damaged_tree_or_a_missing_one_names_its_snapshots() {
     let ids = snapshot_ids(&repo);
     // The tree of `sub` is the same in both snapshots.
     let sub = entry(&repo, &src.join("sub")).subtree.unwrap();
-    raw(&repo, |s, b| {
-        let mut rec = s.get(Cf::Trees, &sub.0).unwrap().unwrap();
-        let mid = rec.len() / 2;
-        rec[mid] ^= 1;
-        b.put(Cf::Trees, sub.0.to_vec(), rec);
-    });
+    damage_tree(&repo, &sub);
     let (code, r) = check(&repo, &[]);
     assert_eq!(code, 1);
     only(&r, "tree_damaged", &sub, &ids, &[&src.join("sub")]);
@@ -444,12 +449,7 @@ fn repair_removes_a_damaged_tree_and_the_next_backup_stores_it_again() {
     let ids = snapshot_ids(&repo);
     // The tree of `sub` is the same in both snapshots.
     let sub = entry(&repo, &src.join("sub")).subtree.unwrap();
-    raw(&repo, |s, b| {
-        let mut rec = s.get(Cf::Trees, &sub.0).unwrap().unwrap();
-        let mid = rec.len() / 2;
-        rec[mid] ^= 1;
-        b.put(Cf::Trees, sub.0.to_vec(), rec);
-    });
+    damage_tree(&repo, &sub);
     let out = repo.run(&["repair"]).ok().stdout;
     assert!(out.contains("removed 0 damaged chunks and 1 damaged trees or chunk lists"), "{out}");
     let (code, r) = check(&repo, &[]);
@@ -475,12 +475,7 @@ fn rewrite_exclude_lost_takes_out_what_no_backup_could_store_again() {
     let sub = entry(&repo, &src.join("sub")).subtree.unwrap();
     let in_list = chunks_of(&repo, &src.join("large"))[500];
     damage_chunk(&repo, &in_list);
-    raw(&repo, |s, b| {
-        let mut rec = s.get(Cf::Trees, &sub.0).unwrap().unwrap();
-        let mid = rec.len() / 2;
-        rec[mid] ^= 1;
-        b.put(Cf::Trees, sub.0.to_vec(), rec);
-    });
+    damage_tree(&repo, &sub);
     repo.run(&["repair"]).ok();
     // The source no longer holds them: nothing can store them again, and a
     // prune cannot tell what the lost tree used.
