@@ -11,7 +11,7 @@ use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::parts::TreeWriter;
 use crate::format::snapshot::Snapshot;
-use crate::format::tree::{Content, Entry, Kind, Piece};
+use crate::format::tree::{Entry, Kind};
 use crate::repo::{RecordWriter, Repo, TreeCursor};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -96,12 +96,7 @@ impl<'a> Rewriter<'a> {
 
     /// Whether the file of entry `e` is lost (see `without_lost`).
     fn file_lost(&self, e: &Entry) -> bool {
-        let Some(lost) = &self.lost else { return false };
-        let uses = |pieces: &[Piece]| pieces.iter().filter_map(Piece::id).any(|id| lost.contains(&id));
-        match &e.content {
-            Content::Inline(pieces) => uses(pieces),
-            Content::List { id, .. } => lost.contains(id) || self.repo.chunk_list(id).map_or(true, |p| uses(&p)),
-        }
+        self.lost.as_ref().is_some_and(|lost| e.kind == Kind::File && self.repo.content_uses(&e.content, lost))
     }
 
     /// Whether the tree `id` is lost (see `without_lost`).

@@ -10,7 +10,7 @@ use super::trees::{DirJob, Origin, Pending, TreeRef};
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::snapshot::Counters;
-use crate::format::tree::{Content, Entry, Kind, Piece, DEPTH_MAX};
+use crate::format::tree::{Content, Entry, Kind, DEPTH_MAX};
 use crate::format::Time;
 use crate::repo::{Repo, TreeCursor};
 use crate::sorted_names::SortedNames;
@@ -260,14 +260,7 @@ impl Walker<'_> {
     /// Whether `content` uses a record `repair` removed: the file is read
     /// again, which stores it again should the file still hold its data.
     fn lacks(&self, content: &Content) -> bool {
-        if self.lost.is_empty() {
-            return false;
-        }
-        let uses = |pieces: &[Piece]| pieces.iter().filter_map(Piece::id).any(|id| self.lost.contains(&id));
-        match content {
-            Content::Inline(pieces) => uses(pieces),
-            Content::List { id, .. } => self.lost.contains(id) || self.repo.chunk_list(id).map_or(true, |p| uses(&p)),
-        }
+        !self.lost.is_empty() && self.repo.content_uses(content, self.lost)
     }
 
     /// Opens a file and queues it for the readers; its slot fills as they go.

@@ -8,8 +8,8 @@ use super::Repo;
 use crate::crypto::Id;
 use crate::error::{Error, Result};
 use crate::format::parts::{Part, Stored};
-use crate::format::tree::{decode_chunk_list, decode_chunk_list_stored, Entry, Piece, Tree};
-use std::collections::VecDeque;
+use crate::format::tree::{decode_chunk_list, decode_chunk_list_stored, Content, Entry, Piece, Tree};
+use std::collections::{HashSet, VecDeque};
 
 impl Repo {
     pub fn tree(&self, id: &Id) -> Result<Tree> {
@@ -34,6 +34,16 @@ impl Repo {
                 }
                 Ok((Tree { entries }, ids))
             }
+        }
+    }
+
+    /// Whether `content` uses one of the records `ids`, or a chunk list of
+    /// it cannot be read (`repair`'s missing records: the file is lost).
+    pub fn content_uses(&self, content: &Content, ids: &HashSet<Id>) -> bool {
+        let uses = |pieces: &[Piece]| pieces.iter().filter_map(Piece::id).any(|id| ids.contains(&id));
+        match content {
+            Content::Inline(pieces) => uses(pieces),
+            Content::List { id, .. } => ids.contains(id) || self.chunk_list(id).map_or(true, |p| uses(&p)),
         }
     }
 
