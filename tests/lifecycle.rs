@@ -435,6 +435,11 @@ fn rewrite_takes_files_out_of_snapshots_and_prune_gives_the_space_back() {
     let by_id = |id: &str| snaps.iter().find(|x| x["id"] == id).unwrap();
     let (old, rewritten) = (by_id(&before[1]), by_id(&new));
     assert_eq!(rewritten["time"], old["time"]);
+    assert_eq!(rewritten["time_ns"].as_i64().unwrap(), old["time_ns"].as_i64().unwrap() + 1, "after its original");
+    let app = format!("{s}/app");
+    let listed = |spec: &str| repo.run(&["ls", spec, &app]).ok().stdout;
+    assert!(listed(&before[1]).contains("prod.env"), "{}", listed(&before[1]));
+    assert!(!listed("latest").contains("prod.env"), "latest is the rewrite: {}", listed("latest"));
     assert_eq!(rewritten["tags"], serde_json::json!(["rewrite"]));
     assert_eq!(rewritten["files"].as_u64().unwrap(), old["files"].as_u64().unwrap() - 4);
     assert_eq!(rewritten["bytes"].as_u64().unwrap(), old["bytes"].as_u64().unwrap() - (2 << 20) - 17 - 8 - 70_000);

@@ -68,8 +68,16 @@ pub fn run(g: &Global, a: &RewriteArgs) -> Result<i32> {
             done.push((old, None));
             continue;
         };
-        if !a.forget && !new.tags.iter().any(|t| t == TAG) {
-            new.tags.push(TAG.to_string());
+        if !a.forget {
+            if !new.tags.iter().any(|t| t == TAG) {
+                new.tags.push(TAG.to_string());
+            }
+            // A nanosecond after the original kept beside it, so that
+            // `latest`, --at and the mount's at/ choose the rewrite.
+            new.time = match new.time.nanos {
+                999_999_999 => Time { secs: new.time.secs + 1, nanos: 0 },
+                n => Time { nanos: n + 1, ..new.time },
+            };
         }
         let new_id = if a.dry_run {
             None
