@@ -246,7 +246,8 @@ pub enum Command {
     Hold(HoldCommand),
     /// Change the tags of snapshots
     Tag(TagArgs),
-    /// Show the audit log: every forget, prune, hold and tag change
+    /// Show the audit log: every forget, prune, hold, tag change, rewrite
+    /// and repair
     Log(LogArgs),
     /// Copy the repository to another directory or a bucket, without the password
     ///

@@ -5,7 +5,8 @@
 //! ```text
 //! hold/<snapshot id>    Hold           legal hold
 //! tags/<snapshot id>    Tags           tags that replace the record's
-//! log/<time><random>    AuditEntry     one per forget, prune, hold, tag change
+//! log/<time><random>    AuditEntry     one per forget, prune, hold, tag change,
+//!                                      rewrite, repair
 //! missing/<record id>   "missing"      a record `repair` removed as damaged
 //!                                      (or found lost), until stored again
 //! ```
