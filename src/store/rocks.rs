@@ -221,10 +221,11 @@ impl Stall {
         let failed = db.property_int_value("rocksdb.background-errors").ok().flatten().unwrap_or(0);
         if failed > 0 {
             let free = crate::sys::free_bytes(path).map_or("?".into(), |n| (n >> 20).to_string());
-            let detail = format!(
-                "writing stopped after RocksDB failed to write a table or blob file \
-                 ({free} MiB free on its filesystem; its LOG names the error)"
-            );
+            let why = match last_io_error(path) {
+                Some(e) => format!(": {e} ({free} MiB free on its filesystem)"),
+                None => format!(" ({free} MiB free on its filesystem; its LOG names the error)"),
+            };
+            let detail = format!("writing stopped after RocksDB failed to write a table or blob file{why}");
             return Err(Error::Store { path: path.to_path_buf(), detail });
         }
         // 1 ms, then longer: a batch is built again for every try.
@@ -232,6 +233,25 @@ impl Stall {
         std::thread::sleep(std::time::Duration::from_millis(self.sleep_ms));
         Ok(())
     }
+}
+
+/// The last I/O error in the database's LOG ("No space left on device:
+/// While appending to file: ..."), where RocksDB records why a background
+/// flush or compaction failed; the error it returns to writers says only
+/// that one did.
+fn last_io_error(db: &Path) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(db.join("LOG")).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(256 << 10))).ok()?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).ok()?;
+    let text = String::from_utf8_lossy(&tail);
+    let line = text.lines().rev().find(|l| l.contains("IO error"))?;
+    let at = line.find("IO error")? + "IO error".len();
+    let e = line[at..].trim_start_matches([':', ' ']);
+    let e = [", Accumulated", ", reason"].iter().fold(e, |e, end| e.split(end).next().unwrap_or(e));
+    Some(e.trim_end().chars().take(300).collect())
 }
 
 fn cf(db: &DB, cf: Cf) -> &rocksdb::ColumnFamily {
@@ -424,6 +444,24 @@ impl Store for RocksStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_io_error_in_the_log_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(last_io_error(dir.path()), None, "no LOG");
+        let log = "2026/12/08-05:05:42.610067 9164 [WARN] [db/error_handler.cc:398] Background IO error IO error: \
+                   Input/output error: While pwrite to file at offset 1: db/000011.blob, reason 5\n\
+                   2026/12/08-05:05:42.610218 9164 [ERROR] [db/db_impl/db_impl_compaction_flush.cc:3349] [JOB 3] \
+                   Waiting after background flush error: IO error: No space left on device: While pwrite to \
+                   file at offset 24117248: db/000019.blob: No space left on device, Accumulated background \
+                   error counts: 1\n\
+                   2026/12/08-05:05:43.000000 9164 [db/db_impl/db_impl.cc:1] a later line without one\n";
+        std::fs::write(dir.path().join("LOG"), log).unwrap();
+        assert_eq!(
+            last_io_error(dir.path()).as_deref(),
+            Some("No space left on device: While pwrite to file at offset 24117248: db/000019.blob: No space left on device")
+        );
+    }
 
     #[test]
     fn contract() {
