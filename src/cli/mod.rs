@@ -197,13 +197,13 @@ pub enum Command {
     /// every one the filters choose (all, without any).
     ///
     /// Each snapshot the excludes match something in is written again, with
-    /// its time, host, paths and tags, plus the tag `rewrite` and a time one
-    /// nanosecond later (so that latest and --at choose it); with --forget
-    /// the original is removed instead, in the same step, and the rewrite
-    /// keeps its time exactly (a held snapshot is refused). Only the directories on the way to what was removed
-    /// are stored again. The data goes at the next prune, once no snapshot
-    /// holds it; a mirror keeps the original until `mirror --prune`. Every
-    /// rewrite is in the audit log (strata log).
+    /// its host, paths and tags. Beside its original, it is tagged `rewrite`
+    /// and taken one nanosecond later (so that latest and --at choose it);
+    /// with --forget it replaces the original in the same step, at the same
+    /// time (a held snapshot is refused). Only the directories on the way to
+    /// what was removed are stored again. The data goes at the next prune,
+    /// once no snapshot holds it; a mirror keeps the original until
+    /// `mirror --prune`. Every rewrite is in the audit log (strata log).
     #[command(verbatim_doc_comment)]
     Rewrite(RewriteArgs),
     /// Verify the repository: its structure, and with --read-data its data

@@ -76,7 +76,6 @@ pub fn run(g: &Global, a: &RepairArgs) -> Result<i32> {
             None => left.push(p),
         }
     }
-    plan.chunks.dedup();
     if !plan.is_empty() && !a.dry_run {
         let detail = format!(
             "removed {} damaged chunks and {} damaged trees or chunk lists; {} lost records marked missing",
